@@ -1,0 +1,97 @@
+//! Builds the application from settings: database, master key, spool, background tasks, and
+//! the listener (bound first, so port 0 works in tests).
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{web, App as ActixApp, HttpServer};
+
+use crate::config::Settings;
+use crate::db::Db;
+use crate::ipp::{IppService, QueueInfo};
+use crate::spool::{self, crypto::MasterKey, Spool};
+
+/// A built application, ready to run.
+pub struct App {
+    server: actix_web::dev::Server,
+    port: u16,
+    address: String,
+    spool: Spool,
+}
+
+impl App {
+    /// Opens everything and binds the listener.
+    pub fn build(settings: &Settings) -> anyhow::Result<App> {
+        settings.validate()?;
+        std::fs::create_dir_all(&settings.data_dir)?;
+        let db = Db::connect(
+            &settings.effective_database_url(),
+            settings.database_pool_size,
+        )?;
+        let master = MasterKey::load_or_create(&settings.effective_master_key_file())?;
+        let spool = Spool::open(db, &settings.data_dir, master, settings.hold_hours)?;
+        let info = Arc::new(QueueInfo {
+            name: settings.printer_name.clone(),
+            location: settings.printer_location.clone(),
+            max_job_bytes: settings.max_job_bytes(),
+            started_ms: crate::db::now_ms(),
+            uuid: format!("urn:uuid:{}", queue_uuid(&settings.data_dir)),
+        });
+        let service = web::Data::new(IppService {
+            spool: spool.clone(),
+            info,
+        });
+        let listener = TcpListener::bind(&settings.listen)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
+        let local = listener.local_addr()?;
+        let server = HttpServer::new(move || {
+            ActixApp::new()
+                .app_data(service.clone())
+                // IPP bodies are streamed; this bounds only what extractors would buffer.
+                .app_data(web::PayloadConfig::new(64 * 1024))
+                .configure(crate::web::routes)
+        })
+        .client_request_timeout(Duration::from_secs(30))
+        .keep_alive(Duration::from_secs(60))
+        .listen(listener)?
+        .run();
+        Ok(App {
+            server,
+            port: local.port(),
+            address: local.to_string(),
+            spool,
+        })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The bound address.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// Runs until stopped (SIGINT/SIGTERM), with the expiry task beside it.
+    pub async fn run(self, expiry_interval: Duration) -> std::io::Result<()> {
+        let expiry = spool::spawn_expiry(self.spool.clone(), expiry_interval);
+        let result = self.server.await;
+        expiry.abort();
+        result
+    }
+}
+
+/// A stable identity for the queue (printer-uuid), kept in the data directory.
+fn queue_uuid(data_dir: &std::path::Path) -> String {
+    let path = data_dir.join("queue.uuid");
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        if let Ok(u) = uuid::Uuid::parse_str(s.trim()) {
+            return u.to_string();
+        }
+    }
+    let u = uuid::Uuid::new_v4().to_string();
+    let _ = std::fs::write(&path, &u);
+    u
+}

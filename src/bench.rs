@@ -1,0 +1,212 @@
+//! `folio bench`: submits held jobs over IPP with concurrent clients and reports throughput
+//! and latency percentiles. A plain HTTP/1.1 keep-alive client on std sockets, so the numbers
+//! are the server's, not a client library's.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Options of `folio bench`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Server address, host:port.
+    #[arg(long, default_value = "127.0.0.1:8631")]
+    pub server: String,
+    /// Jobs to submit in all.
+    #[arg(long, default_value_t = 10_000)]
+    pub jobs: u64,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 8)]
+    pub clients: u64,
+    /// Pages of the PDF submitted.
+    #[arg(long, default_value_t = 1)]
+    pub pages: usize,
+    /// Distinct users the jobs belong to.
+    #[arg(long, default_value_t = 1000)]
+    pub users: u64,
+}
+
+/// A minimal valid PDF of `pages` A4 pages with a little text on each.
+pub fn sample_pdf(pages: usize) -> Vec<u8> {
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    let mut objects = vec![
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        format!(
+            "<< /Type /Pages /Kids [{}] /Count {pages} >>",
+            (0..pages)
+                .map(|i| format!("{} 0 R", 4 + 2 * i))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
+    ];
+    for i in 0..pages {
+        objects.push(format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents {} 0 R >>",
+            5 + 2 * i
+        ));
+        let content = format!("BT /F1 24 Tf 72 760 Td (Folio page {}) Tj ET", i + 1);
+        objects.push(format!(
+            "<< /Length {} >>\nstream\n{content}\nendstream",
+            content.len()
+        ));
+    }
+    for (i, obj) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{obj}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for off in offsets {
+        out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+fn attr(out: &mut Vec<u8>, tag: u8, name: &str, value: &[u8]) {
+    out.push(tag);
+    out.extend_from_slice(&(name.len() as u16).to_be_bytes());
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(&(value.len() as u16).to_be_bytes());
+    out.extend_from_slice(value);
+}
+
+/// A Print-Job request for `user` carrying `document`.
+pub fn print_job_request(server: &str, user: &str, request_id: i32, document: &[u8]) -> Vec<u8> {
+    let mut out = vec![2, 0, 0, 2];
+    out.extend_from_slice(&request_id.to_be_bytes());
+    out.push(1);
+    attr(&mut out, 0x47, "attributes-charset", b"utf-8");
+    attr(&mut out, 0x48, "attributes-natural-language", b"en");
+    attr(
+        &mut out,
+        0x45,
+        "printer-uri",
+        format!("ipp://{server}/ipp/print").as_bytes(),
+    );
+    attr(&mut out, 0x42, "requesting-user-name", user.as_bytes());
+    attr(&mut out, 0x42, "job-name", b"bench");
+    attr(&mut out, 0x49, "document-format", b"application/pdf");
+    out.push(3);
+    out.extend_from_slice(document);
+    out
+}
+
+/// Sends one IPP request on a keep-alive connection; returns the IPP status code.
+pub fn post(conn: &mut BufReader<TcpStream>, server: &str, body: &[u8]) -> std::io::Result<u16> {
+    let head = format!(
+        "POST /ipp/print HTTP/1.1\r\nHost: {server}\r\nContent-Type: application/ipp\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let stream = conn.get_mut();
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body)?;
+    let mut length = 0usize;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if conn.read_line(&mut line)? == 0 {
+            return Err(std::io::Error::other("connection closed"));
+        }
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        if let Some(v) = l.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut resp = vec![0u8; length];
+    conn.read_exact(&mut resp)?;
+    if resp.len() < 4 {
+        return Err(std::io::Error::other("short IPP response"));
+    }
+    Ok(u16::from_be_bytes([resp[2], resp[3]]))
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx]
+}
+
+/// Runs the benchmark and prints a summary.
+pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    let pdf = Arc::new(sample_pdf(args.pages));
+    let next = Arc::new(AtomicU64::new(0));
+    let failures = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let mut handles = Vec::new();
+    for _ in 0..args.clients {
+        let (pdf, next, failures, args) =
+            (pdf.clone(), next.clone(), failures.clone(), args.clone());
+        handles.push(std::thread::spawn(
+            move || -> anyhow::Result<Vec<Duration>> {
+                let mut conn = BufReader::new(TcpStream::connect(&args.server)?);
+                conn.get_ref().set_nodelay(true)?;
+                let mut latencies = Vec::new();
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if n >= args.jobs {
+                        return Ok(latencies);
+                    }
+                    let user = format!("user{:05}", n % args.users.max(1));
+                    let body = print_job_request(
+                        &args.server,
+                        &user,
+                        (n % i32::MAX as u64) as i32 + 1,
+                        &pdf,
+                    );
+                    let t = Instant::now();
+                    match post(&mut conn, &args.server, &body) {
+                        Ok(0) => latencies.push(t.elapsed()),
+                        Ok(_) => {
+                            failures.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(_) => {
+                            failures.fetch_add(1, Ordering::Relaxed);
+                            conn = BufReader::new(TcpStream::connect(&args.server)?);
+                        }
+                    }
+                }
+            },
+        ));
+    }
+    let mut all = Vec::new();
+    for h in handles {
+        all.extend(
+            h.join()
+                .map_err(|_| anyhow::anyhow!("a client thread panicked"))??,
+        );
+    }
+    let elapsed = start.elapsed();
+    all.sort();
+    println!(
+        "jobs={} clients={} pages={} ok={} failed={} elapsed={:.2}s rate={:.0} jobs/s p50={:.2}ms p99={:.2}ms max={:.2}ms",
+        args.jobs,
+        args.clients,
+        args.pages,
+        all.len(),
+        failures.load(Ordering::Relaxed),
+        elapsed.as_secs_f64(),
+        all.len() as f64 / elapsed.as_secs_f64(),
+        percentile(&all, 0.50).as_secs_f64() * 1000.0,
+        percentile(&all, 0.99).as_secs_f64() * 1000.0,
+        all.last().copied().unwrap_or_default().as_secs_f64() * 1000.0,
+    );
+    Ok(())
+}

@@ -1,0 +1,68 @@
+//! The `audit_events` table: append-only, each row chained to the previous by its hash.
+
+use diesel::prelude::*;
+
+use crate::db::schema::audit_events;
+use crate::db::Conn;
+
+/// An audit event row.
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
+#[diesel(table_name = audit_events)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub object: String,
+    pub detail: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// A new audit event.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = audit_events)]
+pub struct NewAuditEvent {
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub object: String,
+    pub detail: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// Hash of the newest event, if any.
+pub fn last_hash(conn: &mut Conn) -> QueryResult<Option<String>> {
+    audit_events::table
+        .order(audit_events::id.desc())
+        .select(audit_events::hash)
+        .first(conn)
+        .optional()
+}
+
+/// Appends an event.
+pub fn insert(conn: &mut Conn, event: &NewAuditEvent) -> QueryResult<usize> {
+    diesel::insert_into(audit_events::table)
+        .values(event)
+        .execute(conn)
+}
+
+/// Events in order, from id `after` (exclusive), at most `limit`.
+pub fn list_after(conn: &mut Conn, after: i64, limit: i64) -> QueryResult<Vec<AuditRow>> {
+    audit_events::table
+        .filter(audit_events::id.gt(after))
+        .order(audit_events::id.asc())
+        .limit(limit)
+        .select(AuditRow::as_select())
+        .load(conn)
+}
+
+/// Events about one object, in order.
+pub fn of_object(conn: &mut Conn, object: &str) -> QueryResult<Vec<AuditRow>> {
+    audit_events::table
+        .filter(audit_events::object.eq(object))
+        .order(audit_events::id.asc())
+        .select(AuditRow::as_select())
+        .load(conn)
+}

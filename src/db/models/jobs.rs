@@ -1,0 +1,161 @@
+//! The `jobs` table.
+
+use diesel::prelude::*;
+
+use crate::db::schema::jobs;
+use crate::db::Conn;
+
+/// A job row.
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
+#[diesel(table_name = jobs)]
+pub struct JobRow {
+    pub id: i64,
+    pub uuid: String,
+    pub owner: String,
+    pub name: String,
+    pub state: i16,
+    pub state_reason: i16,
+    pub state_message: Option<String>,
+    pub originating_host: Option<String>,
+    pub requested_sides: Option<i16>,
+    pub requested_color_mode: Option<i16>,
+    pub sides: i16,
+    pub color_mode: i16,
+    pub copies: i32,
+    pub media: Option<String>,
+    pub impressions: Option<i32>,
+    pub created_at: i64,
+    pub processing_at: Option<i64>,
+    pub completed_at: Option<i64>,
+    pub expires_at: i64,
+}
+
+/// A new job.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = jobs)]
+pub struct NewJob {
+    pub uuid: String,
+    pub owner: String,
+    pub name: String,
+    pub state: i16,
+    pub state_reason: i16,
+    pub originating_host: Option<String>,
+    pub requested_sides: Option<i16>,
+    pub requested_color_mode: Option<i16>,
+    pub sides: i16,
+    pub color_mode: i16,
+    pub copies: i32,
+    pub media: Option<String>,
+    pub impressions: Option<i32>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// Inserts a job and returns its id (looked up by uuid: portable across both backends).
+pub fn insert(conn: &mut Conn, job: &NewJob) -> QueryResult<i64> {
+    diesel::insert_into(jobs::table).values(job).execute(conn)?;
+    jobs::table
+        .filter(jobs::uuid.eq(&job.uuid))
+        .select(jobs::id)
+        .first(conn)
+}
+
+/// One job by id.
+pub fn find(conn: &mut Conn, id: i64) -> QueryResult<Option<JobRow>> {
+    jobs::table
+        .find(id)
+        .select(JobRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Which jobs a listing wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    /// Not yet terminal.
+    NotCompleted,
+    /// Terminal (canceled, aborted, completed).
+    Completed,
+    /// Every job.
+    All,
+}
+
+/// Jobs by `which`, optionally of one owner, newest first for terminal listings and oldest
+/// first otherwise (as IPP's Get-Jobs does), at most `limit`.
+pub fn list(
+    conn: &mut Conn,
+    which: Which,
+    owner: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<JobRow>> {
+    let terminal = [7i16, 8, 9];
+    let mut query = jobs::table.select(JobRow::as_select()).into_boxed();
+    if let Some(owner) = owner {
+        query = query.filter(jobs::owner.eq(owner.to_owned()));
+    }
+    query = match which {
+        Which::NotCompleted => query
+            .filter(jobs::state.ne_all(terminal))
+            .order(jobs::id.asc()),
+        Which::Completed => query
+            .filter(jobs::state.eq_any(terminal))
+            .order(jobs::id.desc()),
+        Which::All => query.order(jobs::id.asc()),
+    };
+    query.limit(limit).load(conn)
+}
+
+/// Non-terminal jobs of `owner` (for Cancel-My-Jobs).
+pub fn active_ids_of(conn: &mut Conn, owner: &str) -> QueryResult<Vec<i64>> {
+    jobs::table
+        .filter(jobs::owner.eq(owner))
+        .filter(jobs::state.ne_all([7i16, 8, 9]))
+        .select(jobs::id)
+        .order(jobs::id.asc())
+        .load(conn)
+}
+
+/// Ids of held or incoming jobs whose hold has expired at `now`, at most `limit`.
+pub fn expired_ids(conn: &mut Conn, now: i64, limit: i64) -> QueryResult<Vec<i64>> {
+    jobs::table
+        .filter(jobs::state.eq_any([3i16, 4]))
+        .filter(jobs::expires_at.le(now))
+        .select(jobs::id)
+        .order(jobs::id.asc())
+        .limit(limit)
+        .load(conn)
+}
+
+/// Writes a new state, reason and message; sets `completed_at` for terminal states.
+pub fn set_state(
+    conn: &mut Conn,
+    id: i64,
+    state: i16,
+    reason: i16,
+    message: Option<&str>,
+    completed_at: Option<i64>,
+) -> QueryResult<usize> {
+    diesel::update(jobs::table.find(id))
+        .set((
+            jobs::state.eq(state),
+            jobs::state_reason.eq(reason),
+            jobs::state_message.eq(message),
+            jobs::completed_at.eq(completed_at),
+        ))
+        .execute(conn)
+}
+
+/// Records the page count once known (after Send-Document).
+pub fn set_impressions(conn: &mut Conn, id: i64, impressions: Option<i32>) -> QueryResult<usize> {
+    diesel::update(jobs::table.find(id))
+        .set(jobs::impressions.eq(impressions))
+        .execute(conn)
+}
+
+/// How many jobs are in `state`.
+pub fn count_in_state(conn: &mut Conn, state: i16) -> QueryResult<i64> {
+    jobs::table
+        .filter(jobs::state.eq(state))
+        .count()
+        .get_result(conn)
+}

@@ -1,0 +1,5 @@
+//! One file per table: the row, its insert form and its queries.
+
+pub mod audit_events;
+pub mod documents;
+pub mod jobs;

@@ -1,0 +1,190 @@
+//! What a document is: its format (declared or sniffed) and its page count, learned while the
+//! document streams past, with bounded memory whatever its size.
+//!
+//! PDFs up to [`PDF_IN_MEMORY_LIMIT`] are parsed with lopdf (page tree, and a corrupt or
+//! truncated file is refused). Larger PDFs are checked for their header and end marker and
+//! their pages counted by scanning for page objects; a PDF whose page objects are all inside
+//! compressed object streams then has an unknown page count.
+
+mod pdf;
+mod raster;
+
+use crate::domain::DocumentFormat;
+
+/// PDFs up to this size are parsed fully in memory.
+pub const PDF_IN_MEMORY_LIMIT: usize = 16 * 1024 * 1024;
+
+/// Why a document was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DocumentError {
+    /// The bytes are not a format Folio prints.
+    #[error("unsupported document format{0}")]
+    Unsupported(String),
+    /// The bytes claim a format but are damaged or truncated.
+    #[error("the document is damaged or truncated: {0}")]
+    Malformed(String),
+}
+
+/// What the analysis learned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Analysis {
+    /// The format, declared or sniffed.
+    pub format: DocumentFormat,
+    /// Pages, when they could be counted.
+    pub pages: Option<u32>,
+}
+
+enum Inner {
+    /// Not enough bytes seen yet to know the format.
+    Sniffing(Vec<u8>),
+    Pdf(pdf::PdfScan),
+    Pwg(raster::PwgScan),
+    Urf(raster::UrfScan),
+    Jpeg(raster::JpegScan),
+}
+
+/// A streaming analyser: feed it the document's bytes in order, then call `finish`.
+pub struct Analyzer {
+    declared: Option<DocumentFormat>,
+    inner: Inner,
+}
+
+const SNIFF_BYTES: usize = 1024;
+
+impl Analyzer {
+    /// An analyser for a document declared as `declared` (`None`: detect it).
+    pub fn new(declared: Option<DocumentFormat>) -> Analyzer {
+        Analyzer {
+            declared,
+            inner: Inner::Sniffing(Vec::new()),
+        }
+    }
+
+    /// Feeds the next bytes of the document.
+    pub fn feed(&mut self, data: &[u8]) -> Result<(), DocumentError> {
+        if let Inner::Sniffing(head) = &mut self.inner {
+            head.extend_from_slice(data);
+            if head.len() < SNIFF_BYTES {
+                return Ok(());
+            }
+            let head = std::mem::take(head);
+            self.start(&head)?;
+            return Ok(());
+        }
+        self.feed_inner(data)
+    }
+
+    fn start(&mut self, head: &[u8]) -> Result<(), DocumentError> {
+        let sniffed = DocumentFormat::sniff(head);
+        let format = match (self.declared, sniffed) {
+            (None, Some(found)) => found,
+            (Some(declared), Some(found)) if declared == found => found,
+            (Some(declared), Some(found)) => {
+                return Err(DocumentError::Malformed(format!(
+                    "declared as {} but the content is {}",
+                    declared.mime(),
+                    found.mime()
+                )))
+            }
+            (Some(declared), None) => {
+                return Err(DocumentError::Malformed(format!(
+                    "declared as {} but the content is not",
+                    declared.mime()
+                )))
+            }
+            (None, None) => {
+                return Err(DocumentError::Unsupported(
+                    ": the content is not PDF, PWG raster, Apple raster or JPEG".into(),
+                ))
+            }
+        };
+        self.inner = match format {
+            DocumentFormat::Pdf => Inner::Pdf(pdf::PdfScan::new()),
+            DocumentFormat::PwgRaster => Inner::Pwg(raster::PwgScan::new()),
+            DocumentFormat::Urf => Inner::Urf(raster::UrfScan::new()),
+            DocumentFormat::Jpeg => Inner::Jpeg(raster::JpegScan::new()),
+        };
+        self.feed_inner(head)
+    }
+
+    fn feed_inner(&mut self, data: &[u8]) -> Result<(), DocumentError> {
+        match &mut self.inner {
+            Inner::Sniffing(_) => Ok(()),
+            Inner::Pdf(s) => {
+                s.feed(data);
+                Ok(())
+            }
+            Inner::Pwg(s) => s.feed(data),
+            Inner::Urf(s) => s.feed(data),
+            Inner::Jpeg(s) => {
+                s.feed(data);
+                Ok(())
+            }
+        }
+    }
+
+    /// Ends the document and returns what was learned, or why it is refused.
+    pub fn finish(mut self) -> Result<Analysis, DocumentError> {
+        if let Inner::Sniffing(head) = &mut self.inner {
+            let head = std::mem::take(head);
+            if head.is_empty() {
+                return Err(DocumentError::Malformed("the document is empty".into()));
+            }
+            self.start(&head)?;
+        }
+        let (format, pages) = match self.inner {
+            Inner::Sniffing(_) => unreachable!("start() replaced the sniffing state"),
+            Inner::Pdf(s) => (DocumentFormat::Pdf, s.finish()?),
+            Inner::Pwg(s) => (DocumentFormat::PwgRaster, Some(s.finish()?)),
+            Inner::Urf(s) => (DocumentFormat::Urf, Some(s.finish()?)),
+            Inner::Jpeg(s) => (DocumentFormat::Jpeg, Some(s.finish()?)),
+        };
+        Ok(Analysis { format, pages })
+    }
+}
+
+/// Analyses a whole document held in memory (tests, tools).
+pub fn analyze(declared: Option<DocumentFormat>, data: &[u8]) -> Result<Analysis, DocumentError> {
+    let mut a = Analyzer::new(declared);
+    for chunk in data.chunks(8192) {
+        a.feed(chunk)?;
+    }
+    a.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_document_is_refused() {
+        assert!(matches!(
+            analyze(None, b""),
+            Err(DocumentError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn unknown_content_is_unsupported() {
+        assert!(matches!(
+            analyze(None, b"hello world"),
+            Err(DocumentError::Unsupported(_))
+        ));
+    }
+
+    #[test]
+    fn a_declared_pdf_that_is_a_jpeg_is_malformed() {
+        let jpeg = [0xFF, 0xD8, 0xFF, 0xE0, 0, 0, 0xFF, 0xD9];
+        assert!(matches!(
+            analyze(Some(DocumentFormat::Pdf), &jpeg),
+            Err(DocumentError::Malformed(_))
+        ));
+        assert_eq!(
+            analyze(None, &jpeg).unwrap(),
+            Analysis {
+                format: DocumentFormat::Jpeg,
+                pages: Some(1)
+            }
+        );
+    }
+}

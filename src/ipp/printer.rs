@@ -1,0 +1,181 @@
+//! Operations addressed to the queue itself.
+
+use super::body::Body;
+use super::job_attrs::{created_group, job_group, Wanted};
+use super::printer_attrs::{is_job_template, printer_attributes, PrinterFacts};
+use super::template::job_request;
+use super::values::*;
+use super::wire::{tag, Attr, Group};
+use super::{status, Ctx, IppError, IppValue, Reply};
+use crate::db::models::jobs::Which;
+use crate::policy;
+use crate::spool::JobSpec;
+
+/// Get-Printer-Attributes (RFC 8011 §4.2.5).
+pub async fn get_printer_attributes(ctx: &Ctx<'_>) -> Result<Reply, IppError> {
+    let info = &ctx.svc.info;
+    let queued = ctx
+        .svc
+        .spool
+        .list(Which::NotCompleted, None, 1_000_000)
+        .await
+        .map(|jobs| jobs.len() as i32)
+        .unwrap_or(0);
+    let now = crate::db::now_ms();
+    let printer_uri = ctx.printer_uri();
+    let more_info = printer_uri
+        .replacen("ipp://", "http://", 1)
+        .replace(super::QUEUE_PATH, "/");
+    let facts = PrinterFacts {
+        uri: &printer_uri,
+        name: &info.name,
+        location: &info.location,
+        uuid: &info.uuid,
+        // CUPS' convention: up-time is the Unix time, so job times stay comparable across
+        // restarts.
+        up_time: (now / 1000).min(i32::MAX as i64) as i32,
+        started_ms: info.started_ms,
+        now_ms: now,
+        queued_job_count: queued,
+        more_info: &more_info,
+    };
+    let requested: Vec<String> = match ctx.op().get("requested-attributes") {
+        Some(a) => a
+            .values
+            .iter()
+            .filter_map(as_keyword)
+            .map(str::to_owned)
+            .collect(),
+        None => vec!["all".into()],
+    };
+    let wants = |name: &str| {
+        requested.iter().any(|r| match r.as_str() {
+            "all" => name != "media-col-database",
+            "printer-description" => !is_job_template(name),
+            "job-template" => is_job_template(name) && name != "media-col-database",
+            other => other == name,
+        })
+    };
+    let attrs: Vec<Attr> = printer_attributes(&facts)
+        .into_iter()
+        .filter(|a| wants(&a.name))
+        .collect();
+    Ok(Reply::ok(vec![Group {
+        tag: tag::PRINTER,
+        attrs,
+    }]))
+}
+
+fn spec_for(ctx: &Ctx<'_>, request: &super::template::JobRequest) -> JobSpec {
+    JobSpec {
+        owner: ctx.user.clone(),
+        name: request.job_name.clone(),
+        originating_host: ctx.peer.clone(),
+        requested: request.requested,
+        ticket: policy::ticket_for(request.requested),
+        media: request.media.clone(),
+    }
+}
+
+/// Print-Job (RFC 8011 §4.2.1): the document is stored, the job held.
+pub async fn print_job(ctx: &Ctx<'_>, body: &mut Body) -> Result<Reply, IppError> {
+    let request = job_request(ctx)?;
+    let spec = spec_for(ctx, &request);
+    let doc = body
+        .receive_document(
+            &ctx.svc.spool,
+            request.format,
+            request.compression,
+            ctx.svc.info.max_job_bytes,
+            request.document_name.clone(),
+        )
+        .await?;
+    let job = ctx.svc.spool.submit(spec, Some(doc)).await?;
+    tracing::info!(job_id = job.id, user = %job.owner, pages = ?job.impressions, "job held");
+    Ok(Reply::ok(vec![created_group(ctx, &job)]).with_unsupported(request.unsupported))
+}
+
+/// Validate-Job (RFC 8011 §4.2.3): the same checks as Print-Job, nothing stored.
+pub async fn validate_job(ctx: &Ctx<'_>) -> Result<Reply, IppError> {
+    let request = job_request(ctx)?;
+    Ok(Reply::ok(Vec::new()).with_unsupported(request.unsupported))
+}
+
+/// Create-Job (RFC 8011 §4.2.4): a held job waiting for its document.
+pub async fn create_job(ctx: &Ctx<'_>) -> Result<Reply, IppError> {
+    let request = job_request(ctx)?;
+    let spec = spec_for(ctx, &request);
+    let job = ctx.svc.spool.submit(spec, None).await?;
+    Ok(Reply::ok(vec![created_group(ctx, &job)]).with_unsupported(request.unsupported))
+}
+
+/// Get-Jobs (RFC 8011 §4.2.6).
+pub async fn get_jobs(ctx: &Ctx<'_>) -> Result<Reply, IppError> {
+    let which_attr = ctx.op().get("which-jobs");
+    let which = match which_attr
+        .and_then(|a| a.values.first())
+        .map(|v| (v, as_keyword(v)))
+    {
+        None => Which::NotCompleted,
+        Some((_, Some("not-completed"))) => Which::NotCompleted,
+        Some((_, Some("completed"))) => Which::Completed,
+        Some((_, Some("all"))) => Which::All,
+        Some((_, Some(_))) => {
+            let mut e = IppError::new(
+                status::ATTRIBUTES_OR_VALUES_NOT_SUPPORTED,
+                "which-jobs value not supported",
+            );
+            e.unsupported.extend(which_attr.cloned());
+            return Err(e);
+        }
+        Some((_, None)) => return Err(IppError::bad_request("which-jobs must be a keyword")),
+    };
+    let my_jobs = match ctx.op_value("my-jobs") {
+        None => false,
+        Some(IppValue::Boolean(b)) => *b,
+        Some(_) => return Err(IppError::bad_request("my-jobs must be a boolean")),
+    };
+    let limit = match ctx.op_value("limit") {
+        None => 1000,
+        Some(IppValue::Integer(n)) if *n > 0 => (*n).min(1000) as i64,
+        Some(_) => return Err(IppError::bad_request("limit must be a positive integer")),
+    };
+    let owner = my_jobs.then(|| ctx.user.clone());
+    let jobs = ctx.svc.spool.list(which, owner, limit).await?;
+    let wanted = Wanted::from_request(ctx, &["job-id", "job-uri"]);
+    // Documents are not needed for the default listing; fetch them only when asked for.
+    let mut groups = Vec::with_capacity(jobs.len());
+    for job in &jobs {
+        groups.push(job_group(ctx, job, &[], &wanted));
+    }
+    Ok(Reply::ok(groups))
+}
+
+/// Cancel-My-Jobs (PWG 5100.11): cancels every active job of the caller (or the listed ones).
+pub async fn cancel_my_jobs(ctx: &Ctx<'_>) -> Result<Reply, IppError> {
+    let mut ids = ctx.svc.spool.active_ids_of(ctx.user.clone()).await?;
+    if let Some(a) = ctx.op().get("job-ids") {
+        let listed: Vec<i64> = a
+            .values
+            .iter()
+            .filter_map(|v| match v {
+                IppValue::Integer(i) => Some(*i as i64),
+                _ => None,
+            })
+            .collect();
+        if let Some(missing) = listed.iter().find(|id| !ids.contains(id)) {
+            return Err(IppError::new(
+                status::NOT_POSSIBLE,
+                format!("job {missing} is not one of your active jobs"),
+            ));
+        }
+        ids = listed;
+    }
+    for id in ids {
+        match ctx.svc.spool.cancel(id, ctx.user.clone(), false).await {
+            Ok(_) | Err(crate::spool::SpoolError::NotPossible(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(Reply::ok(Vec::new()))
+}

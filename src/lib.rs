@@ -1,0 +1,16 @@
+//! Folio: hospital-wide secure print release and document capture.
+//!
+//! See `ARCHITECTURE` in the docs: each module is one room with one job.
+
+pub mod app;
+pub mod audit;
+pub mod bench;
+pub mod config;
+pub mod db;
+pub mod document;
+pub mod domain;
+pub mod ipp;
+pub mod metrics;
+pub mod policy;
+pub mod spool;
+pub mod web;

@@ -1,0 +1,148 @@
+//! The `folio` command: parse the command line, load settings, start logging, call `app`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use folio::config::{Settings, EXAMPLE};
+
+#[derive(Parser)]
+#[command(
+    name = "folio",
+    version,
+    about = "Hospital-wide secure print release and document capture"
+)]
+struct Cli {
+    /// TOML configuration file.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Data directory (SQLite database, spool, master key).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// Database URL: a SQLite path, or postgres://… for PostgreSQL.
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        /// Listen address (IPP, console, API, metrics).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Configuration helpers.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Audit trail tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Measure intake throughput and latency against a running server.
+    Bench(folio::bench::BenchArgs),
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print a commented example configuration.
+    Example,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain of the audit trail.
+    Verify,
+}
+
+fn settings(cli: &Cli) -> anyhow::Result<Settings> {
+    let (mut settings, warnings) =
+        Settings::load(cli.config.as_deref(), |k| std::env::var(k).ok())?;
+    if let Some(d) = &cli.data_dir {
+        settings.data_dir = d.clone();
+    }
+    if let Some(u) = &cli.database_url {
+        settings.database_url = u.clone();
+    }
+    if let Command::Serve { listen: Some(l) } = &cli.command {
+        settings.listen = l.clone();
+    }
+    init_logging(&settings.log_format);
+    for w in warnings {
+        tracing::warn!("{w}");
+    }
+    Ok(settings)
+}
+
+fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("folio=info,warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match &cli.command {
+        Command::Config {
+            command: ConfigCommand::Example,
+        } => {
+            print!("{EXAMPLE}");
+            Ok(())
+        }
+        Command::Bench(args) => folio::bench::run(args),
+        Command::Migrate => {
+            let s = settings(&cli)?;
+            std::fs::create_dir_all(&s.data_dir)?;
+            let db = folio::db::Db::connect(&s.effective_database_url(), 1)?;
+            println!(
+                "database is up to date ({} migrations applied)",
+                db.migrate()?
+            );
+            Ok(())
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            let s = settings(&cli)?;
+            let db = folio::db::Db::connect(&s.effective_database_url(), 1)?;
+            match folio::audit::verify(&mut *db.get()?)? {
+                folio::audit::Verdict::Intact { events } => {
+                    println!("audit trail intact: {events} events");
+                    Ok(())
+                }
+                folio::audit::Verdict::Broken { id, reason } => {
+                    println!("audit trail BROKEN at event {id}: {reason}");
+                    std::process::exit(1)
+                }
+            }
+        }
+        Command::Serve { .. } => {
+            let s = settings(&cli)?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                let app = folio::app::App::build(&s)?;
+                tracing::info!(address = app.address(), data_dir = %s.data_dir.display(), "Folio started");
+                // Tests and scripts read this line to learn the bound port.
+                println!("listening on {}", app.address());
+                app.run(Duration::from_secs(s.expiry_interval_secs.max(1))).await?;
+                Ok(())
+            })
+        }
+    }
+}

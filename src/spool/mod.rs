@@ -1,0 +1,519 @@
+//! The spool: jobs and their documents, durable and encrypted.
+//!
+//! A job is acknowledged only after its document is encrypted, fsynced with its directory and
+//! its row committed ([`committer`]). Every state change goes through [`state::transition`].
+//! Terminal jobs lose their document keys at once (purge), and their files are removed.
+
+pub mod committer;
+pub mod crypto;
+mod expiry;
+pub mod state;
+pub mod store;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+
+pub use expiry::spawn_expiry;
+pub use state::{Change, Transitioned};
+pub use store::{Compression, DocumentWriter, StoredDocument};
+
+use crate::db::models::documents::{self, DocumentRow, NewDocument};
+use crate::db::models::jobs::{self, JobRow, NewJob, Which};
+use crate::db::{self, Db, DbError};
+use crate::document::DocumentError;
+use crate::domain::{DocumentFormat, JobState, JobStateReason};
+use crate::metrics::METRICS;
+use crypto::{CryptoError, DecryptingReader, MasterKey};
+
+/// Errors of the spool.
+#[derive(Debug, thiserror::Error)]
+pub enum SpoolError {
+    #[error("the document is larger than the {} MB allowed", max_bytes / (1024 * 1024))]
+    TooLarge { max_bytes: u64 },
+    #[error(transparent)]
+    Document(#[from] DocumentError),
+    #[error("the compressed document could not be decompressed: {0}")]
+    Compression(String),
+    #[error("no such job")]
+    NotFound,
+    #[error("{0}")]
+    NotPossible(String),
+    #[error("job {0} has an unreadable state in the database")]
+    Corrupt(i64),
+    #[error("spool storage failed: {0}")]
+    Storage(#[from] std::io::Error),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error("the spool is shutting down")]
+    ShuttingDown,
+}
+
+impl From<diesel::result::Error> for SpoolError {
+    fn from(e: diesel::result::Error) -> Self {
+        SpoolError::Db(DbError::Query(e))
+    }
+}
+
+impl SpoolError {
+    /// True when the failure is the disk running out of space.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            SpoolError::Storage(e) => e.raw_os_error() == Some(28),
+            SpoolError::Crypto(CryptoError::Io(e)) => e.raw_os_error() == Some(28),
+            _ => false,
+        }
+    }
+}
+
+/// A new job as the protocol layer describes it.
+#[derive(Debug, Clone)]
+pub struct JobSpec {
+    pub owner: String,
+    pub name: String,
+    pub originating_host: Option<String>,
+    pub requested: crate::policy::Requested,
+    pub ticket: crate::policy::Ticket,
+    pub media: Option<String>,
+}
+
+/// The spool service, shared by every protocol.
+#[derive(Clone)]
+pub struct Spool {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    docs_dir: PathBuf,
+    master: MasterKey,
+    hold_ms: i64,
+    intake: mpsc::Sender<committer::Intake>,
+}
+
+fn now_ms() -> i64 {
+    db::now_ms()
+}
+
+pub(crate) fn new_document_row(job_id: i64, doc: &StoredDocument) -> NewDocument {
+    NewDocument {
+        job_id,
+        file_name: doc.file_name.clone(),
+        wrapped_key: Some(doc.wrapped_key.clone()),
+        format: doc.analysis.format.code(),
+        name: doc.name.clone(),
+        size_bytes: doc.size_bytes as i64,
+        sha256: doc.sha256.clone(),
+        pages: doc.analysis.pages.map(|p| p as i32),
+        created_at: now_ms(),
+    }
+}
+
+impl Spool {
+    /// Opens the spool under `data_dir`, reconciles files with rows, starts the committer.
+    pub fn open(
+        db: Db,
+        data_dir: &Path,
+        master: MasterKey,
+        hold_hours: u64,
+    ) -> Result<Spool, SpoolError> {
+        let docs_dir = data_dir.join("spool");
+        std::fs::create_dir_all(&docs_dir)?;
+        reconcile(&db, &docs_dir)?;
+        let held = jobs::count_in_state(&mut *db.get()?, JobState::PendingHeld.code())?;
+        METRICS.jobs_held.set(held);
+        let intake = committer::start(db.clone(), docs_dir.clone())?;
+        Ok(Spool {
+            inner: Arc::new(Inner {
+                db,
+                docs_dir,
+                master,
+                hold_ms: (hold_hours as i64).saturating_mul(3_600_000),
+                intake,
+            }),
+        })
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    /// Starts writing a document into the spool (call from a blocking thread).
+    pub fn document_writer(
+        &self,
+        declared: Option<DocumentFormat>,
+        compression: Compression,
+        max_bytes: u64,
+        name: Option<String>,
+    ) -> Result<DocumentWriter, SpoolError> {
+        DocumentWriter::create(
+            &self.inner.docs_dir,
+            &self.inner.master,
+            declared,
+            compression,
+            max_bytes,
+            name,
+        )
+    }
+
+    /// Records a new held job, with its document if it has one (Print-Job) or waiting for
+    /// documents (Create-Job). Returns only after the commit.
+    pub async fn submit(
+        &self,
+        spec: JobSpec,
+        document: Option<StoredDocument>,
+    ) -> Result<JobRow, SpoolError> {
+        let now = now_ms();
+        let reason = if document.is_some() {
+            JobStateReason::JobHoldUntilSpecified
+        } else {
+            JobStateReason::JobIncoming
+        };
+        let job = NewJob {
+            uuid: uuid::Uuid::new_v4().to_string(),
+            owner: spec.owner,
+            name: spec.name,
+            state: JobState::PendingHeld.code(),
+            state_reason: reason.code(),
+            originating_host: spec.originating_host,
+            requested_sides: spec.requested.sides.map(|s| s.code()),
+            requested_color_mode: spec.requested.color_mode.map(|c| c.code()),
+            sides: spec.ticket.sides.code(),
+            color_mode: spec.ticket.color_mode.code(),
+            copies: spec.ticket.copies as i32,
+            media: spec.media,
+            impressions: document
+                .as_ref()
+                .and_then(|d| d.analysis.pages)
+                .map(|p| p as i32),
+            created_at: now,
+            expires_at: now.saturating_add(self.inner.hold_ms),
+        };
+        let encrypted = document.as_ref().map(|d| d.encrypted_bytes).unwrap_or(0);
+        let file = document.as_ref().map(|d| d.file_name.clone());
+        let (reply, answer) = oneshot::channel();
+        let sent = self
+            .inner
+            .intake
+            .send(committer::Intake {
+                job: job.clone(),
+                document,
+                reply,
+            })
+            .await;
+        let result = match sent {
+            Ok(()) => answer.await.unwrap_or(Err(SpoolError::ShuttingDown)),
+            Err(_) => Err(SpoolError::ShuttingDown),
+        };
+        match result {
+            Ok(id) => {
+                METRICS.jobs_submitted.inc();
+                METRICS.jobs_held.inc();
+                METRICS.spool_bytes.add(encrypted as i64);
+                Ok(JobRow {
+                    id,
+                    uuid: job.uuid,
+                    owner: job.owner,
+                    name: job.name,
+                    state: job.state,
+                    state_reason: job.state_reason,
+                    state_message: None,
+                    originating_host: job.originating_host,
+                    requested_sides: job.requested_sides,
+                    requested_color_mode: job.requested_color_mode,
+                    sides: job.sides,
+                    color_mode: job.color_mode,
+                    copies: job.copies,
+                    media: job.media,
+                    impressions: job.impressions,
+                    created_at: job.created_at,
+                    processing_at: None,
+                    completed_at: None,
+                    expires_at: job.expires_at,
+                })
+            }
+            Err(e) => {
+                if let Some(file) = file {
+                    store::remove_files(&self.inner.docs_dir, &[file]);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Adds a document to a job created by Create-Job. `last` closes the job: it becomes held
+    /// and waits for release.
+    pub async fn add_document(
+        &self,
+        job_id: i64,
+        document: Option<StoredDocument>,
+        last: bool,
+        actor: &str,
+    ) -> Result<JobRow, SpoolError> {
+        let docs_dir = self.inner.docs_dir.clone();
+        let actor = actor.to_owned();
+        let file = document.as_ref().map(|d| d.file_name.clone());
+        let encrypted = document.as_ref().map(|d| d.encrypted_bytes).unwrap_or(0);
+        let result = self
+            .inner
+            .db
+            .run(move |conn| {
+                if document.is_some() {
+                    store::sync_dir(&docs_dir)?;
+                }
+                db::write_tx(conn, |conn| {
+                    let job = jobs::find(conn, job_id)?.ok_or(SpoolError::NotFound)?;
+                    if job.state_reason != JobStateReason::JobIncoming.code()
+                        || job.state != JobState::PendingHeld.code()
+                    {
+                        return Err(SpoolError::NotPossible(
+                            "the job is not accepting documents".into(),
+                        ));
+                    }
+                    if let Some(doc) = &document {
+                        if documents::count_of_job(conn, job_id)? > 0 {
+                            return Err(SpoolError::NotPossible(
+                                "this queue accepts one document per job".into(),
+                            ));
+                        }
+                        documents::insert(conn, &new_document_row(job_id, doc))?;
+                        jobs::set_impressions(conn, job_id, doc.analysis.pages.map(|p| p as i32))?;
+                    }
+                    if !last {
+                        return jobs::find(conn, job_id)?.ok_or(SpoolError::NotFound);
+                    }
+                    close_in_tx(conn, job_id, &actor)
+                })
+            })
+            .await;
+        match &result {
+            Ok(_) => METRICS.spool_bytes.add(encrypted as i64),
+            Err(_) => {
+                if let Some(file) = file {
+                    store::remove_files(&self.inner.docs_dir, &[file]);
+                }
+            }
+        }
+        result
+    }
+
+    /// Close-Job: no more documents will come.
+    pub async fn close_job(&self, job_id: i64, actor: &str) -> Result<JobRow, SpoolError> {
+        let actor = actor.to_owned();
+        self.inner
+            .db
+            .run(move |conn| db::write_tx(conn, |conn| close_in_tx(conn, job_id, &actor)))
+            .await
+    }
+
+    /// Moves a job through [`state::transition`] in its own transaction, then removes purged
+    /// files and counts the transition.
+    pub async fn transition(
+        &self,
+        job_id: i64,
+        change: Change<'static>,
+    ) -> Result<Transitioned, SpoolError> {
+        let done = self
+            .inner
+            .db
+            .run(move |conn| db::write_tx(conn, |conn| state::transition(conn, job_id, change)))
+            .await?;
+        self.after_transition(&done);
+        Ok(done)
+    }
+
+    fn after_transition(&self, done: &Transitioned) {
+        state::record_metrics(
+            done.from,
+            JobState::from_code(done.job.state).unwrap_or(done.from),
+        );
+        if !done.purged_files.is_empty() {
+            let freed: u64 = done
+                .purged_files
+                .iter()
+                .filter_map(|f| std::fs::metadata(self.inner.docs_dir.join(f)).ok())
+                .map(|m| m.len())
+                .sum();
+            store::remove_files(&self.inner.docs_dir, &done.purged_files);
+            METRICS.spool_bytes.sub(freed as i64);
+        }
+    }
+
+    /// Cancels a job on behalf of `actor`.
+    pub async fn cancel(
+        &self,
+        job_id: i64,
+        actor: String,
+        by_operator: bool,
+    ) -> Result<Transitioned, SpoolError> {
+        let reason = if by_operator {
+            JobStateReason::JobCanceledByOperator
+        } else {
+            JobStateReason::JobCanceledByUser
+        };
+        let done = self
+            .inner
+            .db
+            .run(move |conn| {
+                db::write_tx(conn, |conn| {
+                    state::transition(
+                        conn,
+                        job_id,
+                        Change {
+                            to: JobState::Canceled,
+                            reason,
+                            message: Some("canceled"),
+                            actor: &actor,
+                        },
+                    )
+                })
+            })
+            .await?;
+        self.after_transition(&done);
+        Ok(done)
+    }
+
+    /// One job and its documents.
+    pub async fn job(&self, job_id: i64) -> Result<Option<(JobRow, Vec<DocumentRow>)>, SpoolError> {
+        self.inner
+            .db
+            .run(move |conn| {
+                let Some(job) = jobs::find(conn, job_id)? else {
+                    return Ok(None);
+                };
+                let docs = documents::of_job(conn, job_id)?;
+                Ok(Some((job, docs)))
+            })
+            .await
+    }
+
+    /// Jobs for a listing.
+    pub async fn list(
+        &self,
+        which: Which,
+        owner: Option<String>,
+        limit: i64,
+    ) -> Result<Vec<JobRow>, SpoolError> {
+        self.inner
+            .db
+            .run(move |conn| Ok(jobs::list(conn, which, owner.as_deref(), limit)?))
+            .await
+    }
+
+    /// Ids of the non-terminal jobs of `owner`.
+    pub async fn active_ids_of(&self, owner: String) -> Result<Vec<i64>, SpoolError> {
+        self.inner
+            .db
+            .run(move |conn| Ok(jobs::active_ids_of(conn, &owner)?))
+            .await
+    }
+
+    /// Opens a stored document for reading its plaintext (release, verification).
+    pub fn open_document(
+        &self,
+        doc: &DocumentRow,
+    ) -> Result<DecryptingReader<std::io::BufReader<std::fs::File>>, SpoolError> {
+        let wrapped = doc
+            .wrapped_key
+            .as_ref()
+            .ok_or_else(|| SpoolError::NotPossible("the document was purged".into()))?;
+        let key = self.inner.master.unwrap(wrapped, &doc.file_name)?;
+        let file = std::fs::File::open(self.inner.docs_dir.join(&doc.file_name))?;
+        let len = file.metadata()?.len();
+        Ok(DecryptingReader::new(
+            std::io::BufReader::new(file),
+            len,
+            &key,
+        )?)
+    }
+
+    /// Expires jobs whose hold ran out: aborted with a reason, their documents destroyed.
+    pub async fn expire_due(&self) -> Result<usize, SpoolError> {
+        let ids = self
+            .inner
+            .db
+            .run(move |conn| Ok::<_, SpoolError>(jobs::expired_ids(conn, now_ms(), 500)?))
+            .await?;
+        let mut expired = 0;
+        for id in ids {
+            let change = Change {
+                to: JobState::Aborted,
+                reason: JobStateReason::AbortedBySystem,
+                message: Some("expired: not released in time"),
+                actor: "system",
+            };
+            match self.transition(id, change).await {
+                Ok(_) => {
+                    expired += 1;
+                    METRICS.jobs_expired.inc();
+                }
+                // Another node or a user got there first.
+                Err(SpoolError::NotPossible(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(expired)
+    }
+}
+
+/// Closes a job inside a transaction: held for release if it has a document, aborted
+/// (nothing to print) if not.
+fn close_in_tx(conn: &mut db::Conn, job_id: i64, actor: &str) -> Result<JobRow, SpoolError> {
+    let job = jobs::find(conn, job_id)?.ok_or(SpoolError::NotFound)?;
+    if job.state != JobState::PendingHeld.code()
+        || job.state_reason != JobStateReason::JobIncoming.code()
+    {
+        // Closing a closed job changes nothing.
+        return Ok(job);
+    }
+    let has_document = documents::count_of_job(conn, job_id)? > 0;
+    let change = if has_document {
+        Change {
+            to: JobState::PendingHeld,
+            reason: JobStateReason::JobHoldUntilSpecified,
+            message: None,
+            actor,
+        }
+    } else {
+        Change {
+            to: JobState::Aborted,
+            reason: JobStateReason::JobDataInsufficient,
+            message: Some("closed without a document"),
+            actor,
+        }
+    };
+    let done = state::transition(conn, job_id, change)?;
+    Ok(done.job)
+}
+
+/// Start-up check of files against rows: spool files with no document row (a crash between
+/// fsync and commit: never acknowledged) are moved to `orphans/` for an operator, never
+/// silently deleted; files whose key was destroyed are removed.
+fn reconcile(db: &Db, docs_dir: &Path) -> Result<(), SpoolError> {
+    let live: std::collections::HashSet<String> = documents::live_file_names(&mut *db.get()?)?
+        .into_iter()
+        .collect();
+    let mut orphans = 0usize;
+    for entry in std::fs::read_dir(docs_dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.ends_with(store::SUFFIX) || live.contains(&name) {
+            continue;
+        }
+        let orphan_dir = docs_dir.join("orphans");
+        std::fs::create_dir_all(&orphan_dir)?;
+        std::fs::rename(entry.path(), orphan_dir.join(&name))?;
+        orphans += 1;
+    }
+    if orphans > 0 {
+        tracing::warn!(
+            orphans,
+            "spool files without a job (interrupted submissions) moved to spool/orphans"
+        );
+    }
+    Ok(())
+}

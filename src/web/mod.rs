@@ -1,0 +1,36 @@
+//! HTTP routes on the one listener: IPP, health and metrics. The console and REST API come
+//! later and will live here too.
+
+use actix_web::{web, HttpResponse};
+
+use crate::ipp::{self, IppService};
+use crate::metrics::METRICS;
+
+/// Registers every route.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route(ipp::QUEUE_PATH, web::post().to(ipp::handle))
+        .route("/ipp/print/{job}", web::post().to(ipp::handle))
+        .route("/healthz", web::get().to(healthz))
+        .route("/metrics", web::get().to(metrics))
+        .route("/", web::get().to(index));
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain").body("ok\n")
+}
+
+async fn metrics() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(METRICS.render())
+}
+
+async fn index(svc: web::Data<IppService>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(format!(
+            "Folio: {} secure release queue.\nPrint to ipp://<this host>{}\n",
+            svc.info.name,
+            ipp::QUEUE_PATH
+        ))
+}
