@@ -52,8 +52,10 @@ impl App {
                 .app_data(web::PayloadConfig::new(64 * 1024))
                 .configure(crate::web::routes)
         })
-        .client_request_timeout(Duration::from_secs(30))
-        .keep_alive(Duration::from_secs(60))
+        // Clients poll held jobs on one connection for minutes (ipptool waits 5 s between
+        // polls); the head timeout must not cut a kept-alive connection between requests.
+        .client_request_timeout(Duration::from_secs(0))
+        .keep_alive(Duration::from_secs(300))
         .listen(listener)?
         .run();
         Ok(App {
