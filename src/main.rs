@@ -46,6 +46,11 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Spool tools.
+    Spool {
+        #[command(subcommand)]
+        command: SpoolCommand,
+    },
     /// Measure intake throughput and latency against a running server.
     Bench(folio::bench::BenchArgs),
 }
@@ -54,6 +59,16 @@ enum Command {
 enum ConfigCommand {
     /// Print a commented example configuration.
     Example,
+}
+
+#[derive(Subcommand)]
+enum SpoolCommand {
+    /// Decrypt every held document and check it against the hash recorded at submission.
+    Verify {
+        /// Print one JSON object per document instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -129,6 +144,34 @@ fn main() -> anyhow::Result<()> {
                     std::process::exit(1)
                 }
             }
+        }
+        Command::Spool {
+            command: SpoolCommand::Verify { json },
+        } => {
+            let s = settings(&cli)?;
+            let db = folio::db::Db::connect(&s.effective_database_url(), 1)?;
+            let master =
+                folio::spool::crypto::MasterKey::load_or_create(&s.effective_master_key_file())?;
+            let spool = folio::spool::Spool::open_offline(db, &s.data_dir, master)?;
+            let checks = spool.verify_documents()?;
+            let bad = checks.iter().filter(|c| !c.ok).count();
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&checks)?);
+            } else {
+                for c in checks.iter().filter(|c| !c.ok) {
+                    println!(
+                        "job {} ({}): {}",
+                        c.job_id,
+                        c.file_name,
+                        c.error.as_deref().unwrap_or("?")
+                    );
+                }
+                println!("{} documents checked, {bad} damaged", checks.len());
+            }
+            if bad > 0 {
+                std::process::exit(1);
+            }
+            Ok(())
         }
         Command::Serve { .. } => {
             let s = settings(&cli)?;

@@ -60,8 +60,8 @@ impl CustomizeConnection<Conn, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut Conn) -> Result<(), diesel::r2d2::Error> {
         if let Conn::Sqlite(c) = conn {
             c.batch_execute(
-                "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
-                 PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+                "PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; \
+                 PRAGMA foreign_keys = ON;",
             )
             .map_err(diesel::r2d2::Error::QueryError)?;
         }
@@ -84,6 +84,14 @@ impl Db {
             Backend::Sqlite => url.strip_prefix("sqlite://").unwrap_or(url).to_owned(),
             Backend::Postgres => url.to_owned(),
         };
+        if backend == Backend::Sqlite {
+            // WAL is a property of the database file: set it once, before the pool opens
+            // connections concurrently (switching needs an exclusive lock).
+            use diesel::Connection;
+            let mut first = diesel::SqliteConnection::establish(&conn_url)
+                .map_err(|e| DbError::Setup(format!("cannot open {conn_url}: {e}")))?;
+            first.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")?;
+        }
         let manager = ConnectionManager::<Conn>::new(conn_url);
         let pool = Pool::builder()
             .max_size(pool_size)

@@ -232,6 +232,9 @@ fn collection(
         match rec.tag {
             END_COLLECTION => {
                 if let Some((name, values)) = current.take() {
+                    if values.is_empty() {
+                        return malformed("collection member without a value");
+                    }
                     members.insert(name, one_or_array(values));
                 }
                 return Ok(members);

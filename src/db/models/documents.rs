@@ -85,3 +85,12 @@ pub fn live_file_names(conn: &mut Conn) -> QueryResult<Vec<String>> {
         .select(documents::file_name)
         .load(conn)
 }
+
+/// Every document that is not purged, in id order.
+pub fn all_live(conn: &mut Conn) -> QueryResult<Vec<DocumentRow>> {
+    documents::table
+        .filter(documents::purged_at.is_null())
+        .order(documents::id.asc())
+        .select(DocumentRow::as_select())
+        .load(conn)
+}
