@@ -21,11 +21,21 @@ const ALLOWED_FAILURES: &[(&str, u32)] = &[
     ("ipp-everywhere-fixed.test", 2),
 ];
 
+/// The login name ipptool sends as `requesting-user-name` (`$user` in the suites).
+fn login_name() -> String {
+    let out = std::process::Command::new("id")
+        .arg("-un")
+        .output()
+        .expect("running id -un");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 /// A queue in service has job history: one job printed and canceled before the suites run.
 /// (On a queue that never finished a job, ipp-1.1's "which-jobs=completed" tests find nothing
 /// to list: docs/conformance.md.)
 fn give_the_queue_history(server: &TestServer) {
     use common::{op, parse_response, tag, RawIpp};
+    let user = login_name();
     let print = RawIpp::new(op::PRINT_JOB)
         .operation_prelude(&server.ipp_uri())
         .attr_str(

@@ -14,13 +14,7 @@ use crate::spool::JobSpec;
 /// Get-Printer-Attributes (RFC 8011 §4.2.5).
 pub async fn get_printer_attributes(ctx: &Ctx<'_>) -> Result<Reply, IppError> {
     let info = &ctx.svc.info;
-    let queued = ctx
-        .svc
-        .spool
-        .list(Which::NotCompleted, None, 1_000_000)
-        .await
-        .map(|jobs| jobs.len() as i32)
-        .unwrap_or(0);
+    let queued = ctx.svc.spool.queued_count().await?.min(i32::MAX as i64) as i32;
     let now = crate::db::now_ms();
     let printer_uri = ctx.printer_uri();
     let more_info = printer_uri

@@ -419,6 +419,14 @@ impl Spool {
             .await
     }
 
+    /// How many jobs are not finished.
+    pub async fn queued_count(&self) -> Result<i64, SpoolError> {
+        self.inner
+            .db
+            .run(|conn| Ok(jobs::count_not_completed(conn)?))
+            .await
+    }
+
     /// Ids of the non-terminal jobs of `owner`.
     pub async fn active_ids_of(&self, owner: String) -> Result<Vec<i64>, SpoolError> {
         self.inner

@@ -159,3 +159,11 @@ pub fn count_in_state(conn: &mut Conn, state: i16) -> QueryResult<i64> {
         .count()
         .get_result(conn)
 }
+
+/// How many jobs are not finished (IPP "queued-job-count").
+pub fn count_not_completed(conn: &mut Conn) -> QueryResult<i64> {
+    jobs::table
+        .filter(jobs::state.ne_all([7i16, 8, 9]))
+        .count()
+        .get_result(conn)
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Intake benchmark (see BENCHMARKS.md): builds the release binary, starts Folio on a temporary
+# data directory (SQLite, or PostgreSQL when FOLIO_DATABASE_URL is set), then measures
+#   - held-job intake: jobs/s and p50/p99 latency with 1 and 8 clients (1-page PDF),
+#   - resident memory (VmRSS) with 10,000 and 100,000 held jobs,
+#   - start-up time with 100,000 held jobs (process start to "listening on").
+# Usage: scripts/bench.sh [TOTAL_JOBS]   (default 100000)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+TOTAL=${1:-100000}
+cargo build --release --quiet
+BIN=target/release/folio
+DATA=$(mktemp -d /tmp/folio-bench.XXXXXX)
+trap 'kill $PID 2>/dev/null || true; rm -rf "$DATA"' EXIT
+
+start() {
+  local t0 t1
+  t0=$(date +%s.%N)
+  "$BIN" serve --listen 127.0.0.1:0 --data-dir "$DATA" > "$DATA/out" 2> "$DATA/err" &
+  PID=$!
+  until grep -q 'listening on' "$DATA/out" 2>/dev/null; do sleep 0.005; done
+  t1=$(date +%s.%N)
+  ADDR=$(sed -n 's/^listening on //p' "$DATA/out")
+  STARTUP=$(echo "$t1 - $t0" | bc)
+}
+rss_mb() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$PID/status"; }
+
+start
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB; $(uname -r)"
+echo "fresh start-up: ${STARTUP}s, RSS $(rss_mb) MB"
+echo "--- intake, 1 client"
+"$BIN" bench --server "$ADDR" --jobs 2000 --clients 1
+echo "--- intake, 8 clients"
+"$BIN" bench --server "$ADDR" --jobs 8000 --clients 8
+echo "held jobs: 10000, RSS $(rss_mb) MB"
+"$BIN" bench --server "$ADDR" --jobs $(( TOTAL - 10000 )) --clients 8 --users 10000
+echo "held jobs: $TOTAL, RSS $(rss_mb) MB"
+kill "$PID"; wait "$PID" 2>/dev/null || true
+start
+echo "start-up with $TOTAL held jobs: ${STARTUP}s, RSS after start $(rss_mb) MB"
+echo "--- intake, 8 clients, with $TOTAL jobs already held"
+"$BIN" bench --server "$ADDR" --jobs 8000 --clients 8
