@@ -28,15 +28,15 @@ rss_mb() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$PID/status"; }
 start
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB; $(uname -r)"
 echo "fresh start-up: ${STARTUP}s, RSS $(rss_mb) MB"
-echo "--- intake, 1 client"
-"$BIN" bench --server "$ADDR" --jobs 2000 --clients 1
-echo "--- intake, 8 clients"
-"$BIN" bench --server "$ADDR" --jobs 8000 --clients 8
+echo "--- intake, 1 client (3 runs)"
+for _ in 1 2 3; do "$BIN" bench --server "$ADDR" --jobs 1000 --clients 1; done
+echo "--- intake, 8 clients (3 runs)"
+for _ in 1 2 3; do "$BIN" bench --server "$ADDR" --jobs 2333 --clients 8; done
 echo "held jobs: 10000, RSS $(rss_mb) MB"
 "$BIN" bench --server "$ADDR" --jobs $(( TOTAL - 10000 )) --clients 8 --users 10000
 echo "held jobs: $TOTAL, RSS $(rss_mb) MB"
 kill "$PID"; wait "$PID" 2>/dev/null || true
 start
 echo "start-up with $TOTAL held jobs: ${STARTUP}s, RSS after start $(rss_mb) MB"
-echo "--- intake, 8 clients, with $TOTAL jobs already held"
-"$BIN" bench --server "$ADDR" --jobs 8000 --clients 8
+echo "--- intake, 8 clients, with $TOTAL jobs already held (3 runs)"
+for _ in 1 2 3; do "$BIN" bench --server "$ADDR" --jobs 5000 --clients 8; done

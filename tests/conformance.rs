@@ -38,11 +38,7 @@ fn give_the_queue_history(server: &TestServer) {
     let user = login_name();
     let print = RawIpp::new(op::PRINT_JOB)
         .operation_prelude(&server.ipp_uri())
-        .attr_str(
-            tag::NAME_WITHOUT_LANGUAGE,
-            "requesting-user-name",
-            "history",
-        )
+        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", &user)
         .document(&folio::bench::sample_pdf(1))
         .build();
     let resp = parse_response(&server.post_ipp(&print).1).expect("an IPP response");
@@ -50,11 +46,7 @@ fn give_the_queue_history(server: &TestServer) {
     let cancel = RawIpp::new(op::CANCEL_JOB)
         .operation_prelude(&server.ipp_uri())
         .attr_i32(tag::INTEGER, "job-id", id)
-        .attr_str(
-            tag::NAME_WITHOUT_LANGUAGE,
-            "requesting-user-name",
-            "history",
-        )
+        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", &user)
         .build();
     assert_eq!(
         parse_response(&server.post_ipp(&cancel).1).unwrap().status,

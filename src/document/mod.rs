@@ -12,7 +12,7 @@ mod raster;
 use crate::domain::DocumentFormat;
 
 /// PDFs up to this size are parsed fully in memory.
-pub const PDF_IN_MEMORY_LIMIT: usize = 16 * 1024 * 1024;
+pub const PDF_IN_MEMORY_LIMIT: usize = 8 * 1024 * 1024;
 
 /// Why a document was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

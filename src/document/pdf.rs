@@ -30,19 +30,25 @@ impl PdfScan {
         if let Some(buf) = &mut self.buffered {
             if buf.len() + data.len() <= PDF_IN_MEMORY_LIMIT {
                 buf.extend_from_slice(data);
-            } else {
-                let all = std::mem::take(buf);
-                self.buffered = None;
-                self.scan(&all);
+                return;
             }
+            // Too large to parse in memory: from here on, scan the stream.
+            let all = std::mem::take(buf);
+            self.buffered = None;
+            self.scan(&all);
         }
-        if self.buffered.is_none() {
-            self.scan(data);
+        self.scan(data);
+    }
+
+    /// Counts page objects in `data`, in slices so that the window copied with the carried
+    /// tail stays small whatever the size of `data`.
+    fn scan(&mut self, data: &[u8]) {
+        for slice in data.chunks(64 * 1024) {
+            self.scan_slice(slice);
         }
     }
 
-    /// Counts page objects in `data`, carrying a tail across calls.
-    fn scan(&mut self, data: &[u8]) {
+    fn scan_slice(&mut self, data: &[u8]) {
         let mut window = std::mem::take(&mut self.tail);
         let carried = window.len();
         window.extend_from_slice(data);

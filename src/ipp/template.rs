@@ -25,7 +25,7 @@ pub struct JobRequest {
     pub unsupported: Vec<Attr>,
 }
 
-fn single<'a>(attr: &'a Attr) -> Option<&'a IppValue> {
+fn single(attr: &Attr) -> Option<&IppValue> {
     match attr.values.as_slice() {
         [v] => Some(v),
         _ => None,

@@ -1,7 +1,10 @@
 use super::*;
 
-/// Builds a request: header, then groups of (tag, name, value bytes) records.
-fn request(groups: &[(u8, Vec<(u8, &str, Vec<u8>)>)]) -> Vec<u8> {
+/// One raw attribute record: value tag, name, value bytes.
+type Record<'a> = (u8, &'a str, Vec<u8>);
+
+/// Builds a request: header, then groups of records.
+fn request(groups: &[(u8, Vec<Record<'_>>)]) -> Vec<u8> {
     let mut out = vec![2, 0, 0, 2, 0, 0, 0, 1];
     for (gtag, records) in groups {
         out.push(*gtag);
@@ -17,7 +20,7 @@ fn request(groups: &[(u8, Vec<(u8, &str, Vec<u8>)>)]) -> Vec<u8> {
     out
 }
 
-fn envelope() -> Vec<(u8, &'static str, Vec<u8>)> {
+fn envelope() -> Vec<Record<'static>> {
     vec![
         (0x47, "attributes-charset", b"utf-8".to_vec()),
         (0x48, "attributes-natural-language", b"en".to_vec()),

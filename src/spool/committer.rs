@@ -48,7 +48,7 @@ fn commit_batch(db: &Db, spool_dir: &std::path::Path, batch: &mut Vec<Intake>) {
     METRICS.commit_batch.observe(batch.len() as f64);
     let outcome = (|| -> Result<Vec<i64>, SpoolError> {
         if batch.iter().any(|i| i.document.is_some()) {
-            store::sync_dir(spool_dir)?;
+            store::make_durable(spool_dir)?;
         }
         let mut conn = db.get()?;
         db::write_tx(&mut conn, |conn| {

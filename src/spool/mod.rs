@@ -278,7 +278,7 @@ impl Spool {
             .db
             .run(move |conn| {
                 if document.is_some() {
-                    store::sync_dir(&docs_dir)?;
+                    store::make_durable(&docs_dir)?;
                 }
                 db::write_tx(conn, |conn| {
                     let job = jobs::find(conn, job_id)?.ok_or(SpoolError::NotFound)?;
