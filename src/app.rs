@@ -25,6 +25,15 @@ impl App {
     pub fn build(settings: &Settings) -> anyhow::Result<App> {
         settings.validate()?;
         std::fs::create_dir_all(&settings.data_dir)?;
+        // The database holds job names (which can name patients) and the wrapped keys: only the
+        // service account may enter the data directory.
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&settings.data_dir, std::fs::Permissions::from_mode(0o700))
+                .map_err(|e| {
+                    anyhow::anyhow!("cannot restrict {}: {e}", settings.data_dir.display())
+                })?;
+        }
         let db = Db::connect(
             &settings.effective_database_url(),
             settings.database_pool_size,

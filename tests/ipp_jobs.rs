@@ -446,3 +446,23 @@ both_backends!(held_jobs_survive_a_restart_byte_for_byte, |backend| {
         );
     }
 });
+
+both_backends!(the_data_directory_and_master_key_are_private, |backend| {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = tempfile::tempdir().unwrap();
+    let data = parent.path().join("folio-data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let server = TestServer::start_with(backend, &data, None, &[]);
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&server.data_dir), 0o700);
+    assert_eq!(mode(&server.data_dir.join("master.key")), 0o600);
+    let doc = print_job(&server, "alice", "x", &folio::bench::sample_pdf(1), &[]);
+    assert_eq!(doc.status, status::SUCCESSFUL_OK);
+    for entry in std::fs::read_dir(server.data_dir.join("spool")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            assert_eq!(mode(&path), 0o600, "{}", path.display());
+        }
+    }
+});
