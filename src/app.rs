@@ -38,12 +38,34 @@ impl App {
             &settings.effective_database_url(),
             settings.database_pool_size,
         )?;
-        let master = MasterKey::load_or_create(&settings.effective_master_key_file())?;
-        let spool = Spool::open(db, &settings.data_dir, master, settings.hold_hours)?;
+        let key_file = settings.effective_master_key_file();
+        let master = if key_file.exists() {
+            MasterKey::load(&key_file)?
+        } else {
+            // A missing key with documents in the spool is an unmounted secret or a wrong
+            // path, not a first start: a new key would make every held document unreadable.
+            let held = crate::db::models::documents::count_live(&mut *db.get()?)?;
+            if held > 0 {
+                anyhow::bail!(
+                    "master key {} is missing but {held} documents are spooled: refusing to \
+                     create a new key (check master_key_file)",
+                    key_file.display()
+                );
+            }
+            MasterKey::load_or_create(&key_file)?
+        };
+        let spool = Spool::open(
+            db,
+            &settings.data_dir,
+            master,
+            settings.hold_hours,
+            settings.incoming_timeout_secs,
+        )?;
         let info = Arc::new(QueueInfo {
             name: settings.printer_name.clone(),
             location: settings.printer_location.clone(),
             max_job_bytes: settings.max_job_bytes(),
+            incoming_timeout_secs: settings.incoming_timeout_secs,
             started_ms: crate::db::now_ms(),
             uuid: format!("urn:uuid:{}", queue_uuid(&settings.data_dir)),
         });

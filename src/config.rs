@@ -45,6 +45,9 @@ pub struct Settings {
     pub max_job_mb: u64,
     /// How often the expiry task looks for expired jobs, in seconds.
     pub expiry_interval_secs: u64,
+    /// Seconds a job made by Create-Job may wait for its document before it is aborted
+    /// (IPP "multiple-operation-time-out").
+    pub incoming_timeout_secs: u64,
     /// Name of the virtual queue shown to clients.
     pub printer_name: String,
     /// Location shown to clients.
@@ -64,6 +67,7 @@ impl Default for Settings {
             hold_hours: 12,
             max_job_mb: 200,
             expiry_interval_secs: 60,
+            incoming_timeout_secs: 300,
             printer_name: "Folio".into(),
             printer_location: String::new(),
             log_format: "text".into(),
@@ -81,6 +85,7 @@ const KNOWN_KEYS: &[&str] = &[
     "hold_hours",
     "max_job_mb",
     "expiry_interval_secs",
+    "incoming_timeout_secs",
     "printer_name",
     "printer_location",
     "log_format",
@@ -163,6 +168,9 @@ impl Settings {
         }
         if let Some(v) = env("FOLIO_EXPIRY_INTERVAL_SECS") {
             self.expiry_interval_secs = number("FOLIO_EXPIRY_INTERVAL_SECS", &v)?;
+        }
+        if let Some(v) = env("FOLIO_INCOMING_TIMEOUT_SECS") {
+            self.incoming_timeout_secs = number("FOLIO_INCOMING_TIMEOUT_SECS", &v)?;
         }
         if let Some(v) = env("FOLIO_PRINTER_NAME") {
             self.printer_name = v;
@@ -257,6 +265,10 @@ max_job_mb = 200
 
 # How often expired jobs are looked for, in seconds. Env: FOLIO_EXPIRY_INTERVAL_SECS.
 expiry_interval_secs = 60
+
+# Seconds a job created with Create-Job may wait for its document before it is aborted
+# (advertised to clients as multiple-operation-time-out). Env: FOLIO_INCOMING_TIMEOUT_SECS.
+incoming_timeout_secs = 300
 
 # Name and location of the virtual queue as clients see it.
 # Env: FOLIO_PRINTER_NAME, FOLIO_PRINTER_LOCATION.

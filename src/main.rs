@@ -150,8 +150,7 @@ fn main() -> anyhow::Result<()> {
         } => {
             let s = settings(&cli)?;
             let db = folio::db::Db::connect(&s.effective_database_url(), 1)?;
-            let master =
-                folio::spool::crypto::MasterKey::load_or_create(&s.effective_master_key_file())?;
+            let master = folio::spool::crypto::MasterKey::load(&s.effective_master_key_file())?;
             let spool = folio::spool::Spool::open_offline(db, &s.data_dir, master)?;
             let checks = spool.verify_documents()?;
             let bad = checks.iter().filter(|c| !c.ok).count();

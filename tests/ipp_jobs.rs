@@ -466,3 +466,79 @@ both_backends!(the_data_directory_and_master_key_are_private, |backend| {
         }
     }
 });
+
+both_backends!(
+    a_created_job_whose_document_never_comes_is_aborted,
+    |backend| {
+        let server = TestServer::start_env(
+            backend,
+            &[
+                ("FOLIO_INCOMING_TIMEOUT_SECS", "1"),
+                ("FOLIO_EXPIRY_INTERVAL_SECS", "1"),
+            ],
+        );
+        let create = RawIpp::new(op::CREATE_JOB)
+            .operation_prelude(&server.ipp_uri())
+            .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", "alice")
+            .build();
+        let id = parse_response(&server.post_ipp(&create).1)
+            .unwrap()
+            .integer("job-id")
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let attrs = job_request(&server, op::GET_JOB_ATTRIBUTES, "alice", id);
+            if attrs.integer("job-state") == Some(8) {
+                assert!(attrs
+                    .text("job-state-message")
+                    .unwrap()
+                    .contains("never arrived"));
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the job was not aborted"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+);
+
+both_backends!(nobody_owns_anonymous_jobs, |backend| {
+    let server = TestServer::start(backend);
+    let print = RawIpp::new(op::PRINT_JOB)
+        .operation_prelude(&server.ipp_uri())
+        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "job-name", "Patient X")
+        .document(&folio::bench::sample_pdf(1))
+        .build();
+    let id = parse_response(&server.post_ipp(&print).1)
+        .unwrap()
+        .integer("job-id")
+        .unwrap();
+    let anonymous = |operation: u16| {
+        let req = RawIpp::new(operation)
+            .operation_prelude(&server.ipp_uri())
+            .attr_i32(tag::INTEGER, "job-id", id)
+            .build();
+        parse_response(&server.post_ipp(&req).1).unwrap()
+    };
+    let attrs = anonymous(op::GET_JOB_ATTRIBUTES);
+    assert_eq!(
+        attrs.text("job-originating-user-name").as_deref(),
+        Some("anonymous")
+    );
+    assert!(
+        attrs.first("job-name").is_none(),
+        "no anonymous client sees the name"
+    );
+    assert_eq!(
+        anonymous(op::CANCEL_JOB).status,
+        status::CLIENT_ERROR_NOT_AUTHORIZED
+    );
+    let bad_name = RawIpp::new(op::GET_JOBS)
+        .operation_prelude(&server.ipp_uri())
+        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", "  ")
+        .build();
+    let resp = parse_response(&server.post_ipp(&bad_name).1).unwrap();
+    assert_eq!(resp.status, status::CLIENT_ERROR_BAD_REQUEST);
+});

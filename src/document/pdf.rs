@@ -10,7 +10,6 @@ pub struct PdfScan {
     tail: Vec<u8>,
     /// `/Type /Page` objects seen (not `/Pages`).
     page_objects: u32,
-    len: usize,
 }
 
 const TAIL: usize = 1024;
@@ -21,12 +20,10 @@ impl PdfScan {
             buffered: Some(Vec::new()),
             tail: Vec::new(),
             page_objects: 0,
-            len: 0,
         }
     }
 
     pub fn feed(&mut self, data: &[u8]) {
-        self.len += data.len();
         if let Some(buf) = &mut self.buffered {
             if buf.len() + data.len() <= PDF_IN_MEMORY_LIMIT {
                 buf.extend_from_slice(data);
@@ -106,13 +103,14 @@ fn parse_in_memory(buf: &[u8]) -> Result<u32, DocumentError> {
         ));
     }
     // lopdf is defensive, but a panic on hostile input must not take the request down.
-    let parsed = std::panic::catch_unwind(|| lopdf::Document::load_mem(buf));
-    let doc = match parsed {
-        Ok(Ok(doc)) => doc,
+    let parsed = std::panic::catch_unwind(|| {
+        lopdf::Document::load_mem(buf).map(|doc| doc.get_pages().len() as u32)
+    });
+    let pages = match parsed {
+        Ok(Ok(pages)) => pages,
         Ok(Err(e)) => return Err(DocumentError::Malformed(format!("invalid PDF: {e}"))),
         Err(_) => return Err(DocumentError::Malformed("invalid PDF structure".into())),
     };
-    let pages = doc.get_pages().len() as u32;
     if pages == 0 {
         return Err(DocumentError::Malformed("the PDF has no pages".into()));
     }

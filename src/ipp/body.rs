@@ -14,6 +14,9 @@ use crate::spool::{Compression, Spool, SpoolError, StoredDocument};
 /// operation (to answer even a request that fails to decode).
 pub type Header = ((u8, u8), i32, u16);
 
+/// Longest silence accepted from a client in the middle of a request body.
+const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 pub struct Body {
     payload: web::Payload,
     /// Document bytes that arrived with the attribute section.
@@ -30,6 +33,8 @@ impl Body {
         }
     }
 
+    /// The next piece of the body. A client that sends nothing for [`IDLE_TIMEOUT`] is cut
+    /// off, so a trickling upload cannot hold a writer thread forever.
     async fn next_chunk(&mut self) -> Option<Result<Bytes, IppError>> {
         if !self.leftover.is_empty() {
             return Some(Ok(std::mem::take(&mut self.leftover)));
@@ -37,18 +42,20 @@ impl Body {
         if self.ended {
             return None;
         }
-        match self.payload.next().await {
-            Some(Ok(b)) => Some(Ok(b)),
-            Some(Err(e)) => {
-                self.ended = true;
-                Some(Err(IppError::bad_request(format!(
-                    "the request body could not be read: {e}"
-                ))))
-            }
-            None => {
-                self.ended = true;
-                None
-            }
+        let next = tokio::time::timeout(IDLE_TIMEOUT, self.payload.next()).await;
+        if !matches!(next, Ok(Some(Ok(_)))) {
+            self.ended = true;
+        }
+        match next {
+            Ok(Some(Ok(b))) => Some(Ok(b)),
+            Ok(Some(Err(e))) => Some(Err(IppError::bad_request(format!(
+                "the request body could not be read: {e}"
+            )))),
+            Ok(None) => None,
+            Err(_) => Some(Err(IppError::bad_request(format!(
+                "the client sent nothing for {} seconds",
+                IDLE_TIMEOUT.as_secs()
+            )))),
         }
     }
 
@@ -58,6 +65,10 @@ impl Body {
         max: usize,
     ) -> Result<Request, (Option<Header>, IppError)> {
         let mut buf = BytesMut::new();
+        // Decoding is retried only once the buffer has doubled (or the body ended), so a
+        // client sending its attributes byte by byte costs O(n log n), not O(n²).
+        let mut next_try = 0;
+        let mut ended = false;
         loop {
             let header = (buf.len() >= 8).then(|| {
                 (
@@ -66,7 +77,13 @@ impl Body {
                     u16::from_be_bytes([buf[2], buf[3]]),
                 )
             });
-            match wire::decode(&buf) {
+            let attempt = if ended || buf.len() >= next_try {
+                next_try = buf.len().saturating_mul(2).max(4096);
+                wire::decode(&buf)
+            } else {
+                Err(DecodeError::Incomplete)
+            };
+            match attempt {
                 Ok((req, used)) => {
                     self.leftover = buf.split_off(used).freeze();
                     return Ok(req);
@@ -81,12 +98,7 @@ impl Body {
                         ),
                     ))
                 }
-                Err(DecodeError::Incomplete) => {}
-            }
-            match self.next_chunk().await {
-                Some(Ok(chunk)) => buf.extend_from_slice(&chunk),
-                Some(Err(e)) => return Err((header, e)),
-                None => {
+                Err(DecodeError::Incomplete) if ended => {
                     let message = if buf.len() < 8 {
                         "the request is shorter than an IPP header"
                     } else {
@@ -94,22 +106,25 @@ impl Body {
                     };
                     return Err((header, IppError::bad_request(message)));
                 }
+                Err(DecodeError::Incomplete) => {}
+            }
+            match self.next_chunk().await {
+                Some(Ok(chunk)) => buf.extend_from_slice(&chunk),
+                Some(Err(e)) => return Err((header, e)),
+                None => ended = true,
             }
         }
     }
 
     /// True when document data follows the attribute section.
     pub async fn has_data(&mut self) -> bool {
-        if !self.leftover.is_empty() {
-            return true;
-        }
-        match self.next_chunk().await {
-            Some(Ok(chunk)) => {
-                self.leftover = chunk;
-                !self.leftover.is_empty() || Box::pin(self.has_data()).await
+        while self.leftover.is_empty() {
+            match self.next_chunk().await {
+                Some(Ok(chunk)) => self.leftover = chunk,
+                _ => return false,
             }
-            _ => false,
         }
+        true
     }
 
     /// Streams the document data into the spool and returns it stored and fsynced.
@@ -123,21 +138,22 @@ impl Body {
     ) -> Result<StoredDocument, IppError> {
         enum Msg {
             Data(Bytes),
-            Abort,
+            /// The whole document was received.
+            End,
         }
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Msg>(8);
         let spool = spool.clone();
         let worker = tokio::task::spawn_blocking(move || -> Result<StoredDocument, SpoolError> {
             let mut writer = spool.document_writer(declared, compression, max_bytes, name)?;
+            // Only an explicit End completes the document: a channel closed without it means
+            // the request was abandoned, and dropping the writer removes the partial file.
             while let Some(msg) = rx.blocking_recv() {
                 match msg {
                     Msg::Data(chunk) => writer.write(&chunk)?,
-                    Msg::Abort => {
-                        return Err(SpoolError::NotPossible("the upload was interrupted".into()))
-                    }
+                    Msg::End => return writer.finish(),
                 }
             }
-            writer.finish()
+            Err(SpoolError::NotPossible("the upload was interrupted".into()))
         });
         let mut read_error = None;
         while let Some(chunk) = self.next_chunk().await {
@@ -148,11 +164,13 @@ impl Body {
                     }
                 }
                 Err(e) => {
-                    let _ = tx.send(Msg::Abort).await;
                     read_error = Some(e);
                     break;
                 }
             }
+        }
+        if read_error.is_none() {
+            let _ = tx.send(Msg::End).await;
         }
         drop(tx);
         let stored = worker.await.map_err(|_| {

@@ -36,7 +36,7 @@ async fn authorized_job(
         .job(id)
         .await?
         .ok_or_else(|| IppError::new(status::NOT_FOUND, format!("job {id} does not exist")))?;
-    if may(ctx.req.operation) == Who::Owner && job.owner != ctx.user {
+    if may(ctx.req.operation) == Who::Owner && !ctx.owns(&job.owner) {
         return Err(IppError::new(
             status::NOT_AUTHORIZED,
             format!("job {id} belongs to someone else"),
@@ -53,7 +53,7 @@ fn state_of(job: &JobRow) -> JobState {
 pub async fn get_job_attributes(ctx: &Ctx<'_>, id: i64) -> Result<Reply, IppError> {
     let (job, docs) = authorized_job(ctx, id).await?;
     let wanted = Wanted::from_request(ctx, &["all"]);
-    Ok(Reply::ok(vec![job_group(ctx, &job, &docs, &wanted)]))
+    Ok(Reply::ok(vec![job_group(ctx, &job, Some(&docs), &wanted)]))
 }
 
 /// Send-Document (RFC 8011 §4.3.1): the document of a job made by Create-Job.
@@ -144,15 +144,11 @@ pub async fn hold_job(ctx: &Ctx<'_>, id: i64) -> Result<Reply, IppError> {
 /// the workstation.
 pub async fn release_job(ctx: &Ctx<'_>, id: i64) -> Result<Reply, IppError> {
     let (job, _) = authorized_job(ctx, id).await?;
-    let state = state_of(&job);
-    if state != JobState::PendingHeld {
-        return Err(IppError::new(
-            status::NOT_POSSIBLE,
-            format!("job {id} is {state}, not held"),
-        ));
-    }
-    Err(IppError::new(
-        status::NOT_POSSIBLE,
-        "jobs are released at the copier: badge at any copier to print this job",
-    ))
+    let message = match state_of(&job) {
+        JobState::PendingHeld => {
+            "jobs are released at the copier: badge at any copier to print this job".to_owned()
+        }
+        state => format!("job {id} is {state}, not held"),
+    };
+    Err(IppError::new(status::NOT_POSSIBLE, message))
 }

@@ -83,9 +83,15 @@ pub fn state_message(job: &JobRow) -> String {
     }
 }
 
-/// The job attributes group for `job`.
-pub fn job_group(ctx: &Ctx<'_>, job: &JobRow, docs: &[DocumentRow], wanted: &Wanted) -> Group {
-    let is_owner = ctx.user == job.owner;
+/// The job attributes group for `job`; `docs` is `None` when the documents were not loaded
+/// (Get-Jobs), and then the attributes that come from them are left out.
+pub fn job_group(
+    ctx: &Ctx<'_>,
+    job: &JobRow,
+    docs: Option<&[DocumentRow]>,
+    wanted: &Wanted,
+) -> Group {
+    let is_owner = ctx.owns(&job.owner);
     let state = JobState::from_code(job.state).unwrap_or(JobState::Aborted);
     let ticket = Ticket {
         sides: Sides::from_code(job.sides),
@@ -130,7 +136,6 @@ pub fn job_group(ctx: &Ctx<'_>, job: &JobRow, docs: &[DocumentRow], wanted: &Wan
             "date-time-at-completed",
             no_value_or(job.completed_at, date_time),
         ),
-        Attr::new("number-of-documents", integer(docs.len() as i32)),
         Attr::new("job-impressions-completed", integer(0)),
         Attr::new("job-media-sheets-completed", integer(0)),
         Attr::new("job-priority", integer(50)),
@@ -172,17 +177,20 @@ pub fn job_group(ctx: &Ctx<'_>, job: &JobRow, docs: &[DocumentRow], wanted: &Wan
             integer(sheets(pages.max(0) as u32, &ticket) as i32),
         ));
     }
-    let bytes: i64 = docs.iter().map(|d| d.size_bytes).sum();
-    all.push(Attr::new(
-        "job-k-octets",
-        integer(((bytes + 1023) / 1024).min(i32::MAX as i64) as i32),
-    ));
-    if let Some(doc) = docs.first() {
-        if let Some(f) = DocumentFormat::from_code(doc.format) {
-            all.push(Attr::new("document-format", mime(f.mime())));
-        }
-        if let Some(n) = &doc.name {
-            all.push(Attr::new("document-name-supplied", name(n)));
+    if let Some(docs) = docs {
+        all.push(Attr::new("number-of-documents", integer(docs.len() as i32)));
+        let bytes: i64 = docs.iter().map(|d| d.size_bytes).sum();
+        all.push(Attr::new(
+            "job-k-octets",
+            integer(((bytes + 1023) / 1024).min(i32::MAX as i64) as i32),
+        ));
+        if let Some(doc) = docs.first() {
+            if let Some(f) = DocumentFormat::from_code(doc.format) {
+                all.push(Attr::new("document-format", mime(f.mime())));
+            }
+            if let Some(n) = &doc.name {
+                all.push(Attr::new("document-name-supplied", name(n)));
+            }
         }
     }
     let attrs = all

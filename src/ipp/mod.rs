@@ -136,6 +136,8 @@ pub struct QueueInfo {
     pub name: String,
     pub location: String,
     pub max_job_bytes: u64,
+    /// "multiple-operation-time-out": seconds a Create-Job waits for its document.
+    pub incoming_timeout_secs: u64,
     pub started_ms: i64,
     pub uuid: String,
 }
@@ -159,6 +161,12 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// True when the caller owns `owner`'s jobs. Nobody owns the jobs of `anonymous`: a client
+    /// that gives no name can submit, but never read the names of or cancel anonymous jobs.
+    pub fn owns(&self, owner: &str) -> bool {
+        self.user == owner && self.user != crate::domain::ANONYMOUS
+    }
+
     /// The operation attributes group (present: the envelope check guarantees it).
     pub fn op(&self) -> &Group {
         &self.req.groups[0]
@@ -300,7 +308,7 @@ fn build_response(
         .push(Attr::new("attributes-natural-language", language("en")));
     if let Some(m) = message {
         op.attrs
-            .push(Attr::new("status-message", text(truncate(m, 255))));
+            .push(Attr::new("status-message", text(wire::cut(m, 255))));
     }
     let mut all = vec![op];
     if !unsupported.is_empty() {
@@ -316,17 +324,6 @@ fn build_response(
         request_id,
         groups: all,
     })
-}
-
-fn truncate(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 /// Checks the envelope (RFC 8011 §4.1), then dispatches the operation.
@@ -424,17 +421,19 @@ async fn process(
 fn base_uri(op: &Group, http: &HttpRequest) -> String {
     for name in ["printer-uri", "job-uri"] {
         if let Some(IppValue::Uri(u)) = op.get(name).and_then(|a| a.values.first()) {
-            let u = u.as_str();
-            if let (Some(scheme_end), Some(path)) = (u.find("://"), path_of(u)) {
-                let authority_end = u.len() - path.len();
-                if u[scheme_end + 3..authority_end].is_empty() {
-                    continue;
-                }
-                return u[..authority_end].to_owned();
+            if let Some(base) = authority_prefix(u.as_str()) {
+                return base.to_owned();
             }
         }
     }
     format!("ipp://{}", http.connection_info().host())
+}
+
+/// `scheme://authority` of a URI, when it has a non-empty authority.
+fn authority_prefix(uri: &str) -> Option<&str> {
+    let start = uri.find("://")? + 3;
+    let end = uri[start..].find('/').map_or(uri.len(), |i| start + i);
+    (end > start).then(|| &uri[..end])
 }
 
 /// Groups must start with the operation group, appear in ascending order, and the operation
@@ -520,21 +519,16 @@ fn target(req: &Request) -> Result<Target, IppError> {
 fn requesting_user(op: &Group) -> Result<String, IppError> {
     match op.get("requesting-user-name").map(|a| a.values.as_slice()) {
         None => Ok(crate::domain::ANONYMOUS.to_owned()),
-        Some([v]) => {
-            let Some(s) = as_text(v).filter(|_| {
-                matches!(
-                    v,
-                    IppValue::NameWithoutLanguage(_) | IppValue::NameWithLanguage { .. }
-                )
-            }) else {
-                return Err(IppError::bad_request("requesting-user-name must be a name"));
-            };
-            Ok(crate::domain::UserName::parse(s)
+        Some([v @ (IppValue::NameWithoutLanguage(_) | IppValue::NameWithLanguage { .. })]) => {
+            as_text(v)
+                .and_then(crate::domain::UserName::parse)
                 .map(|u| u.as_str().to_owned())
-                .unwrap_or_else(|| crate::domain::ANONYMOUS.to_owned()))
+                .ok_or_else(|| {
+                    IppError::bad_request("requesting-user-name is not a valid user name")
+                })
         }
         Some(_) => Err(IppError::bad_request(
-            "requesting-user-name must have one value",
+            "requesting-user-name must be one name value",
         )),
     }
 }
@@ -583,5 +577,30 @@ async fn dispatch(ctx: &Ctx<'_>, target: Target, body: &mut Body) -> Result<Repl
             status::OPERATION_NOT_SUPPORTED,
             format!("operation 0x{op:04x} is not supported by this queue"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_authority_of_odd_uris_never_panics() {
+        assert_eq!(
+            authority_prefix("ipp://host:631/ipp/print"),
+            Some("ipp://host:631")
+        );
+        assert_eq!(authority_prefix("ipp://host:631"), Some("ipp://host:631"));
+        assert_eq!(authority_prefix("ipp://"), None);
+        assert_eq!(authority_prefix("ipp:///x"), None);
+        assert_eq!(authority_prefix("ipp://hé"), Some("ipp://hé"));
+        assert_eq!(authority_prefix("nothing"), None);
+    }
+
+    #[test]
+    fn a_uri_path_is_found_or_defaults_to_root() {
+        assert_eq!(path_of("ipp://h/ipp/print"), Some("/ipp/print"));
+        assert_eq!(path_of("ipp://"), Some("/"));
+        assert_eq!(path_of("ftp://h/x"), None);
     }
 }

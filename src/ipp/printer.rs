@@ -32,6 +32,7 @@ pub async fn get_printer_attributes(ctx: &Ctx<'_>) -> Result<Reply, IppError> {
         now_ms: now,
         queued_job_count: queued,
         more_info: &more_info,
+        incoming_timeout_secs: info.incoming_timeout_secs.min(i32::MAX as u64) as i32,
     };
     let requested: Vec<String> = match ctx.op().get("requested-attributes") {
         Some(a) => a
@@ -140,16 +141,22 @@ pub async fn get_jobs(ctx: &Ctx<'_>) -> Result<Reply, IppError> {
     // Documents are not needed for the default listing; fetch them only when asked for.
     let mut groups = Vec::with_capacity(jobs.len());
     for job in &jobs {
-        groups.push(job_group(ctx, job, &[], &wanted));
+        groups.push(job_group(ctx, job, None, &wanted));
     }
     Ok(Reply::ok(groups))
 }
 
 /// Cancel-My-Jobs (PWG 5100.11): cancels every active job of the caller (or the listed ones).
 pub async fn cancel_my_jobs(ctx: &Ctx<'_>) -> Result<Reply, IppError> {
+    if !ctx.owns(&ctx.user) {
+        return Err(IppError::new(
+            status::NOT_AUTHORIZED,
+            "anonymous jobs cannot be canceled: send requesting-user-name",
+        ));
+    }
     let mut ids = ctx.svc.spool.active_ids_of(ctx.user.clone()).await?;
     if let Some(a) = ctx.op().get("job-ids") {
-        let listed: Vec<i64> = a
+        let listed: std::collections::BTreeSet<i64> = a
             .values
             .iter()
             .filter_map(|v| match v {
@@ -157,13 +164,16 @@ pub async fn cancel_my_jobs(ctx: &Ctx<'_>) -> Result<Reply, IppError> {
                 _ => None,
             })
             .collect();
+        if listed.len() > 1000 {
+            return Err(IppError::bad_request("job-ids lists more than 1000 jobs"));
+        }
         if let Some(missing) = listed.iter().find(|id| !ids.contains(id)) {
             return Err(IppError::new(
                 status::NOT_POSSIBLE,
                 format!("job {missing} is not one of your active jobs"),
             ));
         }
-        ids = listed;
+        ids = listed.into_iter().collect();
     }
     for id in ids {
         match ctx.svc.spool.cancel(id, ctx.user.clone(), false).await {

@@ -18,6 +18,8 @@ pub struct PrinterFacts<'a> {
     pub now_ms: i64,
     pub queued_job_count: i32,
     pub more_info: &'a str,
+    /// "multiple-operation-time-out" in seconds.
+    pub incoming_timeout_secs: i32,
 }
 
 /// Media Folio advertises: (PWG name, width, length in hundredths of mm). A4 first: the
@@ -142,7 +144,10 @@ pub fn printer_attributes(f: &PrinterFacts<'_>) -> Vec<Attr> {
         Attr::new("pages-per-minute", integer(60)),
         Attr::new("pages-per-minute-color", integer(60)),
         Attr::new("multiple-document-jobs-supported", boolean(false)),
-        Attr::new("multiple-operation-time-out", integer(300)),
+        Attr::new(
+            "multiple-operation-time-out",
+            integer(f.incoming_timeout_secs.max(1)),
+        ),
         Attr::new("multiple-operation-time-out-action", keyword("abort-job")),
         Attr::new("job-ids-supported", boolean(true)),
         Attr::new("preferred-attributes-supported", boolean(false)),

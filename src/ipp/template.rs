@@ -146,6 +146,8 @@ pub fn job_request(ctx: &Ctx<'_>) -> Result<JobRequest, IppError> {
                     }
                 }
                 ("media-col", Some(IppValue::Collection(_))) => true,
+                // Typed above: a value that did not match there is unsupported.
+                ("copies" | "sides" | "print-color-mode" | "media" | "media-col", _) => false,
                 (n, _) if JOB_CREATION_ATTRIBUTES.contains(&n) => true,
                 _ => false,
             };

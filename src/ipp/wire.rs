@@ -282,7 +282,7 @@ fn be_i32(b: &[u8]) -> i32 {
 }
 
 /// Cuts `s` to at most `max` bytes on a character boundary.
-fn cut(s: &str, max: usize) -> &str {
+pub fn cut(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
     }

@@ -46,18 +46,29 @@ pub fn start(db: Db, spool_dir: PathBuf) -> Result<mpsc::Sender<Intake>, SpoolEr
 
 fn commit_batch(db: &Db, spool_dir: &std::path::Path, batch: &mut Vec<Intake>) {
     METRICS.commit_batch.observe(batch.len() as f64);
-    let outcome = (|| -> Result<Vec<i64>, SpoolError> {
-        if batch.iter().any(|i| i.document.is_some()) {
-            store::make_durable(spool_dir)?;
+    // Without durable directory entries nothing may be acknowledged: fail the whole batch.
+    if batch.iter().any(|i| i.document.is_some()) {
+        if let Err(e) = store::make_durable(spool_dir) {
+            tracing::error!(error = %e, jobs = batch.len(), "spool directory fsync failed; batch refused");
+            for intake in batch.drain(..) {
+                let _ = intake
+                    .reply
+                    .send(Err(SpoolError::Storage(std::io::Error::new(
+                        e.kind(),
+                        e.to_string(),
+                    ))));
+            }
+            return;
         }
-        let mut conn = db.get()?;
+    }
+    let outcome = db.get().map_err(SpoolError::from).and_then(|mut conn| {
         db::write_tx(&mut conn, |conn| {
             batch
                 .iter()
                 .map(|intake| insert_one(conn, intake))
-                .collect()
+                .collect::<Result<Vec<_>, _>>()
         })
-    })();
+    });
     match outcome {
         Ok(ids) => {
             for (intake, id) in batch.drain(..).zip(ids) {
@@ -65,13 +76,18 @@ fn commit_batch(db: &Db, spool_dir: &std::path::Path, batch: &mut Vec<Intake>) {
             }
         }
         Err(batch_error) => {
-            // One bad job must not fail its neighbours: retry them one by one.
+            // One bad job must not fail its neighbours: retry them one by one. A retried job
+            // whose row exists already (the failed commit did land) is answered with that row.
             tracing::warn!(error = %batch_error, jobs = batch.len(), "group commit failed, retrying jobs one by one");
             for intake in batch.drain(..) {
-                let result = db
-                    .get()
-                    .map_err(SpoolError::from)
-                    .and_then(|mut conn| db::write_tx(&mut conn, |conn| insert_one(conn, &intake)));
+                let result = db.get().map_err(SpoolError::from).and_then(|mut conn| {
+                    db::write_tx(&mut conn, |conn| {
+                        match jobs::id_by_uuid(conn, &intake.job.uuid)? {
+                            Some(id) => Ok(id),
+                            None => insert_one(conn, &intake),
+                        }
+                    })
+                });
                 let _ = intake.reply.send(result);
             }
         }

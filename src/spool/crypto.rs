@@ -48,6 +48,17 @@ impl std::fmt::Debug for MasterKey {
 }
 
 impl MasterKey {
+    /// Loads the key from `path` (64 hex characters); never creates one.
+    pub fn load(path: &Path) -> Result<MasterKey, CryptoError> {
+        if !path.exists() {
+            return Err(CryptoError::MasterKey {
+                path: path.display().to_string(),
+                message: "does not exist".into(),
+            });
+        }
+        Self::load_or_create(path)
+    }
+
     /// Loads the key from `path` (64 hex characters), or creates it with mode 0600 when the
     /// file does not exist yet.
     pub fn load_or_create(path: &Path) -> Result<MasterKey, CryptoError> {

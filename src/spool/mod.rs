@@ -91,6 +91,7 @@ struct Inner {
     docs_dir: PathBuf,
     master: MasterKey,
     hold_ms: i64,
+    incoming_timeout_ms: i64,
     intake: mpsc::Sender<committer::Intake>,
 }
 
@@ -119,6 +120,7 @@ impl Spool {
         data_dir: &Path,
         master: MasterKey,
         hold_hours: u64,
+        incoming_timeout_secs: u64,
     ) -> Result<Spool, SpoolError> {
         let docs_dir = data_dir.join("spool");
         std::fs::create_dir_all(&docs_dir)?;
@@ -132,6 +134,7 @@ impl Spool {
                 docs_dir,
                 master,
                 hold_ms: (hold_hours as i64).saturating_mul(3_600_000),
+                incoming_timeout_ms: (incoming_timeout_secs as i64).saturating_mul(1000),
                 intake,
             }),
         })
@@ -147,6 +150,7 @@ impl Spool {
                 docs_dir: data_dir.join("spool"),
                 master,
                 hold_ms: 0,
+                incoming_timeout_ms: 0,
                 intake,
             }),
         })
@@ -281,6 +285,7 @@ impl Spool {
                     store::make_durable(&docs_dir)?;
                 }
                 db::write_tx(conn, |conn| {
+                    jobs::lock(conn, job_id)?;
                     let job = jobs::find(conn, job_id)?.ok_or(SpoolError::NotFound)?;
                     if job.state_reason != JobStateReason::JobIncoming.code()
                         || job.state != JobState::PendingHeld.code()
@@ -454,24 +459,37 @@ impl Spool {
         )?)
     }
 
-    /// Expires jobs whose hold ran out: aborted with a reason, their documents destroyed.
+    /// Expires jobs whose hold ran out, and jobs whose document never came: aborted with a
+    /// reason, their documents destroyed.
     pub async fn expire_due(&self) -> Result<usize, SpoolError> {
-        let ids = self
+        let incoming_cutoff = now_ms() - self.inner.incoming_timeout_ms;
+        let (expired_ids, stale_ids) = self
             .inner
             .db
-            .run(move |conn| Ok::<_, SpoolError>(jobs::expired_ids(conn, now_ms(), 500)?))
+            .run(move |conn| {
+                Ok::<_, SpoolError>((
+                    jobs::expired_ids(conn, now_ms(), 500)?,
+                    jobs::stale_incoming_ids(conn, incoming_cutoff, 500)?,
+                ))
+            })
             .await?;
-        let mut expired = 0;
-        for id in ids {
+        let expired = expired_ids
+            .into_iter()
+            .map(|id| (id, "expired: not released in time"));
+        let stale = stale_ids
+            .into_iter()
+            .map(|id| (id, "aborted: the document never arrived"));
+        let mut count = 0;
+        for (id, message) in stale.chain(expired) {
             let change = Change {
                 to: JobState::Aborted,
                 reason: JobStateReason::AbortedBySystem,
-                message: Some("expired: not released in time"),
+                message: Some(message),
                 actor: "system",
             };
             match self.transition(id, change).await {
                 Ok(_) => {
-                    expired += 1;
+                    count += 1;
                     METRICS.jobs_expired.inc();
                 }
                 // Another node or a user got there first.
@@ -479,7 +497,7 @@ impl Spool {
                 Err(e) => return Err(e),
             }
         }
-        Ok(expired)
+        Ok(count)
     }
 }
 
@@ -534,6 +552,7 @@ impl Spool {
 /// Closes a job inside a transaction: held for release if it has a document, aborted
 /// (nothing to print) if not.
 fn close_in_tx(conn: &mut db::Conn, job_id: i64, actor: &str) -> Result<JobRow, SpoolError> {
+    jobs::lock(conn, job_id)?;
     let job = jobs::find(conn, job_id)?.ok_or(SpoolError::NotFound)?;
     if job.state != JobState::PendingHeld.code()
         || job.state_reason != JobStateReason::JobIncoming.code()

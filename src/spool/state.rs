@@ -56,6 +56,7 @@ pub fn transition(
     id: i64,
     change: Change<'_>,
 ) -> Result<Transitioned, SpoolError> {
+    jobs::lock(conn, id)?;
     let job = jobs::find(conn, id)?.ok_or(SpoolError::NotFound)?;
     let from = JobState::from_code(job.state).ok_or(SpoolError::Corrupt(id))?;
     if !is_legal(from, change.to) {
@@ -66,14 +67,20 @@ pub fn transition(
     }
     let now = db::now_ms();
     let completed_at = change.to.is_terminal().then_some(now);
-    jobs::set_state(
+    let changed = jobs::set_state(
         conn,
         id,
+        from.code(),
         change.to.code(),
         change.reason.code(),
         change.message,
         completed_at,
     )?;
+    if changed != 1 {
+        return Err(SpoolError::NotPossible(format!(
+            "job {id} changed state meanwhile"
+        )));
+    }
     let purged_files = if change.to.is_terminal() {
         documents::purge_job(conn, id, now)?
     } else {

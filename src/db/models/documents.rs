@@ -94,3 +94,11 @@ pub fn all_live(conn: &mut Conn) -> QueryResult<Vec<DocumentRow>> {
         .select(DocumentRow::as_select())
         .load(conn)
 }
+
+/// How many documents are not purged.
+pub fn count_live(conn: &mut Conn) -> QueryResult<i64> {
+    documents::table
+        .filter(documents::purged_at.is_null())
+        .count()
+        .get_result(conn)
+}

@@ -126,16 +126,18 @@ pub fn expired_ids(conn: &mut Conn, now: i64, limit: i64) -> QueryResult<Vec<i64
         .load(conn)
 }
 
-/// Writes a new state, reason and message; sets `completed_at` for terminal states.
+/// Writes a new state, reason and message (and `completed_at` for terminal states) if the job
+/// is still in state `from`; returns the rows changed (0: someone else changed it first).
 pub fn set_state(
     conn: &mut Conn,
     id: i64,
+    from: i16,
     state: i16,
     reason: i16,
     message: Option<&str>,
     completed_at: Option<i64>,
 ) -> QueryResult<usize> {
-    diesel::update(jobs::table.find(id))
+    diesel::update(jobs::table.find(id).filter(jobs::state.eq(from)))
         .set((
             jobs::state.eq(state),
             jobs::state_reason.eq(reason),
@@ -143,6 +145,24 @@ pub fn set_state(
             jobs::completed_at.eq(completed_at),
         ))
         .execute(conn)
+}
+
+/// Locks the job's row until the end of the transaction (PostgreSQL: a row lock taken by a
+/// no-op update; SQLite: the write transaction already excludes other writers), so that a
+/// read-check-write sequence on the job cannot interleave with another one.
+pub fn lock(conn: &mut Conn, id: i64) -> QueryResult<usize> {
+    diesel::update(jobs::table.find(id))
+        .set(jobs::state.eq(jobs::state))
+        .execute(conn)
+}
+
+/// The id of the job with `uuid`, if it exists.
+pub fn id_by_uuid(conn: &mut Conn, uuid: &str) -> QueryResult<Option<i64>> {
+    jobs::table
+        .filter(jobs::uuid.eq(uuid))
+        .select(jobs::id)
+        .first(conn)
+        .optional()
 }
 
 /// Records the page count once known (after Send-Document).
@@ -166,4 +186,17 @@ pub fn count_not_completed(conn: &mut Conn) -> QueryResult<i64> {
         .filter(jobs::state.ne_all([7i16, 8, 9]))
         .count()
         .get_result(conn)
+}
+
+/// Ids of jobs still waiting for their document (Create-Job without Send-Document) since
+/// before `cutoff`, at most `limit`.
+pub fn stale_incoming_ids(conn: &mut Conn, cutoff: i64, limit: i64) -> QueryResult<Vec<i64>> {
+    jobs::table
+        .filter(jobs::state.eq(4i16))
+        .filter(jobs::state_reason.eq(crate::domain::JobStateReason::JobIncoming.code()))
+        .filter(jobs::created_at.le(cutoff))
+        .select(jobs::id)
+        .order(jobs::id.asc())
+        .limit(limit)
+        .load(conn)
 }
