@@ -44,11 +44,11 @@ echo "test.sh: cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings
 
 if cargo nextest --version >/dev/null 2>&1; then
-  echo "test.sh: cargo nextest run --no-fail-fast"
-  cargo nextest run --no-fail-fast
-  # nextest does not run doctests.
+  # nextest does not run doctests: run them first, so the suite's summary is the last word.
   echo "test.sh: cargo test --doc"
   cargo test --doc
+  echo "test.sh: cargo nextest run --no-fail-fast"
+  cargo nextest run --no-fail-fast
 else
   echo "test.sh: cargo test --no-fail-fast (cargo-nextest not installed)"
   cargo test --no-fail-fast
