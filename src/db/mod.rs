@@ -107,14 +107,28 @@ impl Db {
     /// Applies pending migrations; returns how many ran.
     pub fn migrate(&self) -> Result<usize, DbError> {
         let mut conn = self.pool.get()?;
-        let migrations = match self.backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS,
-            Backend::Postgres => POSTGRES_MIGRATIONS,
-        };
         let ran = conn
-            .run_pending_migrations(migrations)
+            .run_pending_migrations(self.migrations())
             .map_err(|e| DbError::Setup(e.to_string()))?;
         Ok(ran.len())
+    }
+
+    /// Reverts every migration, then applies them all again: proves the down migrations
+    /// (used by `tests/migrations.rs` on both backends).
+    pub fn redo_all_migrations(&self) -> Result<(), DbError> {
+        let mut conn = self.pool.get()?;
+        conn.revert_all_migrations(self.migrations())
+            .map_err(|e| DbError::Setup(e.to_string()))?;
+        conn.run_pending_migrations(self.migrations())
+            .map_err(|e| DbError::Setup(e.to_string()))?;
+        Ok(())
+    }
+
+    fn migrations(&self) -> EmbeddedMigrations {
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS,
+            Backend::Postgres => POSTGRES_MIGRATIONS,
+        }
     }
 
     /// The backend in use.
