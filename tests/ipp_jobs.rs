@@ -105,6 +105,26 @@ both_backends!(a_printed_job_is_held_with_the_hospital_ticket, |backend| {
         attrs.text("job-name").as_deref(),
         Some("Compte rendu Dupont")
     );
+    // Names can name patients: they are sealed at rest, never stored in clear.
+    match &server.db_url {
+        Some(url) => {
+            let names = common::postgres_sql(url, "SELECT name FROM jobs");
+            assert!(!names.contains("Dupont"), "{names}");
+        }
+        None => {
+            for entry in std::fs::read_dir(&server.data_dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_file() {
+                    let bytes = std::fs::read(&path).unwrap();
+                    assert!(
+                        !bytes.windows(6).any(|w| w == b"Dupont"),
+                        "job name in clear in {}",
+                        path.display()
+                    );
+                }
+            }
+        }
+    }
 });
 
 both_backends!(a_stricter_request_is_kept, |backend| {

@@ -141,6 +141,54 @@ impl MasterKey {
     }
 }
 
+/// Prefix of a text value sealed by [`MasterKey::seal_text`].
+const SEALED_TEXT: &str = "enc1:";
+
+impl MasterKey {
+    /// Seals a short text (a job or document name, which can name a patient) for storage in a
+    /// database column: `enc1:` then hex of nonce and AES-256-GCM ciphertext, `context` bound
+    /// as associated data so a sealed job name cannot pass for another field.
+    pub fn seal_text(&self, plain: &str, context: &str) -> Result<String, CryptoError> {
+        let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(self.key.as_ref()));
+        let mut nonce = [0u8; 12];
+        OsRng.fill_bytes(&mut nonce);
+        let sealed = cipher
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plain.as_bytes(),
+                    aad: context.as_bytes(),
+                },
+            )
+            .map_err(|_| CryptoError::Encrypt)?;
+        Ok(format!(
+            "{SEALED_TEXT}{}{}",
+            hex::encode(nonce),
+            hex::encode(sealed)
+        ))
+    }
+
+    /// Opens a text sealed by [`MasterKey::seal_text`]; `None` when it does not open.
+    pub fn open_text(&self, stored: &str, context: &str) -> Option<String> {
+        let bytes = hex::decode(stored.strip_prefix(SEALED_TEXT)?).ok()?;
+        if bytes.len() < 12 {
+            return None;
+        }
+        let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(self.key.as_ref()));
+        let (nonce, sealed) = bytes.split_at(12);
+        let plain = cipher
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: sealed,
+                    aad: context.as_bytes(),
+                },
+            )
+            .ok()?;
+        String::from_utf8(plain).ok()
+    }
+}
+
 /// Writes a small secret file with mode 0600, refusing to overwrite, fsynced.
 fn write_secret_file(path: &Path, content: &[u8]) -> io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
@@ -349,6 +397,22 @@ mod tests {
         assert!(master.unwrap(&wrapped, "b.fdoc").is_err());
         let other = MasterKey::from_bytes([8; 32]);
         assert!(other.unwrap(&wrapped, "a.fdoc").is_err());
+    }
+
+    #[test]
+    fn sealed_names_open_only_with_their_key_and_context() {
+        let master = MasterKey::from_bytes([3; 32]);
+        let sealed = master.seal_text("Compte rendu Dupont", "job-name").unwrap();
+        assert!(!sealed.contains("Dupont"));
+        assert_eq!(
+            master.open_text(&sealed, "job-name").as_deref(),
+            Some("Compte rendu Dupont")
+        );
+        assert_eq!(master.open_text(&sealed, "document-name"), None);
+        assert_eq!(
+            MasterKey::from_bytes([4; 32]).open_text(&sealed, "job-name"),
+            None
+        );
     }
 
     #[test]

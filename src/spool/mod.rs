@@ -27,6 +27,11 @@ use crate::domain::{DocumentFormat, JobState, JobStateReason};
 use crate::metrics::METRICS;
 use crypto::{CryptoError, DecryptingReader, MasterKey};
 
+/// Associated data of sealed job names.
+const JOB_NAME: &str = "job-name";
+/// Associated data of sealed document names.
+const DOCUMENT_NAME: &str = "document-name";
+
 /// Errors of the spool.
 #[derive(Debug, thiserror::Error)]
 pub enum SpoolError {
@@ -169,6 +174,9 @@ impl Spool {
         max_bytes: u64,
         name: Option<String>,
     ) -> Result<DocumentWriter, SpoolError> {
+        let name = name
+            .map(|n| self.inner.master.seal_text(&n, DOCUMENT_NAME))
+            .transpose()?;
         DocumentWriter::create(
             &self.inner.docs_dir,
             &self.inner.master,
@@ -187,6 +195,7 @@ impl Spool {
         document: Option<StoredDocument>,
     ) -> Result<JobRow, SpoolError> {
         let now = now_ms();
+        let spec_name = spec.name.clone();
         let reason = if document.is_some() {
             JobStateReason::JobHoldUntilSpecified
         } else {
@@ -195,7 +204,7 @@ impl Spool {
         let job = NewJob {
             uuid: uuid::Uuid::new_v4().to_string(),
             owner: spec.owner,
-            name: spec.name,
+            name: self.inner.master.seal_text(&spec.name, JOB_NAME)?,
             state: JobState::PendingHeld.code(),
             state_reason: reason.code(),
             originating_host: spec.originating_host,
@@ -237,7 +246,7 @@ impl Spool {
                     id,
                     uuid: job.uuid,
                     owner: job.owner,
-                    name: job.name,
+                    name: spec_name,
                     state: job.state,
                     state_reason: job.state_reason,
                     state_message: None,
@@ -310,6 +319,7 @@ impl Spool {
                 })
             })
             .await;
+        let result = result.map(|job| self.reveal(job));
         match &result {
             Ok(_) => METRICS.spool_bytes.add(encrypted as i64),
             Err(_) => {
@@ -328,6 +338,7 @@ impl Spool {
             .db
             .run(move |conn| db::write_tx(conn, |conn| close_in_tx(conn, job_id, &actor)))
             .await
+            .map(|job| self.reveal(job))
     }
 
     /// Moves a job through [`state::transition`] in its own transaction, then removes purged
@@ -397,6 +408,20 @@ impl Spool {
         Ok(done)
     }
 
+    /// The job with its name opened (names are sealed in the database: they can name a
+    /// patient).
+    fn reveal(&self, mut job: JobRow) -> JobRow {
+        job.name = self.open_name(&job.name, JOB_NAME);
+        job
+    }
+
+    fn open_name(&self, stored: &str, context: &str) -> String {
+        self.inner
+            .master
+            .open_text(stored, context)
+            .unwrap_or_else(|| "(unreadable)".to_owned())
+    }
+
     /// One job and its documents.
     pub async fn job(&self, job_id: i64) -> Result<Option<(JobRow, Vec<DocumentRow>)>, SpoolError> {
         self.inner
@@ -409,6 +434,17 @@ impl Spool {
                 Ok(Some((job, docs)))
             })
             .await
+            .map(|found| {
+                found.map(|(job, mut docs)| {
+                    for doc in &mut docs {
+                        doc.name = doc
+                            .name
+                            .as_deref()
+                            .map(|n| self.open_name(n, DOCUMENT_NAME));
+                    }
+                    (self.reveal(job), docs)
+                })
+            })
     }
 
     /// Jobs for a listing.
@@ -422,6 +458,7 @@ impl Spool {
             .db
             .run(move |conn| Ok(jobs::list(conn, which, owner.as_deref(), limit)?))
             .await
+            .map(|jobs| jobs.into_iter().map(|j| self.reveal(j)).collect())
     }
 
     /// How many jobs are not finished.
