@@ -98,6 +98,21 @@ impl MasterKey {
     /// Wraps a data key; `context` (the document's file name) is bound as associated data so a
     /// wrapped key cannot be moved to another document.
     pub fn wrap(&self, data_key: &DataKey, context: &str) -> Result<Vec<u8>, CryptoError> {
+        self.seal(data_key.0.as_ref(), context)
+    }
+
+    /// Unwraps a data key wrapped by [`MasterKey::wrap`] with the same `context`.
+    pub fn unwrap(&self, wrapped: &[u8], context: &str) -> Result<DataKey, CryptoError> {
+        let plain = Zeroizing::new(self.open(wrapped, context).ok_or(CryptoError::Unwrap)?);
+        let key: [u8; 32] = plain
+            .as_slice()
+            .try_into()
+            .map_err(|_| CryptoError::Unwrap)?;
+        Ok(DataKey(Zeroizing::new(key)))
+    }
+
+    /// AES-256-GCM under the master key: a random nonce followed by the ciphertext.
+    fn seal(&self, msg: &[u8], aad: &str) -> Result<Vec<u8>, CryptoError> {
         let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(self.key.as_ref()));
         let mut nonce = [0u8; 12];
         OsRng.fill_bytes(&mut nonce);
@@ -105,8 +120,8 @@ impl MasterKey {
             .encrypt(
                 Nonce::from_slice(&nonce),
                 Payload {
-                    msg: data_key.0.as_ref(),
-                    aad: context.as_bytes(),
+                    msg,
+                    aad: aad.as_bytes(),
                 },
             )
             .map_err(|_| CryptoError::Encrypt)?;
@@ -115,29 +130,22 @@ impl MasterKey {
         Ok(out)
     }
 
-    /// Unwraps a data key wrapped by [`MasterKey::wrap`] with the same `context`.
-    pub fn unwrap(&self, wrapped: &[u8], context: &str) -> Result<DataKey, CryptoError> {
-        if wrapped.len() < 12 {
-            return Err(CryptoError::Unwrap);
+    /// Opens what [`MasterKey::seal`] made with the same `aad`.
+    fn open(&self, sealed: &[u8], aad: &str) -> Option<Vec<u8>> {
+        if sealed.len() < 12 {
+            return None;
         }
         let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(self.key.as_ref()));
-        let (nonce, sealed) = wrapped.split_at(12);
-        let plain = Zeroizing::new(
-            cipher
-                .decrypt(
-                    Nonce::from_slice(nonce),
-                    Payload {
-                        msg: sealed,
-                        aad: context.as_bytes(),
-                    },
-                )
-                .map_err(|_| CryptoError::Unwrap)?,
-        );
-        let key: [u8; 32] = plain
-            .as_slice()
-            .try_into()
-            .map_err(|_| CryptoError::Unwrap)?;
-        Ok(DataKey(Zeroizing::new(key)))
+        let (nonce, ciphertext) = sealed.split_at(12);
+        cipher
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: aad.as_bytes(),
+                },
+            )
+            .ok()
     }
 }
 
@@ -149,43 +157,16 @@ impl MasterKey {
     /// database column: `enc1:` then hex of nonce and AES-256-GCM ciphertext, `context` bound
     /// as associated data so a sealed job name cannot pass for another field.
     pub fn seal_text(&self, plain: &str, context: &str) -> Result<String, CryptoError> {
-        let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(self.key.as_ref()));
-        let mut nonce = [0u8; 12];
-        OsRng.fill_bytes(&mut nonce);
-        let sealed = cipher
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: plain.as_bytes(),
-                    aad: context.as_bytes(),
-                },
-            )
-            .map_err(|_| CryptoError::Encrypt)?;
         Ok(format!(
-            "{SEALED_TEXT}{}{}",
-            hex::encode(nonce),
-            hex::encode(sealed)
+            "{SEALED_TEXT}{}",
+            hex::encode(self.seal(plain.as_bytes(), context)?)
         ))
     }
 
     /// Opens a text sealed by [`MasterKey::seal_text`]; `None` when it does not open.
     pub fn open_text(&self, stored: &str, context: &str) -> Option<String> {
         let bytes = hex::decode(stored.strip_prefix(SEALED_TEXT)?).ok()?;
-        if bytes.len() < 12 {
-            return None;
-        }
-        let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(self.key.as_ref()));
-        let (nonce, sealed) = bytes.split_at(12);
-        let plain = cipher
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: sealed,
-                    aad: context.as_bytes(),
-                },
-            )
-            .ok()?;
-        String::from_utf8(plain).ok()
+        String::from_utf8(self.open(&bytes, context)?).ok()
     }
 }
 
