@@ -52,10 +52,6 @@ fn get_jobs(server: &TestServer, user: &str, my_jobs: bool, which: &str) -> IppR
     parse_response(&body).expect("a valid IPP response")
 }
 
-fn keyword(resp: &IppResponse, name: &str) -> Option<String> {
-    resp.text(name)
-}
-
 both_backends!(a_printed_job_is_held_with_the_hospital_ticket, |backend| {
     let server = TestServer::start(backend);
     let pdf = folio::bench::sample_pdf(3);
@@ -69,7 +65,7 @@ both_backends!(a_printed_job_is_held_with_the_hospital_ticket, |backend| {
     assert_eq!(resp.status, status::SUCCESSFUL_OK);
     assert_eq!(resp.integer("job-state"), Some(4), "pending-held");
     assert_eq!(
-        keyword(&resp, "job-state-reasons").as_deref(),
+        resp.text("job-state-reasons").as_deref(),
         Some("job-hold-until-specified")
     );
     let id = resp.integer("job-id").expect("a job id");
@@ -77,22 +73,16 @@ both_backends!(a_printed_job_is_held_with_the_hospital_ticket, |backend| {
     let attrs = job_request(&server, op::GET_JOB_ATTRIBUTES, "alice", id);
     assert_eq!(attrs.status, status::SUCCESSFUL_OK);
     assert_eq!(attrs.integer("job-state"), Some(4));
-    assert_eq!(
-        keyword(&attrs, "job-hold-until").as_deref(),
-        Some("indefinite")
-    );
+    assert_eq!(attrs.text("job-hold-until").as_deref(), Some("indefinite"));
     // What the client asked for, and what will be printed.
-    assert_eq!(keyword(&attrs, "sides").as_deref(), Some("one-sided"));
+    assert_eq!(attrs.text("sides").as_deref(), Some("one-sided"));
     assert_eq!(
-        keyword(&attrs, "sides-actual").as_deref(),
+        attrs.text("sides-actual").as_deref(),
         Some("two-sided-long-edge")
     );
+    assert_eq!(attrs.text("print-color-mode").as_deref(), Some("color"));
     assert_eq!(
-        keyword(&attrs, "print-color-mode").as_deref(),
-        Some("color")
-    );
-    assert_eq!(
-        keyword(&attrs, "print-color-mode-actual").as_deref(),
+        attrs.text("print-color-mode-actual").as_deref(),
         Some("monochrome")
     );
     assert_eq!(attrs.integer("job-impressions"), Some(3));
@@ -142,11 +132,11 @@ both_backends!(a_stricter_request_is_kept, |backend| {
     let id = resp.integer("job-id").unwrap();
     let attrs = job_request(&server, op::GET_JOB_ATTRIBUTES, "alice", id);
     assert_eq!(
-        keyword(&attrs, "sides-actual").as_deref(),
+        attrs.text("sides-actual").as_deref(),
         Some("two-sided-short-edge")
     );
     assert_eq!(
-        keyword(&attrs, "print-color-mode-actual").as_deref(),
+        attrs.text("print-color-mode-actual").as_deref(),
         Some("bi-level")
     );
 });

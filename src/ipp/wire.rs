@@ -20,7 +20,6 @@ pub mod tag {
     pub const END: u8 = 0x03;
     pub const PRINTER: u8 = 0x04;
     pub const UNSUPPORTED: u8 = 0x05;
-    pub const DOCUMENT: u8 = 0x09;
 }
 
 const BEG_COLLECTION: u8 = 0x34;

@@ -341,17 +341,28 @@ impl Spool {
             .map(|job| self.reveal(job))
     }
 
-    /// Moves a job through [`state::transition`] in its own transaction, then removes purged
-    /// files and counts the transition.
+    /// Moves a job through [`state::transition`] in its own transaction, on behalf of
+    /// `actor`, then removes purged files and counts the transition.
     pub async fn transition(
         &self,
         job_id: i64,
-        change: Change<'static>,
+        to: JobState,
+        reason: JobStateReason,
+        message: Option<&'static str>,
+        actor: String,
     ) -> Result<Transitioned, SpoolError> {
         let done = self
             .inner
             .db
-            .run(move |conn| db::write_tx(conn, |conn| state::transition(conn, job_id, change)))
+            .run(move |conn| {
+                let change = Change {
+                    to,
+                    reason,
+                    message,
+                    actor: &actor,
+                };
+                db::write_tx(conn, |conn| state::transition(conn, job_id, change))
+            })
             .await?;
         self.after_transition(&done);
         Ok(done)
@@ -386,26 +397,8 @@ impl Spool {
         } else {
             JobStateReason::JobCanceledByUser
         };
-        let done = self
-            .inner
-            .db
-            .run(move |conn| {
-                db::write_tx(conn, |conn| {
-                    state::transition(
-                        conn,
-                        job_id,
-                        Change {
-                            to: JobState::Canceled,
-                            reason,
-                            message: Some("canceled"),
-                            actor: &actor,
-                        },
-                    )
-                })
-            })
-            .await?;
-        self.after_transition(&done);
-        Ok(done)
+        self.transition(job_id, JobState::Canceled, reason, Some("canceled"), actor)
+            .await
     }
 
     /// The job with its name opened (names are sealed in the database: they can name a
@@ -518,13 +511,14 @@ impl Spool {
             .map(|id| (id, "aborted: the document never arrived"));
         let mut count = 0;
         for (id, message) in stale.chain(expired) {
-            let change = Change {
-                to: JobState::Aborted,
-                reason: JobStateReason::AbortedBySystem,
-                message: Some(message),
-                actor: "system",
-            };
-            match self.transition(id, change).await {
+            let aborted = self.transition(
+                id,
+                JobState::Aborted,
+                JobStateReason::AbortedBySystem,
+                Some(message),
+                "system".to_owned(),
+            );
+            match aborted.await {
                 Ok(_) => {
                     count += 1;
                     METRICS.jobs_expired.inc();
@@ -617,9 +611,9 @@ fn close_in_tx(conn: &mut db::Conn, job_id: i64, actor: &str) -> Result<JobRow, 
     Ok(done.job)
 }
 
-/// Start-up check of files against rows: spool files with no document row (a crash between
-/// fsync and commit: never acknowledged) are moved to `orphans/` for an operator, never
-/// silently deleted; files whose key was destroyed are removed.
+/// Start-up check of files against rows: spool files without a live document row (a crash
+/// between fsync and commit, never acknowledged; or a purge whose file removal was cut short,
+/// already unreadable) are moved to `orphans/` for an operator, never silently deleted.
 fn reconcile(db: &Db, docs_dir: &Path) -> Result<(), SpoolError> {
     let live: std::collections::HashSet<String> = documents::live_file_names(&mut *db.get()?)?
         .into_iter()

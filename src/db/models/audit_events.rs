@@ -57,12 +57,3 @@ pub fn list_after(conn: &mut Conn, after: i64, limit: i64) -> QueryResult<Vec<Au
         .select(AuditRow::as_select())
         .load(conn)
 }
-
-/// Events about one object, in order.
-pub fn of_object(conn: &mut Conn, object: &str) -> QueryResult<Vec<AuditRow>> {
-    audit_events::table
-        .filter(audit_events::object.eq(object))
-        .order(audit_events::id.asc())
-        .select(AuditRow::as_select())
-        .load(conn)
-}
