@@ -9,6 +9,7 @@ use actix_web::{web, App as ActixApp, HttpServer};
 
 use crate::config::Settings;
 use crate::db::Db;
+use crate::directory::{self, DirectoryService};
 use crate::ipp::{IppService, QueueInfo};
 use crate::spool::{self, crypto::MasterKey, Spool};
 
@@ -54,6 +55,21 @@ impl App {
             }
             MasterKey::load_or_create(&key_file)?
         };
+        let networks = settings
+            .ipp
+            .parsed_networks()
+            .map_err(|e| anyhow::anyhow!("ipp.trusted_networks: {e}"))?;
+        let directory = DirectoryService::new(
+            directory::open(&settings.directory, &settings.effective_directory_file())?,
+            db.clone(),
+            &settings.directory,
+            settings.ipp.auth_cache_secs,
+        );
+        tracing::info!(
+            directory = directory.directory().kind(),
+            auth = ?settings.ipp.auth,
+            "directory ready"
+        );
         let spool = Spool::open(
             db,
             &settings.data_dir,
@@ -72,13 +88,20 @@ impl App {
         let service = web::Data::new(IppService {
             spool: spool.clone(),
             info,
+            auth: Arc::new(crate::ipp::auth::IppAuth {
+                mode: settings.ipp.auth,
+                trusted: networks,
+                directory: directory.clone(),
+            }),
         });
+        let directory_data = web::Data::new(directory);
         let listener = TcpListener::bind(&settings.listen)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
         let local = listener.local_addr()?;
         let server = HttpServer::new(move || {
             ActixApp::new()
                 .app_data(service.clone())
+                .app_data(directory_data.clone())
                 // IPP bodies are streamed; this bounds only what extractors would buffer.
                 .app_data(web::PayloadConfig::new(64 * 1024))
                 .configure(crate::web::routes)

@@ -7,6 +7,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::directory::settings::{
+    BadgeFormat, BadgeSettings, DirectoryKind, DirectorySettings, IppAuthMode, IppSettings,
+};
+
 /// Errors while loading the configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -54,6 +58,10 @@ pub struct Settings {
     pub printer_location: String,
     /// Log format: `text` or `json`.
     pub log_format: String,
+    /// How IPP clients prove who they are.
+    pub ipp: IppSettings,
+    /// The hospital directory.
+    pub directory: DirectorySettings,
 }
 
 impl Default for Settings {
@@ -71,6 +79,8 @@ impl Default for Settings {
             printer_name: "Folio".into(),
             printer_location: String::new(),
             log_format: "text".into(),
+            ipp: IppSettings::default(),
+            directory: DirectorySettings::default(),
         }
     }
 }
@@ -89,6 +99,8 @@ const KNOWN_KEYS: &[&str] = &[
     "printer_name",
     "printer_location",
     "log_format",
+    "ipp",
+    "directory",
 ];
 
 impl Settings {
@@ -181,6 +193,8 @@ impl Settings {
         if let Some(v) = env("FOLIO_LOG_FORMAT") {
             self.log_format = v;
         }
+        self.ipp = section_from_env(&self.ipp, "FOLIO_IPP__", &env)?;
+        self.directory = section_from_env(&self.directory, "FOLIO_DIRECTORY__", &env)?;
         Ok(())
     }
 
@@ -196,6 +210,24 @@ impl Settings {
             return Err(ConfigError::Invalid {
                 key: "database_pool_size".into(),
                 message: "must be at least 1".into(),
+            });
+        }
+        self.ipp
+            .parsed_networks()
+            .map_err(|message| ConfigError::Invalid {
+                key: "ipp.trusted_networks".into(),
+                message,
+            })?;
+        if self.directory.kind == DirectoryKind::Ldap && self.directory.url.is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "directory.url".into(),
+                message: "is required when directory.kind = \"ldap\"".into(),
+            });
+        }
+        if self.directory.badge_attributes.is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "directory.badge_attributes".into(),
+                message: "needs at least one attribute".into(),
             });
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
@@ -225,10 +257,80 @@ impl Settings {
         }
     }
 
+    /// The LDIF file of the embedded directory.
+    pub fn effective_directory_file(&self) -> PathBuf {
+        if self.directory.file.as_os_str().is_empty() {
+            self.data_dir.join("directory.ldif")
+        } else {
+            self.directory.file.clone()
+        }
+    }
+
     /// Largest accepted document in bytes.
     pub fn max_job_bytes(&self) -> u64 {
         self.max_job_mb.saturating_mul(1024 * 1024)
     }
+}
+
+/// Overrides the keys of a config section from `PREFIXKEY` environment variables (nested tables
+/// with `PREFIXTABLE__KEY`). Values take the type of the key: numbers, `true`/`false`, and
+/// comma-separated lists.
+fn section_from_env<T>(
+    section: &T,
+    prefix: &str,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<T, ConfigError>
+where
+    T: Serialize + serde::de::DeserializeOwned,
+{
+    fn apply(
+        table: &mut toml::Table,
+        prefix: &str,
+        env: &impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
+        for (key, value) in table.iter_mut() {
+            let var = format!("{prefix}{}", key.to_ascii_uppercase());
+            if let toml::Value::Table(inner) = value {
+                apply(inner, &format!("{var}__"), env)?;
+                continue;
+            }
+            let Some(raw) = env(&var) else { continue };
+            let invalid = |message: String| ConfigError::Invalid {
+                key: var.clone(),
+                message,
+            };
+            *value = match value {
+                toml::Value::Integer(_) => toml::Value::Integer(
+                    raw.trim()
+                        .parse()
+                        .map_err(|_| invalid(format!("`{raw}` is not a number")))?,
+                ),
+                toml::Value::Boolean(_) => toml::Value::Boolean(
+                    raw.trim()
+                        .parse()
+                        .map_err(|_| invalid(format!("`{raw}` is not true or false")))?,
+                ),
+                toml::Value::Array(_) => toml::Value::Array(
+                    raw.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(|s| toml::Value::String(s.to_owned()))
+                        .collect(),
+                ),
+                _ => toml::Value::String(raw),
+            };
+        }
+        Ok(())
+    }
+    let invalid = |message: String| ConfigError::Invalid {
+        key: prefix.trim_end_matches('_').to_owned(),
+        message,
+    };
+    let mut table = toml::Table::try_from(section).map_err(|e| invalid(e.to_string()))?;
+    apply(&mut table, prefix, env)?;
+    toml::Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| invalid(e.message().to_owned()))
 }
 
 /// The commented example configuration printed by `folio config example`.
@@ -277,6 +379,86 @@ printer_location = ""
 
 # Log format: "text" or "json". Env: FOLIO_LOG_FORMAT. Filter with RUST_LOG (e.g. "folio=debug").
 log_format = "text"
+
+[ipp]
+# How print clients prove who they are. The job owner is always the directory's uid; a user
+# the directory does not know is refused (client-error-not-authorized).
+#   "requesting-user-name": believe the name the client sends, but only from trusted_networks
+#                           (print servers, terminal servers, workstations IT manages).
+#   "basic": HTTP Basic on every job operation, checked against the directory (an LDAP bind or
+#            the file directory's hashes); clients get 401 and prompt (CUPS, macOS, Windows).
+# Basic credentials are accepted in both modes. Env: FOLIO_IPP__AUTH.
+auth = "requesting-user-name"
+# Networks (CIDR) whose requesting-user-name is believed. Add your workstation subnets, e.g.
+# "10.20.0.0/16". Env: FOLIO_IPP__TRUSTED_NETWORKS (comma-separated).
+trusted_networks = ["127.0.0.0/8", "::1/128"]
+# Seconds a successful password check is remembered in memory (clients send the password with
+# every request; this spares the directory). Env: FOLIO_IPP__AUTH_CACHE_SECS.
+auth_cache_secs = 300
+
+[directory]
+# Where staff come from: "file" (an LDIF file Folio reads itself, the default) or "ldap"
+# (OpenLDAP, Active Directory…). The same entries and attribute names work in both, so moving
+# from the file to LDAP is a copy. Env: FOLIO_DIRECTORY__KIND (and FOLIO_DIRECTORY__<KEY> for
+# every key below, FOLIO_DIRECTORY__BADGE__<KEY> for the badge rules).
+kind = "file"
+# kind = "file": the LDIF file; empty = DATA_DIR/directory.ldif. Passwords are userPassword
+# values hashed as {ARGON2} or {SSHA}. `folio serve --demo` writes a demo one.
+file = ""
+# kind = "ldap": "ldaps://dc1.chu.example:636" or "ldap://ldap.chu.example:389".
+url = ""
+# Upgrade ldap:// with StartTLS. Folio never falls back to plaintext when TLS fails.
+starttls = false
+# PEM file of the CA of the directory's certificate; empty = the system's trusted roots.
+ca_file = ""
+# Service account for searches (empty = anonymous), and the file holding its password.
+bind_dn = ""
+bind_password_file = ""
+# Where users are searched, and the filter selecting them.
+# AD: user_filter = "(&(objectCategory=person)(objectClass=user)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))"
+base_dn = ""
+user_filter = "(objectClass=inetOrgPerson)"
+# Login name: "uid" (OpenLDAP) or "sAMAccountName" (AD).
+uid_attribute = "uid"
+# Attributes holding card numbers; several attributes and several values (cards) per person.
+# AD sites often use "employeeID" or a custom attribute.
+badge_attributes = ["employeeNumber"]
+# Attribute of the user listing its groups ("memberOf", with OpenLDAP's memberof overlay or
+# AD). Empty = search groups whose group_member_attribute holds the user's DN instead.
+group_attribute = "memberOf"
+group_base_dn = ""
+group_filter = "(objectClass=groupOfNames)"
+group_member_attribute = "member"
+group_name_attribute = "cn"
+# What Folio shows and uses in rules and reports.
+display_name_attribute = "cn"
+mail_attribute = "mail"
+department_attribute = "departmentNumber"
+cost_centre_attribute = "businessCategory"
+# Seconds a user seen in the directory is used without asking it again. Users seen are kept in
+# the database: when the directory is down, known users and badges still resolve (degraded).
+cache_ttl = 3600
+# Seconds to connect, and for one search or bind. A slow directory never holds print intake
+# longer than this, and after a failure it is left alone for 30 s.
+connect_timeout = 3
+timeout = 5
+# Entries per page of paged searches (keep it below the server's size limit).
+page_size = 500
+# Ask everyone's PIN after the badge at the copier. Users may set a PIN even when false.
+badge_requires_pin = false
+
+[directory.badge]
+# How card numbers are written in the directory: "hex" (card UID), "decimal" or "text".
+format = "hex"
+# Readers that send the other base (decimal for a hex directory, or the reverse) match too.
+convert_base = true
+# Leading zeros are padding: 0004A1B2C3 and 4A1B2C3 are the same card.
+strip_leading_zeros = true
+# Characters readers add around the number (magnetic track sentinels, wedge prefixes).
+reader_prefixes = [";", "%"]
+reader_suffixes = ["?"]
+# How many leading zeros stored values may carry (LDAP cannot strip them server-side).
+max_stored_leading_zeros = 4
 "#;
 
 #[cfg(test)]
@@ -293,9 +475,22 @@ mod tests {
     fn the_example_config_documents_every_known_key() {
         for key in KNOWN_KEYS {
             assert!(
-                EXAMPLE.contains(&format!("\n{key} = ")),
+                EXAMPLE.contains(&format!("\n{key} = ")) || EXAMPLE.contains(&format!("\n[{key}]")),
                 "{key} is not in the example"
             );
+        }
+        let sections = [
+            toml::Table::try_from(IppSettings::default()).unwrap(),
+            toml::Table::try_from(DirectorySettings::default()).unwrap(),
+            toml::Table::try_from(BadgeSettings::default()).unwrap(),
+        ];
+        for section in sections {
+            for key in section.keys().filter(|k| *k != "badge") {
+                assert!(
+                    EXAMPLE.contains(&format!("\n{key} = ")),
+                    "{key} is not in the example"
+                );
+            }
         }
     }
 
@@ -310,6 +505,39 @@ mod tests {
         assert_eq!(s.max_job_mb, 42);
         assert_eq!(warnings.len(), 1);
         assert!(warnings[0].contains("holdhours"));
+    }
+
+    #[test]
+    fn sections_take_typed_values_from_the_environment() {
+        let env = |k: &str| match k {
+            "FOLIO_DIRECTORY__KIND" => Some("ldap".to_string()),
+            "FOLIO_DIRECTORY__URL" => Some("ldap://127.0.0.1:1389".to_string()),
+            "FOLIO_DIRECTORY__CACHE_TTL" => Some("60".to_string()),
+            "FOLIO_DIRECTORY__BADGE_ATTRIBUTES" => Some("employeeID, employeeNumber".to_string()),
+            "FOLIO_DIRECTORY__BADGE__STRIP_LEADING_ZEROS" => Some("false".to_string()),
+            "FOLIO_IPP__AUTH" => Some("basic".to_string()),
+            _ => None,
+        };
+        let (s, _) = Settings::load(None, env).unwrap();
+        s.validate().unwrap();
+        assert_eq!(s.directory.kind, DirectoryKind::Ldap);
+        assert_eq!(s.directory.cache_ttl, 60);
+        assert_eq!(s.directory.badge_attributes, ["employeeID", "employeeNumber"]);
+        assert!(!s.directory.badge.strip_leading_zeros);
+        assert_eq!(s.ipp.auth, IppAuthMode::Basic);
+    }
+
+    #[test]
+    fn unknown_section_keys_and_bad_networks_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("folio.toml");
+        std::fs::write(&path, "[directory]\nbadge_atribute = \"x\"\n").unwrap();
+        let err = Settings::load(Some(&path), |_| None).unwrap_err().to_string();
+        assert!(err.contains("badge_atribute"), "{err}");
+        std::fs::write(&path, "[ipp]\ntrusted_networks = [\"10.0.0.0/33\"]\n").unwrap();
+        let (s, _) = Settings::load(Some(&path), |_| None).unwrap();
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("10.0.0.0/33"), "{err}");
     }
 
     #[test]

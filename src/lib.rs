@@ -5,8 +5,10 @@
 pub mod app;
 pub mod audit;
 pub mod bench;
+pub mod cli;
 pub mod config;
 pub mod db;
+pub mod directory;
 pub mod document;
 pub mod domain;
 pub mod ipp;

@@ -33,6 +33,19 @@ enum Command {
         /// Listen address (IPP, console, API, metrics).
         #[arg(long)]
         listen: Option<String>,
+        /// Write a small demo directory (if there is none) and print its users and badges.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// The staff directory: check the connection and mapping, look up badges and users.
+    Directory {
+        #[command(subcommand)]
+        command: folio::cli::DirectoryCommand,
+    },
+    /// Badges registered in Folio, and PINs.
+    Badge {
+        #[command(subcommand)]
+        command: folio::cli::BadgeCommand,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -86,7 +99,10 @@ fn settings(cli: &Cli) -> anyhow::Result<Settings> {
     if let Some(u) = &cli.database_url {
         settings.database_url = u.clone();
     }
-    if let Command::Serve { listen: Some(l) } = &cli.command {
+    if let Command::Serve {
+        listen: Some(l), ..
+    } = &cli.command
+    {
         settings.listen = l.clone();
     }
     init_logging(&settings.log_format);
@@ -172,8 +188,27 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Serve { .. } => {
+        Command::Directory { command } => {
             let s = settings(&cli)?;
+            let code = folio::cli::directory(&s, command)?;
+            std::process::exit(code)
+        }
+        Command::Badge { command } => {
+            let s = settings(&cli)?;
+            let code = folio::cli::badge(&s, command)?;
+            std::process::exit(code)
+        }
+        Command::Serve { demo, .. } => {
+            let s = settings(&cli)?;
+            if *demo {
+                if s.directory.kind != folio::config::DirectoryKind::File {
+                    anyhow::bail!("--demo writes a file directory: directory.kind must be \"file\"");
+                }
+                let file = s.effective_directory_file();
+                std::fs::create_dir_all(&s.data_dir)?;
+                let users = folio::directory::demo::ensure(&file)?;
+                print!("{}", folio::directory::demo::describe(&users, &file));
+            }
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;

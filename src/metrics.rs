@@ -26,6 +26,15 @@ pub struct Metrics {
     pub commit_batch: Histogram,
     /// Jobs expired unreleased.
     pub jobs_expired: IntCounter,
+    /// Directory lookups by kind (`uid`, `badge`, `password`) and outcome (`directory`,
+    /// `cache`, `degraded`, `unknown`, `unavailable`, …).
+    pub directory_lookups: IntCounterVec,
+    /// Directory lookup latency by kind, cache included.
+    pub directory_duration: HistogramVec,
+    /// 1 while the directory is unreachable and Folio answers from its cache.
+    pub directory_degraded: IntGauge,
+    /// Badge numbers refused because two people hold them.
+    pub badge_conflicts: IntCounter,
 }
 
 fn build() -> Result<Metrics, prometheus::Error> {
@@ -66,6 +75,35 @@ fn build() -> Result<Metrics, prometheus::Error> {
         "folio_jobs_expired_total",
         "Jobs expired unreleased and purged",
     )?;
+    let directory_lookups = IntCounterVec::new(
+        Opts::new(
+            "folio_directory_lookups_total",
+            "Directory lookups by kind and outcome",
+        ),
+        &["kind", "outcome"],
+    )?;
+    let directory_duration = HistogramVec::new(
+        HistogramOpts::new(
+            "folio_directory_lookup_duration_seconds",
+            "Directory lookup latency, cache included",
+        )
+        .buckets(vec![
+            0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0,
+        ]),
+        &["kind"],
+    )?;
+    let directory_degraded = IntGauge::new(
+        "folio_directory_degraded",
+        "1 while the directory is unreachable and answers come from the cache",
+    )?;
+    let badge_conflicts = IntCounter::new(
+        "folio_badge_conflicts_total",
+        "Badge numbers refused because two people hold them",
+    )?;
+    registry.register(Box::new(directory_lookups.clone()))?;
+    registry.register(Box::new(directory_duration.clone()))?;
+    registry.register(Box::new(directory_degraded.clone()))?;
+    registry.register(Box::new(badge_conflicts.clone()))?;
     registry.register(Box::new(ipp_requests.clone()))?;
     registry.register(Box::new(ipp_duration.clone()))?;
     registry.register(Box::new(job_transitions.clone()))?;
@@ -84,6 +122,10 @@ fn build() -> Result<Metrics, prometheus::Error> {
         spool_bytes,
         commit_batch,
         jobs_expired,
+        directory_lookups,
+        directory_duration,
+        directory_degraded,
+        badge_conflicts,
     })
 }
 

@@ -53,5 +53,57 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    directory_users (uid_key) {
+        uid_key -> Text,
+        uid -> Text,
+        dn -> Text,
+        display_name -> Text,
+        mail -> Text,
+        department -> Text,
+        cost_centre -> Text,
+        groups -> Text,
+        badges -> Text,
+        fetched_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    directory_badges (badge, uid_key) {
+        badge -> Text,
+        uid_key -> Text,
+    }
+}
+
+diesel::table! {
+    badge_registrations (id) {
+        id -> BigInt,
+        badge -> Text,
+        uid -> Text,
+        uid_key -> Text,
+        created_at -> BigInt,
+        created_by -> Text,
+        revoked_at -> Nullable<BigInt>,
+        revoked_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    user_pins (uid_key) {
+        uid_key -> Text,
+        pin_hash -> Text,
+        updated_at -> BigInt,
+    }
+}
+
 diesel::joinable!(documents -> jobs (job_id));
-diesel::allow_tables_to_appear_in_same_query!(jobs, documents, audit_events);
+diesel::joinable!(directory_badges -> directory_users (uid_key));
+diesel::allow_tables_to_appear_in_same_query!(
+    jobs,
+    documents,
+    audit_events,
+    directory_users,
+    directory_badges,
+    badge_registrations,
+    user_pins
+);

@@ -5,6 +5,7 @@
 //! dispatches one function per operation in [`printer`] or [`job`]. Failures are IPP status
 //! codes with a `status-message` in an HTTP 200; nothing here touches SQL.
 
+pub mod auth;
 mod body;
 mod job;
 mod job_attrs;
@@ -33,6 +34,7 @@ pub mod status {
     pub const OK: u16 = 0x0000;
     pub const OK_IGNORED_OR_SUBSTITUTED: u16 = 0x0001;
     pub const BAD_REQUEST: u16 = 0x0400;
+    pub const NOT_AUTHENTICATED: u16 = 0x0402;
     pub const NOT_AUTHORIZED: u16 = 0x0403;
     pub const NOT_POSSIBLE: u16 = 0x0404;
     pub const NOT_FOUND: u16 = 0x0406;
@@ -45,6 +47,7 @@ pub mod status {
     pub const DOCUMENT_FORMAT_ERROR: u16 = 0x0411;
     pub const INTERNAL_ERROR: u16 = 0x0500;
     pub const OPERATION_NOT_SUPPORTED: u16 = 0x0501;
+    pub const SERVICE_UNAVAILABLE: u16 = 0x0502;
     pub const VERSION_NOT_SUPPORTED: u16 = 0x0503;
     pub const TEMPORARY_ERROR: u16 = 0x0505;
     pub const MULTIPLE_DOCUMENT_JOBS_NOT_SUPPORTED: u16 = 0x0509;
@@ -55,6 +58,7 @@ pub mod status {
             OK => "successful-ok",
             OK_IGNORED_OR_SUBSTITUTED => "successful-ok-ignored-or-substituted-attributes",
             BAD_REQUEST => "client-error-bad-request",
+            NOT_AUTHENTICATED => "client-error-not-authenticated",
             NOT_AUTHORIZED => "client-error-not-authorized",
             NOT_POSSIBLE => "client-error-not-possible",
             NOT_FOUND => "client-error-not-found",
@@ -67,6 +71,7 @@ pub mod status {
             DOCUMENT_FORMAT_ERROR => "client-error-document-format-error",
             INTERNAL_ERROR => "server-error-internal-error",
             OPERATION_NOT_SUPPORTED => "server-error-operation-not-supported",
+            SERVICE_UNAVAILABLE => "server-error-service-unavailable",
             VERSION_NOT_SUPPORTED => "server-error-version-not-supported",
             TEMPORARY_ERROR => "server-error-temporary-error",
             MULTIPLE_DOCUMENT_JOBS_NOT_SUPPORTED => {
@@ -142,18 +147,19 @@ pub struct QueueInfo {
     pub uuid: String,
 }
 
-/// The IPP service: the queue's facts and the spool behind it.
+/// The IPP service: the queue's facts, the spool behind it, and who may use it.
 #[derive(Clone)]
 pub struct IppService {
     pub spool: Spool,
     pub info: std::sync::Arc<QueueInfo>,
+    pub auth: std::sync::Arc<auth::IppAuth>,
 }
 
 /// What every operation knows about the request it serves.
 pub struct Ctx<'a> {
     pub svc: &'a IppService,
     pub req: &'a Request,
-    /// The authenticated (for now: claimed) user.
+    /// The directory uid the request acts as (see [`auth`]), or `anonymous`.
     pub user: String,
     /// `ipp://host:port` as the client addressed us.
     pub base: String,
@@ -255,6 +261,7 @@ pub async fn handle(
     };
     // Whatever the outcome, the rest of the body is read so the connection stays usable.
     body.drain().await;
+    let challenge = matches!(&result, Err(e) if e.status == status::NOT_AUTHENTICATED);
     let response = match result {
         Ok(reply) => build_response(
             version,
@@ -288,6 +295,16 @@ pub async fn handle(
         .ipp_duration
         .with_label_values(&[op_name])
         .observe(started.elapsed().as_secs_f64());
+    if challenge {
+        // HTTP 401 is what makes CUPS, macOS and Windows ask for a password.
+        return HttpResponse::Unauthorized()
+            .insert_header((
+                actix_web::http::header::WWW_AUTHENTICATE,
+                "Basic realm=\"Folio\", charset=\"UTF-8\"",
+            ))
+            .content_type("application/ipp")
+            .body(response);
+    }
     HttpResponse::Ok()
         .content_type("application/ipp")
         .body(response)
@@ -403,7 +420,7 @@ async fn process(
         }
     }
     let target = target(req)?;
-    let user = requesting_user(op)?;
+    let user = svc.auth.identify(http, op, req.operation).await?;
     let ctx = Ctx {
         svc,
         req,

@@ -1,6 +1,8 @@
 //! HTTP routes on the one listener: IPP, health and metrics. The console and REST API come
 //! later and will live here too.
 
+pub mod me;
+
 use actix_web::{web, HttpResponse};
 
 use crate::ipp::{self, IppService};
@@ -12,7 +14,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/ipp/print/{job}", web::post().to(ipp::handle))
         .route("/healthz", web::get().to(healthz))
         .route("/metrics", web::get().to(metrics))
-        .route("/", web::get().to(index));
+        .route("/", web::get().to(index))
+        .configure(me::routes);
 }
 
 async fn healthz() -> HttpResponse {

@@ -3,3 +3,4 @@
 pub mod audit_events;
 pub mod documents;
 pub mod jobs;
+pub mod directory;
