@@ -209,6 +209,7 @@ both_backends!(bad_documents_are_refused_and_leave_nothing, |backend| {
 
     let bad_gzip = RawIpp::new(op::PRINT_JOB)
         .operation_prelude(&server.ipp_uri())
+        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", "alice")
         .attr_str(tag::KEYWORD, "compression", "gzip")
         .document(b"this is not gzip data at all")
         .build();

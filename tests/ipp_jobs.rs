@@ -514,17 +514,26 @@ both_backends!(
     }
 );
 
-both_backends!(nobody_owns_anonymous_jobs, |backend| {
+both_backends!(anonymous_clients_cannot_print_and_see_no_names, |backend| {
     let server = TestServer::start(backend);
-    let print = RawIpp::new(op::PRINT_JOB)
-        .operation_prelude(&server.ipp_uri())
-        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "job-name", "Patient X")
-        .document(&folio::bench::sample_pdf(1))
-        .build();
-    let id = parse_response(&server.post_ipp(&print).1)
-        .unwrap()
-        .integer("job-id")
-        .unwrap();
+    let print_as = |user: Option<&str>| {
+        let mut req = RawIpp::new(op::PRINT_JOB).operation_prelude(&server.ipp_uri());
+        if let Some(user) = user {
+            req = req.attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", user);
+        }
+        let req = req
+            .attr_str(tag::NAME_WITHOUT_LANGUAGE, "job-name", "Patient X")
+            .document(&folio::bench::sample_pdf(1))
+            .build();
+        parse_response(&server.post_ipp(&req).1).unwrap()
+    };
+    let refused = print_as(None);
+    assert_eq!(refused.status, status::CLIENT_ERROR_NOT_AUTHORIZED);
+    assert!(
+        refused.text("status-message").unwrap_or_default().contains("requesting-user-name"),
+        "the refusal says what is missing"
+    );
+    let id = print_as(Some("alice")).integer("job-id").unwrap();
     let anonymous = |operation: u16| {
         let req = RawIpp::new(operation)
             .operation_prelude(&server.ipp_uri())
@@ -533,10 +542,7 @@ both_backends!(nobody_owns_anonymous_jobs, |backend| {
         parse_response(&server.post_ipp(&req).1).unwrap()
     };
     let attrs = anonymous(op::GET_JOB_ATTRIBUTES);
-    assert_eq!(
-        attrs.text("job-originating-user-name").as_deref(),
-        Some("anonymous")
-    );
+    assert_eq!(attrs.status, status::SUCCESSFUL_OK);
     assert!(
         attrs.first("job-name").is_none(),
         "no anonymous client sees the name"

@@ -24,13 +24,15 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How long a server may take to print its `listening on` line.
+pub mod directory;
+
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// File in the data directory that receives the server's stderr (appended across restarts).
 pub const SERVER_LOG: &str = "test-server-stderr.log";
 /// File in the data directory that receives the server's stdout (appended across restarts).
 pub const SERVER_STDOUT_LOG: &str = "test-server-stdout.log";
 /// What to tell a developer when a tool the tests need is missing.
-const INSTALL_HINT: &str =
+pub(crate) const INSTALL_HINT: &str =
     "run scripts/test.sh (the README's test command), which installs the Debian packages the tests need";
 
 // ---------------------------------------------------------------------------------------------
@@ -237,6 +239,13 @@ fn launch(data_dir: &Path, db_url: Option<&str>, extra_env: &[(String, String)])
         db_url.unwrap_or("sqlite default"),
         unix_secs()
     );
+
+    // Every test server knows the users the tests print as, unless the test brings a directory.
+    let brings_directory = extra_env.iter().any(|(k, _)| k.starts_with("FOLIO_DIRECTORY__"));
+    let ldif = data_dir.join("directory.ldif");
+    if !brings_directory && !ldif.exists() {
+        directory::write_default(&ldif);
+    }
 
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_folio"));
     cmd.arg("serve")
