@@ -28,7 +28,8 @@ use crate::metrics::METRICS;
 
 /// How long a failing directory is left alone before it is asked again.
 pub const BREAKER_OPEN: Duration = Duration::from_secs(30);
-/// How long a user (or a "no such user") is kept in memory in front of the database cache.
+/// How long a user (or a "no such user") is kept in memory in front of the database cache (at
+/// most `cache_ttl`).
 const MEMORY_TTL: Duration = Duration::from_secs(60);
 /// Most entries kept in memory (users and password checks) before they are dropped.
 const MEMORY_MAX: usize = 50_000;
@@ -136,6 +137,8 @@ struct Inner {
     db: Db,
     rules: BadgeRules,
     cache_ttl_ms: i64,
+    /// How long the memory in front of the database cache is believed.
+    memory_ttl: Duration,
     requires_pin: bool,
     auth_ttl: Duration,
     breaker: Mutex<Breaker>,
@@ -168,6 +171,7 @@ impl DirectoryService {
                 db,
                 rules: BadgeRules::new(settings.badge.clone()),
                 cache_ttl_ms: (settings.cache_ttl as i64).saturating_mul(1000),
+                memory_ttl: MEMORY_TTL.min(Duration::from_secs(settings.cache_ttl)),
                 requires_pin: settings.badge_requires_pin,
                 auth_ttl: Duration::from_secs(auth_cache_secs),
                 breaker: Mutex::new(Breaker::default()),
@@ -286,7 +290,7 @@ impl DirectoryService {
         let memory = self.inner.memory.lock().unwrap_or_else(|e| e.into_inner());
         memory
             .get(key)
-            .filter(|(_, at)| at.elapsed() < MEMORY_TTL)
+            .filter(|(_, at)| at.elapsed() < self.inner.memory_ttl)
             .map(|(u, _)| u.clone())
     }
 

@@ -258,9 +258,11 @@ impl Slapd {
             bind_dn: SERVICE_DN.into(),
             bind_password_file: self.password_file(),
             base_dn: SUFFIX.into(),
+            badge_attributes: vec!["employeeNumber".into(), "folioBadge".into()],
             timeout: 3,
             connect_timeout: 2,
-            page_size: 100,
+            // The test server, like many, refuses pages larger than its size limit (10).
+            page_size: 10,
             ..Default::default()
         }
     }
@@ -277,7 +279,8 @@ impl Slapd {
             ("FOLIO_DIRECTORY__BIND_PASSWORD_FILE".into(), s.bind_password_file.display().to_string()),
             ("FOLIO_DIRECTORY__BASE_DN".into(), s.base_dn),
             ("FOLIO_DIRECTORY__TIMEOUT".into(), "3".into()),
-            ("FOLIO_DIRECTORY__PAGE_SIZE".into(), "100".into()),
+            ("FOLIO_DIRECTORY__PAGE_SIZE".into(), "10".into()),
+            ("FOLIO_DIRECTORY__BADGE_ATTRIBUTES".into(), "employeeNumber,folioBadge".into()),
         ]
     }
 }
@@ -305,8 +308,10 @@ const AD_SCHEMA: &str = "attributetype ( 1.2.840.113556.1.4.221 NAME 'sAMAccount
   SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
 attributetype ( 1.2.840.113556.1.4.35 NAME 'employeeID'
   EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
+attributetype ( 1.3.6.1.4.1.4203.666.100.2 NAME 'folioBadge'
+  EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 )
 objectclass ( 1.3.6.1.4.1.4203.666.100.1 NAME 'adCompatUser' AUXILIARY
-  MAY ( sAMAccountName $ employeeID ) )
+  MAY ( sAMAccountName $ employeeID $ folioBadge ) )
 ";
 
 fn slapd_conf(d: &Path) -> String {
@@ -336,7 +341,7 @@ rootdn   \"cn=admin,{SUFFIX}\"
 rootpw   adminpw
 directory {d}/db
 index objectClass eq
-index uid,employeeNumber,employeeID,sAMAccountName,mail eq
+index uid,employeeNumber,employeeID,folioBadge,sAMAccountName,mail eq
 index member,memberOf eq
 access to attrs=userPassword
   by self write
@@ -387,7 +392,7 @@ fn bulk_ldif() -> String {
         );
         person(&mut out, &uid, &extra);
     }
-    person(&mut out, "twocards", "departmentNumber: Radiology\nemployeeNumber: 0BADCAFE01\nemployeeNumber: 0BADCAFE02\n");
+    person(&mut out, "twocards", "departmentNumber: Radiology\nemployeeNumber: 0BADCAFE01\nfolioBadge: 0BADCAFE02\nfolioBadge: BADCAFE03\n");
     person(&mut out, "dup1", "departmentNumber: Radiology\nemployeeNumber: 0DDDDDDD\n");
     person(&mut out, "dup2", "departmentNumber: Oncology\nemployeeNumber: DDDDDDD\n");
     person(&mut out, "bare", "");
