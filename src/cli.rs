@@ -74,7 +74,12 @@ fn service(s: &Settings) -> anyhow::Result<DirectoryService> {
     std::fs::create_dir_all(&s.data_dir)?;
     let db = Db::connect(&s.effective_database_url(), 2)?;
     let d = directory::open(&s.directory, &s.effective_directory_file())?;
-    Ok(DirectoryService::new(d, db, &s.directory, s.ipp.auth_cache_secs))
+    Ok(DirectoryService::new(
+        d,
+        db,
+        &s.directory,
+        s.ipp.auth_cache_secs,
+    ))
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -242,7 +247,10 @@ pub fn badge(s: &Settings, command: &BadgeCommand) -> anyhow::Result<i32> {
                 if *json {
                     println!("{}", serde_json::to_string_pretty(&regs)?);
                 } else {
-                    println!("{:<6} {:<20} {:<16} {:<16} state", "id", "badge", "user", "by");
+                    println!(
+                        "{:<6} {:<20} {:<16} {:<16} state",
+                        "id", "badge", "user", "by"
+                    );
                     for r in &regs {
                         println!(
                             "{:<6} {:<20} {:<16} {:<16} {}",
@@ -250,7 +258,11 @@ pub fn badge(s: &Settings, command: &BadgeCommand) -> anyhow::Result<i32> {
                             r.badge,
                             r.uid,
                             r.created_by,
-                            if r.revoked_at.is_some() { "revoked" } else { "active" }
+                            if r.revoked_at.is_some() {
+                                "revoked"
+                            } else {
+                                "active"
+                            }
                         );
                     }
                 }
@@ -265,11 +277,19 @@ pub fn badge(s: &Settings, command: &BadgeCommand) -> anyhow::Result<i32> {
                         if *json {
                             println!("{}", serde_json::to_string_pretty(&r)?);
                         } else {
-                            println!("badge {} registered for {} (registration {})", r.badge, r.uid, r.id);
+                            println!(
+                                "badge {} registered for {} (registration {})",
+                                r.badge, r.uid, r.id
+                            );
                         }
                         Ok(0)
                     }
-                    Err(e @ (RegisterError::Taken | RegisterError::AlreadyYours | RegisterError::Invalid | RegisterError::Unavailable)) => {
+                    Err(
+                        e @ (RegisterError::Taken
+                        | RegisterError::AlreadyYours
+                        | RegisterError::Invalid
+                        | RegisterError::Unavailable),
+                    ) => {
                         println!("{e}");
                         Ok(2)
                     }
@@ -286,7 +306,9 @@ pub fn badge(s: &Settings, command: &BadgeCommand) -> anyhow::Result<i32> {
                 }
             }
             BadgeCommand::ResetPin { user } => {
-                svc.set_pin(user, None, "cli").await.map_err(anyhow::Error::msg)?;
+                svc.set_pin(user, None, "cli")
+                    .await
+                    .map_err(anyhow::Error::msg)?;
                 println!("PIN of {user} removed");
                 Ok(0)
             }

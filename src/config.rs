@@ -522,7 +522,10 @@ mod tests {
         s.validate().unwrap();
         assert_eq!(s.directory.kind, DirectoryKind::Ldap);
         assert_eq!(s.directory.cache_ttl, 60);
-        assert_eq!(s.directory.badge_attributes, ["employeeID", "employeeNumber"]);
+        assert_eq!(
+            s.directory.badge_attributes,
+            ["employeeID", "employeeNumber"]
+        );
         assert!(!s.directory.badge.strip_leading_zeros);
         assert_eq!(s.ipp.auth, IppAuthMode::Basic);
     }
@@ -532,7 +535,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("folio.toml");
         std::fs::write(&path, "[directory]\nbadge_atribute = \"x\"\n").unwrap();
-        let err = Settings::load(Some(&path), |_| None).unwrap_err().to_string();
+        let err = Settings::load(Some(&path), |_| None)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("badge_atribute"), "{err}");
         std::fs::write(&path, "[ipp]\ntrusted_networks = [\"10.0.0.0/33\"]\n").unwrap();
         let (s, _) = Settings::load(Some(&path), |_| None).unwrap();

@@ -202,7 +202,9 @@ fn main() -> anyhow::Result<()> {
             let s = settings(&cli)?;
             if *demo {
                 if s.directory.kind != folio::config::DirectoryKind::File {
-                    anyhow::bail!("--demo writes a file directory: directory.kind must be \"file\"");
+                    anyhow::bail!(
+                        "--demo writes a file directory: directory.kind must be \"file\""
+                    );
                 }
                 let file = s.effective_directory_file();
                 std::fs::create_dir_all(&s.data_dir)?;

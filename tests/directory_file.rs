@@ -27,7 +27,13 @@ fn get_printer_attributes(server: &TestServer) -> Vec<u8> {
 }
 
 fn ipp(server: &TestServer, body: &[u8], auth: Option<&str>) -> common::directory::HttpAnswer {
-    http("POST", &server.http_url("/ipp/print"), auth, "application/ipp", body)
+    http(
+        "POST",
+        &server.http_url("/ipp/print"),
+        auth,
+        "application/ipp",
+        body,
+    )
 }
 
 /// A data directory with a hand-written LDIF: two cards for dave, one card held by two people.
@@ -67,44 +73,75 @@ fn folio(data_dir: &Path, db_url: Option<&str>, args: &[&str]) -> (i32, String) 
     )
 }
 
-both_backends!(basic_auth_prints_as_the_directory_user_and_challenges_otherwise, |backend| {
-    let server = TestServer::start_env(backend, &[("FOLIO_IPP__AUTH", "basic")]);
-    // Discovery needs nobody.
-    let attrs = ipp(&server, &get_printer_attributes(&server), None);
-    assert_eq!(attrs.status, 200);
-    assert_eq!(parse_response(&attrs.body).unwrap().status, status::SUCCESSFUL_OK);
-
-    // No credentials, wrong password, unknown user: HTTP 401 with a Basic challenge.
-    for auth in [None, Some(basic("alice", "wrong")), Some(basic("nobody", "pw-nobody"))] {
-        let a = ipp(&server, &print_request(&server, Some("alice")), auth.as_deref());
-        assert_eq!(a.status, 401, "auth {auth:?}");
-        assert!(a.challenge.as_deref().is_some_and(|c| c.starts_with("Basic realm=")));
+both_backends!(
+    basic_auth_prints_as_the_directory_user_and_challenges_otherwise,
+    |backend| {
+        let server = TestServer::start_env(backend, &[("FOLIO_IPP__AUTH", "basic")]);
+        // Discovery needs nobody.
+        let attrs = ipp(&server, &get_printer_attributes(&server), None);
+        assert_eq!(attrs.status, 200);
         assert_eq!(
-            parse_response(&a.body).unwrap().status,
-            status::CLIENT_ERROR_NOT_AUTHENTICATED
+            parse_response(&attrs.body).unwrap().status,
+            status::SUCCESSFUL_OK
+        );
+
+        // No credentials, wrong password, unknown user: HTTP 401 with a Basic challenge.
+        for auth in [
+            None,
+            Some(basic("alice", "wrong")),
+            Some(basic("nobody", "pw-nobody")),
+        ] {
+            let a = ipp(
+                &server,
+                &print_request(&server, Some("alice")),
+                auth.as_deref(),
+            );
+            assert_eq!(a.status, 401, "auth {auth:?}");
+            assert!(a
+                .challenge
+                .as_deref()
+                .is_some_and(|c| c.starts_with("Basic realm=")));
+            assert_eq!(
+                parse_response(&a.body).unwrap().status,
+                status::CLIENT_ERROR_NOT_AUTHENTICATED
+            );
+        }
+
+        // Right password: the owner is the directory uid, whatever requesting-user-name says.
+        let ok = ipp(
+            &server,
+            &print_request(&server, Some("mallory")),
+            Some(&basic("ALICE", &password_of("alice"))),
+        );
+        assert_eq!(ok.status, 200);
+        let resp = parse_response(&ok.body).unwrap();
+        assert_eq!(resp.status, status::SUCCESSFUL_OK);
+        let id = resp.integer("job-id").unwrap();
+        let get = RawIpp::new(op::GET_JOB_ATTRIBUTES)
+            .operation_prelude(&server.ipp_uri())
+            .attr_i32(tag::INTEGER, "job-id", id)
+            .build();
+        let mine =
+            parse_response(&ipp(&server, &get, Some(&basic("alice", &password_of("alice")))).body)
+                .unwrap();
+        assert_eq!(
+            mine.text("job-originating-user-name").as_deref(),
+            Some("alice")
+        );
+        assert_eq!(
+            mine.text("job-name").as_deref(),
+            Some("ward round"),
+            "the owner sees the name"
+        );
+        let theirs =
+            parse_response(&ipp(&server, &get, Some(&basic("bob", &password_of("bob")))).body)
+                .unwrap();
+        assert!(
+            theirs.first("job-name").is_none(),
+            "bob does not see alice's job name"
         );
     }
-
-    // Right password: the owner is the directory uid, whatever requesting-user-name says.
-    let ok = ipp(
-        &server,
-        &print_request(&server, Some("mallory")),
-        Some(&basic("ALICE", &password_of("alice"))),
-    );
-    assert_eq!(ok.status, 200);
-    let resp = parse_response(&ok.body).unwrap();
-    assert_eq!(resp.status, status::SUCCESSFUL_OK);
-    let id = resp.integer("job-id").unwrap();
-    let get = RawIpp::new(op::GET_JOB_ATTRIBUTES)
-        .operation_prelude(&server.ipp_uri())
-        .attr_i32(tag::INTEGER, "job-id", id)
-        .build();
-    let mine = parse_response(&ipp(&server, &get, Some(&basic("alice", &password_of("alice")))).body).unwrap();
-    assert_eq!(mine.text("job-originating-user-name").as_deref(), Some("alice"));
-    assert_eq!(mine.text("job-name").as_deref(), Some("ward round"), "the owner sees the name");
-    let theirs = parse_response(&ipp(&server, &get, Some(&basic("bob", &password_of("bob")))).body).unwrap();
-    assert!(theirs.first("job-name").is_none(), "bob does not see alice's job name");
-});
+);
 
 #[test]
 fn ipptool_authenticates_after_the_challenge() {
@@ -112,14 +149,21 @@ fn ipptool_authenticates_after_the_challenge() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("doc.pdf"), folio::bench::sample_pdf(1)).unwrap();
     std::fs::write(dir.path().join("print.test"), PRINT_TEST).unwrap();
-    let uri = format!("ipp://bob:{}@127.0.0.1:{}/ipp/print", password_of("bob"), server.port);
+    let uri = format!(
+        "ipp://bob:{}@127.0.0.1:{}/ipp/print",
+        password_of("bob"),
+        server.port
+    );
     let out = common::ipptool(&["-t", "-f", "doc.pdf", &uri, "print.test"], dir.path());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("[PASS]"), "{text}");
     let wrong = format!("ipp://bob:nope@127.0.0.1:{}/ipp/print", server.port);
     let out = common::ipptool(&["-t", "-f", "doc.pdf", &wrong, "print.test"], dir.path());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("[FAIL]") && !text.contains("[PASS]"), "{text}");
+    assert!(
+        text.contains("[FAIL]") && !text.contains("[PASS]"),
+        "{text}"
+    );
 }
 
 const PRINT_TEST: &str = r#"{
@@ -137,45 +181,74 @@ const PRINT_TEST: &str = r#"{
 }
 "#;
 
-both_backends!(requesting_user_name_is_believed_only_from_trusted_networks, |backend| {
-    let server = TestServer::start(backend);
-    // Trusted (loopback by default): the directory's spelling becomes the owner.
-    let ok = parse_response(&server.post_ipp(&print_request(&server, Some("ALICE"))).1).unwrap();
-    assert_eq!(ok.status, status::SUCCESSFUL_OK);
-    let id = ok.integer("job-id").unwrap();
-    let get = RawIpp::new(op::GET_JOB_ATTRIBUTES)
-        .operation_prelude(&server.ipp_uri())
-        .attr_i32(tag::INTEGER, "job-id", id)
-        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", "alice")
-        .build();
-    let attrs = parse_response(&server.post_ipp(&get).1).unwrap();
-    assert_eq!(attrs.text("job-originating-user-name").as_deref(), Some("alice"));
+both_backends!(
+    requesting_user_name_is_believed_only_from_trusted_networks,
+    |backend| {
+        let server = TestServer::start(backend);
+        // Trusted (loopback by default): the directory's spelling becomes the owner.
+        let ok =
+            parse_response(&server.post_ipp(&print_request(&server, Some("ALICE"))).1).unwrap();
+        assert_eq!(ok.status, status::SUCCESSFUL_OK);
+        let id = ok.integer("job-id").unwrap();
+        let get = RawIpp::new(op::GET_JOB_ATTRIBUTES)
+            .operation_prelude(&server.ipp_uri())
+            .attr_i32(tag::INTEGER, "job-id", id)
+            .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", "alice")
+            .build();
+        let attrs = parse_response(&server.post_ipp(&get).1).unwrap();
+        assert_eq!(
+            attrs.text("job-originating-user-name").as_deref(),
+            Some("alice")
+        );
 
-    // A name the directory does not know is refused.
-    let unknown = parse_response(&server.post_ipp(&print_request(&server, Some("eve"))).1).unwrap();
-    assert_eq!(unknown.status, status::CLIENT_ERROR_NOT_AUTHORIZED);
-    assert!(unknown.text("status-message").unwrap().contains("eve"));
-    drop(server);
+        // A name the directory does not know is refused.
+        let unknown =
+            parse_response(&server.post_ipp(&print_request(&server, Some("eve"))).1).unwrap();
+        assert_eq!(unknown.status, status::CLIENT_ERROR_NOT_AUTHORIZED);
+        assert!(unknown.text("status-message").unwrap().contains("eve"));
+        drop(server);
 
-    // From a network that is not trusted, a known name is refused too, but a password works.
-    let server = TestServer::start_env(backend, &[("FOLIO_IPP__TRUSTED_NETWORKS", "10.0.0.0/8")]);
-    let refused = parse_response(&server.post_ipp(&print_request(&server, Some("alice"))).1).unwrap();
-    assert_eq!(refused.status, status::CLIENT_ERROR_NOT_AUTHORIZED);
-    assert!(refused.text("status-message").unwrap().contains("not trusted"));
-    let with_password = ipp(
-        &server,
-        &print_request(&server, None),
-        Some(&basic("bob", &password_of("bob"))),
-    );
-    assert_eq!(parse_response(&with_password.body).unwrap().status, status::SUCCESSFUL_OK);
-});
+        // From a network that is not trusted, a known name is refused too, but a password works.
+        let server =
+            TestServer::start_env(backend, &[("FOLIO_IPP__TRUSTED_NETWORKS", "10.0.0.0/8")]);
+        let refused =
+            parse_response(&server.post_ipp(&print_request(&server, Some("alice"))).1).unwrap();
+        assert_eq!(refused.status, status::CLIENT_ERROR_NOT_AUTHORIZED);
+        assert!(refused
+            .text("status-message")
+            .unwrap()
+            .contains("not trusted"));
+        let with_password = ipp(
+            &server,
+            &print_request(&server, None),
+            Some(&basic("bob", &password_of("bob"))),
+        );
+        assert_eq!(
+            parse_response(&with_password.body).unwrap().status,
+            status::SUCCESSFUL_OK
+        );
+    }
+);
 
 #[test]
 fn badges_normalise_and_duplicates_are_refused() {
     let dir = ward_directory();
     let d = dir.path();
-    let lookup = |badge: &str| folio(d, None, &["directory", "lookup", "--json", "--badge", badge]);
-    for read in ["04A1B2C3", "4a1b2c3", "0004A1B2C3", ";04A1B2C3?", "77705923", "0077705923"] {
+    let lookup = |badge: &str| {
+        folio(
+            d,
+            None,
+            &["directory", "lookup", "--json", "--badge", badge],
+        )
+    };
+    for read in [
+        "04A1B2C3",
+        "4a1b2c3",
+        "0004A1B2C3",
+        ";04A1B2C3?",
+        "77705923",
+        "0077705923",
+    ] {
         let (code, out) = lookup(read);
         assert_eq!(code, 0, "{read}: {out}");
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -193,7 +266,10 @@ fn badges_normalise_and_duplicates_are_refused() {
     // One card, two people: refused and reported, never resolved to either.
     let (code, out) = lookup("0DDDDDDD");
     assert_eq!(code, 2);
-    assert!(out.contains("badge_conflict") && out.contains("dup1") && out.contains("dup2"), "{out}");
+    assert!(
+        out.contains("badge_conflict") && out.contains("dup1") && out.contains("dup2"),
+        "{out}"
+    );
     let (code, out) = lookup("99999999");
     assert_eq!(code, 2);
     assert!(out.contains("unknown_badge"), "{out}");
@@ -202,7 +278,10 @@ fn badges_normalise_and_duplicates_are_refused() {
     // The user lookup shows groups and department.
     let (code, out) = folio(d, None, &["directory", "lookup", "--user", "alice"]);
     assert_eq!(code, 0);
-    assert!(out.contains("color-printing, doctors") && out.contains("Cardiology"), "{out}");
+    assert!(
+        out.contains("color-printing, doctors") && out.contains("Cardiology"),
+        "{out}"
+    );
     let (code, out) = folio(d, None, &["directory", "list", "--json"]);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -222,37 +301,99 @@ both_backends!(staff_register_unknown_badges_and_set_a_pin, |backend| {
     assert_eq!(me.json()["uid"], "bob");
 
     // A form post (not JSON) is refused: no cross-site registration.
-    let form = http("POST", &url("/api/v1/me/badges"), Some(&bob), "application/x-www-form-urlencoded", b"badge=1");
+    let form = http(
+        "POST",
+        &url("/api/v1/me/badges"),
+        Some(&bob),
+        "application/x-www-form-urlencoded",
+        b"badge=1",
+    );
     assert_eq!(form.status, 415);
     // Alice's card cannot be taken.
-    let taken = http("POST", &url("/api/v1/me/badges"), Some(&bob), json, br#"{"badge":"0004A1B2C3"}"#);
+    let taken = http(
+        "POST",
+        &url("/api/v1/me/badges"),
+        Some(&bob),
+        json,
+        br#"{"badge":"0004A1B2C3"}"#,
+    );
     assert_eq!(taken.status, 409);
     assert_eq!(taken.json()["error"], "badge_taken");
-    let created = http("POST", &url("/api/v1/me/badges"), Some(&bob), json, br#"{"badge":";00B0B0B0B0?"}"#);
-    assert_eq!(created.status, 201, "{}", String::from_utf8_lossy(&created.body));
+    let created = http(
+        "POST",
+        &url("/api/v1/me/badges"),
+        Some(&bob),
+        json,
+        br#"{"badge":";00B0B0B0B0?"}"#,
+    );
+    assert_eq!(
+        created.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&created.body)
+    );
     let reg_id = created.json()["id"].as_i64().unwrap();
     assert_eq!(created.json()["badge"], "B0B0B0B0");
-    let again = http("POST", &url("/api/v1/me/badges"), Some(&bob), json, br#"{"badge":"B0B0B0B0"}"#);
+    let again = http(
+        "POST",
+        &url("/api/v1/me/badges"),
+        Some(&bob),
+        json,
+        br#"{"badge":"B0B0B0B0"}"#,
+    );
     assert_eq!(again.json()["error"], "already_yours");
 
-    let (code, out) = folio(dir.path(), server.db_url.as_deref(), &["directory", "lookup", "--json", "--badge", "0B0B0B0B0"]);
+    let (code, out) = folio(
+        dir.path(),
+        server.db_url.as_deref(),
+        &["directory", "lookup", "--json", "--badge", "0B0B0B0B0"],
+    );
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("\"registration\"") && out.contains("\"bob\""), "{out}");
-    let (_, listed) = folio(dir.path(), server.db_url.as_deref(), &["badge", "list", "--json"]);
+    assert!(
+        out.contains("\"registration\"") && out.contains("\"bob\""),
+        "{out}"
+    );
+    let (_, listed) = folio(
+        dir.path(),
+        server.db_url.as_deref(),
+        &["badge", "list", "--json"],
+    );
     assert!(listed.contains("B0B0B0B0"), "{listed}");
 
     // PINs: 4 to 8 digits.
-    let bad = http("PUT", &url("/api/v1/me/pin"), Some(&bob), json, br#"{"pin":"12"}"#);
+    let bad = http(
+        "PUT",
+        &url("/api/v1/me/pin"),
+        Some(&bob),
+        json,
+        br#"{"pin":"12"}"#,
+    );
     assert_eq!(bad.status, 400);
-    let set = http("PUT", &url("/api/v1/me/pin"), Some(&bob), json, br#"{"pin":"2468"}"#);
+    let set = http(
+        "PUT",
+        &url("/api/v1/me/pin"),
+        Some(&bob),
+        json,
+        br#"{"pin":"2468"}"#,
+    );
     assert_eq!(set.status, 204);
 
     // Someone else cannot revoke bob's card; bob can.
     let alice = basic("alice", &password_of("alice"));
     let path = format!("/api/v1/me/badges/{reg_id}");
-    assert_eq!(http("DELETE", &url(&path), Some(&alice), json, b"").status, 404);
-    assert_eq!(http("DELETE", &url(&path), Some(&bob), json, b"").status, 204);
-    let (code, _) = folio(dir.path(), server.db_url.as_deref(), &["directory", "lookup", "--badge", "B0B0B0B0"]);
+    assert_eq!(
+        http("DELETE", &url(&path), Some(&alice), json, b"").status,
+        404
+    );
+    assert_eq!(
+        http("DELETE", &url(&path), Some(&bob), json, b"").status,
+        204
+    );
+    let (code, _) = folio(
+        dir.path(),
+        server.db_url.as_deref(),
+        &["directory", "lookup", "--badge", "B0B0B0B0"],
+    );
     assert_eq!(code, 2, "a revoked card is unknown again");
     let (code, out) = folio(dir.path(), server.db_url.as_deref(), &["audit", "verify"]);
     assert_eq!(code, 0, "{out}");

@@ -7,7 +7,9 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::directory::{basic, http, password_of, staff_badge, staff_badge_decimal, Slapd, BIG_GROUPS, STAFF, SUFFIX};
+use common::directory::{
+    basic, http, password_of, staff_badge, staff_badge_decimal, Slapd, BIG_GROUPS, STAFF, SUFFIX,
+};
 use common::{both_backends, op, parse_response, status, tag, Backend, RawIpp, TestServer};
 use folio::config::{BadgeFormat, DirectorySettings};
 use folio::db::Db;
@@ -46,7 +48,11 @@ fn users_groups_paging_and_passwords() {
         assert_eq!(u.department, "Radiology");
         assert_eq!(u.cost_centre, "CC-1001");
         assert_eq!(u.mail, "staff0001@hospital.test");
-        assert_eq!(u.groups, ["color-printing", "print-users"], "memberOf from the overlay");
+        assert_eq!(
+            u.groups,
+            ["color-printing", "print-users"],
+            "memberOf from the overlay"
+        );
         assert_eq!(u.badges, [staff_badge(1)]);
 
         // The server returns 10 entries without paging; Folio pages.
@@ -77,68 +83,121 @@ fn users_groups_paging_and_passwords() {
         assert!(svc.user("nobody").await.unwrap().is_none());
 
         // Passwords: an LDAP bind as the user, on its own connection.
-        assert!(svc.authenticate("staff0002", &password_of("staff0002")).await.unwrap().is_some());
-        assert!(svc.authenticate("staff0002", "wrong").await.unwrap().is_none());
-        assert!(svc.authenticate("staff0002", "").await.unwrap().is_none(), "no unauthenticated bind");
+        assert!(svc
+            .authenticate("staff0002", &password_of("staff0002"))
+            .await
+            .unwrap()
+            .is_some());
+        assert!(svc
+            .authenticate("staff0002", "wrong")
+            .await
+            .unwrap()
+            .is_none());
+        assert!(
+            svc.authenticate("staff0002", "").await.unwrap().is_none(),
+            "no unauthenticated bind"
+        );
         assert!(svc.authenticate("nobody", "x").await.unwrap().is_none());
-        assert!(svc.authenticate("*", &password_of("staff0002")).await.unwrap().is_none());
+        assert!(svc
+            .authenticate("*", &password_of("staff0002"))
+            .await
+            .unwrap()
+            .is_none());
 
         let report = svc.directory().check().await;
         assert!(report.steps.iter().all(|s| s.ok), "{report:?}");
     });
 }
 
-both_backends!(badges_resolve_from_any_reader_and_conflicts_are_refused, |backend| {
-    let slapd = Slapd::start();
-    let tmp = tempfile::tempdir().unwrap();
-    let url = db_url(backend, tmp.path());
-    let svc = service(&slapd.settings(), &url);
-    runtime().block_on(async {
-        let expect = |r: Result<folio::directory::BadgeMatch, BadgeError>, uid: &str| {
-            let m = r.unwrap_or_else(|e| panic!("expected {uid}: {e}"));
-            assert_eq!(m.user.uid, uid);
-            m
-        };
-        // Stored as 04A1000C: hex with and without the zero, padded, track sentinels, decimal.
-        let hex = staff_badge(12);
-        let m = expect(svc.resolve_badge(&hex, None).await, "staff0012");
-        assert_eq!(m.via, Via::Directory);
-        expect(svc.resolve_badge(hex.trim_start_matches('0'), None).await, "staff0012");
-        expect(svc.resolve_badge(&format!("000{hex}"), None).await, "staff0012");
-        expect(svc.resolve_badge(&format!(";{hex}?"), None).await, "staff0012");
-        let m = expect(svc.resolve_badge(&format!("{:012}", staff_badge_decimal(13)), None).await, "staff0013");
-        assert!(m.rules.contains(&"decimal-to-hex"), "{:?}", m.rules);
-        // Seen once: the next tap is answered from the cache.
-        assert_eq!(svc.resolve_badge(&hex, None).await.unwrap().via, Via::Cache);
-        // Three cards, one person, in two attributes.
-        expect(svc.resolve_badge("BADCAFE01", None).await, "twocards");
-        expect(svc.resolve_badge("0BADCAFE02", None).await, "twocards");
-        expect(svc.resolve_badge("00BADCAFE03", None).await, "twocards");
-        // One card, two people: refused, both named.
-        match svc.resolve_badge("DDDDDDD", None).await {
-            Err(BadgeError::Ambiguous(uids)) => assert_eq!(uids, ["dup1", "dup2"]),
-            other => panic!("{other:?}"),
-        }
-        assert_eq!(svc.resolve_badge("FFFF0000", None).await.unwrap_err(), BadgeError::Unknown);
-        assert_eq!(svc.resolve_badge("not a badge!", None).await.unwrap_err(), BadgeError::Invalid);
+both_backends!(
+    badges_resolve_from_any_reader_and_conflicts_are_refused,
+    |backend| {
+        let slapd = Slapd::start();
+        let tmp = tempfile::tempdir().unwrap();
+        let url = db_url(backend, tmp.path());
+        let svc = service(&slapd.settings(), &url);
+        runtime().block_on(async {
+            let expect = |r: Result<folio::directory::BadgeMatch, BadgeError>, uid: &str| {
+                let m = r.unwrap_or_else(|e| panic!("expected {uid}: {e}"));
+                assert_eq!(m.user.uid, uid);
+                m
+            };
+            // Stored as 04A1000C: hex with and without the zero, padded, track sentinels, decimal.
+            let hex = staff_badge(12);
+            let m = expect(svc.resolve_badge(&hex, None).await, "staff0012");
+            assert_eq!(m.via, Via::Directory);
+            expect(
+                svc.resolve_badge(hex.trim_start_matches('0'), None).await,
+                "staff0012",
+            );
+            expect(
+                svc.resolve_badge(&format!("000{hex}"), None).await,
+                "staff0012",
+            );
+            expect(
+                svc.resolve_badge(&format!(";{hex}?"), None).await,
+                "staff0012",
+            );
+            let m = expect(
+                svc.resolve_badge(&format!("{:012}", staff_badge_decimal(13)), None)
+                    .await,
+                "staff0013",
+            );
+            assert!(m.rules.contains(&"decimal-to-hex"), "{:?}", m.rules);
+            // Seen once: the next tap is answered from the cache.
+            assert_eq!(svc.resolve_badge(&hex, None).await.unwrap().via, Via::Cache);
+            // Three cards, one person, in two attributes.
+            expect(svc.resolve_badge("BADCAFE01", None).await, "twocards");
+            expect(svc.resolve_badge("0BADCAFE02", None).await, "twocards");
+            expect(svc.resolve_badge("00BADCAFE03", None).await, "twocards");
+            // One card, two people: refused, both named.
+            match svc.resolve_badge("DDDDDDD", None).await {
+                Err(BadgeError::Ambiguous(uids)) => assert_eq!(uids, ["dup1", "dup2"]),
+                other => panic!("{other:?}"),
+            }
+            assert_eq!(
+                svc.resolve_badge("FFFF0000", None).await.unwrap_err(),
+                BadgeError::Unknown
+            );
+            assert_eq!(
+                svc.resolve_badge("not a badge!", None).await.unwrap_err(),
+                BadgeError::Invalid
+            );
 
-        // A PIN, once set, is needed; a wrong one is refused.
-        svc.set_pin("staff0012", Some("1357"), "staff0012").await.unwrap();
-        assert_eq!(svc.resolve_badge(&hex, None).await.unwrap_err(), BadgeError::PinRequired);
-        assert_eq!(svc.resolve_badge(&hex, Some("0000")).await.unwrap_err(), BadgeError::WrongPin);
-        expect(svc.resolve_badge(&hex, Some("1357")).await, "staff0012");
-    });
-    // When the site requires PINs, a user without one is told to set it.
-    let strict = DirectorySettings {
-        badge_requires_pin: true,
-        ..slapd.settings()
-    };
-    let svc = service(&strict, &url);
-    runtime().block_on(async {
-        assert_eq!(svc.resolve_badge(&staff_badge(14), Some("1234")).await.unwrap_err(), BadgeError::PinNotSet);
-        assert_eq!(svc.resolve_badge(&staff_badge(14), None).await.unwrap_err(), BadgeError::PinRequired);
-    });
-});
+            // A PIN, once set, is needed; a wrong one is refused.
+            svc.set_pin("staff0012", Some("1357"), "staff0012")
+                .await
+                .unwrap();
+            assert_eq!(
+                svc.resolve_badge(&hex, None).await.unwrap_err(),
+                BadgeError::PinRequired
+            );
+            assert_eq!(
+                svc.resolve_badge(&hex, Some("0000")).await.unwrap_err(),
+                BadgeError::WrongPin
+            );
+            expect(svc.resolve_badge(&hex, Some("1357")).await, "staff0012");
+        });
+        // When the site requires PINs, a user without one is told to set it.
+        let strict = DirectorySettings {
+            badge_requires_pin: true,
+            ..slapd.settings()
+        };
+        let svc = service(&strict, &url);
+        runtime().block_on(async {
+            assert_eq!(
+                svc.resolve_badge(&staff_badge(14), Some("1234"))
+                    .await
+                    .unwrap_err(),
+                BadgeError::PinNotSet
+            );
+            assert_eq!(
+                svc.resolve_badge(&staff_badge(14), None).await.unwrap_err(),
+                BadgeError::PinRequired
+            );
+        });
+    }
+);
 
 #[test]
 fn active_directory_mapping() {
@@ -156,11 +215,18 @@ fn active_directory_mapping() {
         assert_eq!(u.groups, ["print-users"]);
         // Stored as a zero-padded decimal; read in decimal, or in hex by another reader.
         let dec = staff_badge_decimal(21).to_string();
-        assert_eq!(svc.resolve_badge(&dec, None).await.unwrap().user.uid, "staff0021");
+        assert_eq!(
+            svc.resolve_badge(&dec, None).await.unwrap().user.uid,
+            "staff0021"
+        );
         let m = svc.resolve_badge(&staff_badge(22), None).await.unwrap();
         assert_eq!(m.user.uid, "staff0022");
         assert!(m.rules.contains(&"hex-to-decimal"));
-        assert!(svc.authenticate("staff0023", &password_of("staff0023")).await.unwrap().is_some());
+        assert!(svc
+            .authenticate("staff0023", &password_of("staff0023"))
+            .await
+            .unwrap()
+            .is_some());
     });
 }
 
@@ -176,7 +242,10 @@ fn tls_is_verified_and_never_downgraded() {
     };
     runtime().block_on(async {
         let svc = service(&ldaps, &url);
-        assert!(svc.user("staff0030").await.unwrap().is_some(), "LDAPS with the right CA");
+        assert!(
+            svc.user("staff0030").await.unwrap().is_some(),
+            "LDAPS with the right CA"
+        );
         for settings in [
             DirectorySettings {
                 ca_file: slapd.other_ca_file(),
@@ -190,7 +259,10 @@ fn tls_is_verified_and_never_downgraded() {
             let d = folio::directory::open(&settings, Path::new("x")).unwrap();
             match d.user_by_uid("staff0030").await {
                 Err(DirectoryError::Unavailable(e)) => {
-                    assert!(e.to_lowercase().contains("certificate") || e.contains("UnknownIssuer"), "{e}")
+                    assert!(
+                        e.to_lowercase().contains("certificate") || e.contains("UnknownIssuer"),
+                        "{e}"
+                    )
                 }
                 other => panic!("an untrusted certificate must be refused: {other:?}"),
             }
@@ -208,7 +280,14 @@ both_backends!(ldap_down_known_badges_resolve_degraded, |backend| {
     let url = db_url(backend, tmp.path());
     let svc = service(&settings, &url);
     runtime().block_on(async {
-        assert_eq!(svc.resolve_badge(&staff_badge(7), None).await.unwrap().user.uid, "staff0007");
+        assert_eq!(
+            svc.resolve_badge(&staff_badge(7), None)
+                .await
+                .unwrap()
+                .user
+                .uid,
+            "staff0007"
+        );
         assert!(svc.user("staff0009").await.unwrap().is_some());
         tokio::time::sleep(Duration::from_millis(1100)).await;
         slapd.stop();
@@ -224,7 +303,10 @@ both_backends!(ldap_down_known_badges_resolve_degraded, |backend| {
         }
         let l = svc.user("staff0009").await.unwrap().unwrap();
         assert!(l.degraded);
-        assert!(matches!(svc.user("staff0010").await, Err(folio::directory::LookupError::Unavailable(_))));
+        assert!(matches!(
+            svc.user("staff0010").await,
+            Err(folio::directory::LookupError::Unavailable(_))
+        ));
     });
     let metrics = folio::metrics::METRICS.render();
     assert!(metrics.contains("folio_directory_degraded 1"), "{metrics}");
@@ -232,8 +314,13 @@ both_backends!(ldap_down_known_badges_resolve_degraded, |backend| {
     let mut conn = db.get().unwrap();
     let events = folio::db::models::audit_events::list_after(&mut conn, 0, 100).unwrap();
     assert!(events.iter().any(|e| e.action == "directory.degraded"));
-    assert!(events.iter().any(|e| e.action == "badge.resolved_degraded" && e.actor == "staff0007"));
-    assert!(matches!(folio::audit::verify(&mut conn).unwrap(), folio::audit::Verdict::Intact { .. }));
+    assert!(events
+        .iter()
+        .any(|e| e.action == "badge.resolved_degraded" && e.actor == "staff0007"));
+    assert!(matches!(
+        folio::audit::verify(&mut conn).unwrap(),
+        folio::audit::Verdict::Intact { .. }
+    ));
 });
 
 /// Accepts connections and never answers (a hung directory server).
@@ -288,10 +375,20 @@ fn a_hung_directory_never_stalls_printing_for_known_users() {
     server.restart_env(&hung_ref);
     let (st, took) = print(&server, "staff0040");
     assert_eq!(st, status::SUCCESSFUL_OK, "a known user prints");
-    assert!(took < Duration::from_secs(1), "without waiting for the directory: {took:?}");
+    assert!(
+        took < Duration::from_secs(1),
+        "without waiting for the directory: {took:?}"
+    );
     let (st, took) = print(&server, "staff0041");
-    assert_eq!(st, status::SERVER_ERROR_SERVICE_UNAVAILABLE, "an unknown user is told to retry");
-    assert!(took < Duration::from_secs(8), "bounded by the timeout: {took:?}");
+    assert_eq!(
+        st,
+        status::SERVER_ERROR_SERVICE_UNAVAILABLE,
+        "an unknown user is told to retry"
+    );
+    assert!(
+        took < Duration::from_secs(8),
+        "bounded by the timeout: {took:?}"
+    );
     // After the failure the directory is left alone: answers come at once.
     let (st, took) = print(&server, "staff0042");
     assert_eq!(st, status::SERVER_ERROR_SERVICE_UNAVAILABLE);
@@ -312,14 +409,27 @@ fn ipp_basic_auth_binds_to_ldap_and_the_cli_checks_the_mapping() {
         .document(&folio::bench::sample_pdf(1))
         .build();
     let url = server.http_url("/ipp/print");
-    let ok = http("POST", &url, Some(&basic("staff0003", &password_of("staff0003"))), "application/ipp", &req);
+    let ok = http(
+        "POST",
+        &url,
+        Some(&basic("staff0003", &password_of("staff0003"))),
+        "application/ipp",
+        &req,
+    );
     let resp = parse_response(&ok.body).unwrap();
     assert_eq!(resp.status, status::SUCCESSFUL_OK);
-    let wrong = http("POST", &url, Some(&basic("staff0003", "nope")), "application/ipp", &req);
+    let wrong = http(
+        "POST",
+        &url,
+        Some(&basic("staff0003", "nope")),
+        "application/ipp",
+        &req,
+    );
     assert_eq!(wrong.status, 401);
 
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_folio"));
-    cmd.args(["directory", "check", "--json", "--data-dir"]).arg(data.path());
+    cmd.args(["directory", "check", "--json", "--data-dir"])
+        .arg(data.path());
     for (k, v) in &env {
         cmd.env(k, v);
     }
@@ -331,6 +441,9 @@ fn ipp_basic_auth_binds_to_ldap_and_the_cli_checks_the_mapping() {
     assert_eq!(v["report"]["sample"].as_array().unwrap().len(), 5);
     // The service password never appears in what Folio prints or logs.
     let log = std::fs::read_to_string(data.path().join(common::SERVER_LOG)).unwrap();
-    assert!(!log.contains(common::directory::SERVICE_PASSWORD) && !text.contains(common::directory::SERVICE_PASSWORD));
+    assert!(
+        !log.contains(common::directory::SERVICE_PASSWORD)
+            && !text.contains(common::directory::SERVICE_PASSWORD)
+    );
     assert!(!log.contains(&password_of("staff0003")));
 }

@@ -530,7 +530,10 @@ both_backends!(anonymous_clients_cannot_print_and_see_no_names, |backend| {
     let refused = print_as(None);
     assert_eq!(refused.status, status::CLIENT_ERROR_NOT_AUTHORIZED);
     assert!(
-        refused.text("status-message").unwrap_or_default().contains("requesting-user-name"),
+        refused
+            .text("status-message")
+            .unwrap_or_default()
+            .contains("requesting-user-name"),
         "the refusal says what is missing"
     );
     let id = print_as(Some("alice")).integer("job-id").unwrap();

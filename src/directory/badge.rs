@@ -171,8 +171,18 @@ mod tests {
         let r = rules();
         let stored = r.canonical("04A1B2C3");
         assert_eq!(stored, "4A1B2C3");
-        for read in ["04a1b2c3", "0004A1B2C3", ";04A1B2C3?", " 04:A1:B2:C3 ", "%4A1B2C3"] {
-            assert!(values(read).contains(&stored), "{read} -> {:?}", values(read));
+        for read in [
+            "04a1b2c3",
+            "0004A1B2C3",
+            ";04A1B2C3?",
+            " 04:A1:B2:C3 ",
+            "%4A1B2C3",
+        ] {
+            assert!(
+                values(read).contains(&stored),
+                "{read} -> {:?}",
+                values(read)
+            );
         }
         // 0x04A1B2C3 = 77705923 read by a decimal reader, with and without padding.
         assert!(values("77705923").contains(&stored));
@@ -198,7 +208,11 @@ mod tests {
             format: BadgeFormat::Decimal,
             ..BadgeSettings::default()
         });
-        let c: Vec<String> = r.candidates("04A1B2C3").into_iter().map(|c| c.value).collect();
+        let c: Vec<String> = r
+            .candidates("04A1B2C3")
+            .into_iter()
+            .map(|c| c.value)
+            .collect();
         assert_eq!(c, ["77705923"]);
         assert_eq!(r.canonical("0077705923"), "77705923");
     }

@@ -80,8 +80,8 @@ impl FileDirectory {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(e) => anyhow::bail!("cannot read {}: {e}", self.path.display()),
         };
-        let entries = ldif::parse(&text)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", self.path.display()))?;
+        let entries =
+            ldif::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", self.path.display()))?;
         Ok(self.index_of(entries))
     }
 
@@ -115,9 +115,9 @@ impl FileDirectory {
             };
             let key = DirectoryUser::key_of(uid);
             if index.by_uid.contains_key(&key) {
-                index
-                    .warnings
-                    .push(format!("uid {uid} appears twice: the second entry is skipped"));
+                index.warnings.push(format!(
+                    "uid {uid} appears twice: the second entry is skipped"
+                ));
                 continue;
             }
             for value in entry.get("userPassword") {
@@ -131,7 +131,10 @@ impl FileDirectory {
             index.by_uid.insert(key, i);
             for attr in &s.badge_attributes {
                 for value in entry.get(attr) {
-                    let slot = index.by_badge.entry(value.trim().to_uppercase()).or_default();
+                    let slot = index
+                        .by_badge
+                        .entry(value.trim().to_uppercase())
+                        .or_default();
                     if !slot.contains(&i) {
                         slot.push(i);
                     }
@@ -164,7 +167,9 @@ impl FileDirectory {
                     }
                     *self.index.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(index);
                 }
-                Err(e) => tracing::error!(error = %e, "directory file not reloaded; keeping the previous version"),
+                Err(e) => {
+                    tracing::error!(error = %e, "directory file not reloaded; keeping the previous version")
+                }
             }
         }
         self.index.read().unwrap_or_else(|e| e.into_inner()).clone()
@@ -175,7 +180,11 @@ impl FileDirectory {
         let mut groups: Vec<String> = if s.group_attribute.is_empty() {
             Vec::new()
         } else {
-            entry.get(&s.group_attribute).iter().map(|dn| group_name_of(dn)).collect()
+            entry
+                .get(&s.group_attribute)
+                .iter()
+                .map(|dn| group_name_of(dn))
+                .collect()
         };
         if let Some(more) = index.groups_by_member.get(&entry.dn.to_lowercase()) {
             groups.extend(more.iter().cloned());
@@ -202,7 +211,11 @@ impl FileDirectory {
     /// Every user of the file, mapped (for `folio directory list`).
     pub fn all_users(&self) -> Vec<DirectoryUser> {
         let index = self.current();
-        index.users.iter().map(|e| self.user_of(&index, e)).collect()
+        index
+            .users
+            .iter()
+            .map(|e| self.user_of(&index, e))
+            .collect()
     }
 }
 
@@ -224,7 +237,10 @@ impl Directory for FileDirectory {
             .map(|&i| self.user_of(&index, &index.users[i])))
     }
 
-    async fn users_by_badge(&self, values: &[String]) -> Result<Vec<DirectoryUser>, DirectoryError> {
+    async fn users_by_badge(
+        &self,
+        values: &[String],
+    ) -> Result<Vec<DirectoryUser>, DirectoryError> {
         let index = self.current();
         let mut found: Vec<usize> = Vec::new();
         for v in values {
@@ -306,7 +322,14 @@ impl Directory for FileDirectory {
             .take(5)
             .map(|e| self.user_of(&index, e))
             .collect();
-        steps.extend(mapping_steps(&self.settings, &index.users.iter().map(|e| self.user_of(&index, e)).collect::<Vec<_>>()));
+        steps.extend(mapping_steps(
+            &self.settings,
+            &index
+                .users
+                .iter()
+                .map(|e| self.user_of(&index, e))
+                .collect::<Vec<_>>(),
+        ));
         CheckReport {
             kind: "file",
             location: self.path.display().to_string(),
@@ -321,11 +344,35 @@ pub fn mapping_steps(s: &DirectorySettings, users: &[DirectoryUser]) -> Vec<Chec
     let n = users.len();
     let count = |f: &dyn Fn(&DirectoryUser) -> bool| users.iter().filter(|u| f(u)).count();
     let rows: [(&str, String, usize); 5] = [
-        ("badge", s.badge_attributes.join(", "), count(&|u| !u.badges.is_empty())),
-        ("groups", if s.group_attribute.is_empty() { "group search".into() } else { s.group_attribute.clone() }, count(&|u| !u.groups.is_empty())),
-        ("department", s.department_attribute.clone(), count(&|u| !u.department.is_empty())),
-        ("cost centre", s.cost_centre_attribute.clone(), count(&|u| !u.cost_centre.is_empty())),
-        ("display name", s.display_name_attribute.clone(), count(&|u| !u.display_name.is_empty())),
+        (
+            "badge",
+            s.badge_attributes.join(", "),
+            count(&|u| !u.badges.is_empty()),
+        ),
+        (
+            "groups",
+            if s.group_attribute.is_empty() {
+                "group search".into()
+            } else {
+                s.group_attribute.clone()
+            },
+            count(&|u| !u.groups.is_empty()),
+        ),
+        (
+            "department",
+            s.department_attribute.clone(),
+            count(&|u| !u.department.is_empty()),
+        ),
+        (
+            "cost centre",
+            s.cost_centre_attribute.clone(),
+            count(&|u| !u.cost_centre.is_empty()),
+        ),
+        (
+            "display name",
+            s.display_name_attribute.clone(),
+            count(&|u| !u.display_name.is_empty()),
+        ),
     ];
     rows.into_iter()
         .map(|(name, attr, have)| CheckStep {

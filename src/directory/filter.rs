@@ -126,7 +126,11 @@ fn parse_item(item: &str) -> Result<Filter, String> {
     if matches!(kind, Some('>' | '<' | '~')) {
         attr = &attr[..attr.len() - 1];
     }
-    if attr.is_empty() || !attr.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') {
+    if attr.is_empty()
+        || !attr
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+    {
         return Err(format!("`{attr}` is not an attribute name"));
     }
     let attr = attr.to_owned();

@@ -165,9 +165,9 @@ impl LdapDirectory {
                 "no answer within {} s",
                 self.timeout().as_secs()
             ))),
-            Ok(Err(LdapError::LdapResult { result })) if result.rc == 32 => {
-                Err(DirectoryError::Config(format!("base DN {base} does not exist")))
-            }
+            Ok(Err(LdapError::LdapResult { result })) if result.rc == 32 => Err(
+                DirectoryError::Config(format!("base DN {base} does not exist")),
+            ),
             Ok(Err(e)) => Err(classify(e)),
             Ok(Ok(entries)) => Ok(entries),
         };
@@ -223,13 +223,21 @@ impl LdapDirectory {
             department: text(&s.department_attribute),
             cost_centre: text(&s.cost_centre_attribute),
             groups,
-            badges: s.badge_attributes.iter().flat_map(|a| values(entry, a)).collect(),
+            badges: s
+                .badge_attributes
+                .iter()
+                .flat_map(|a| values(entry, a))
+                .collect(),
         }))
     }
 
     /// Every value of `attr`, following Active Directory's ranged retrieval
     /// (`memberOf;range=0-1499`) when the server splits a large attribute.
-    async fn ranged_values(&self, entry: &SearchEntry, attr: &str) -> Result<Vec<String>, DirectoryError> {
+    async fn ranged_values(
+        &self,
+        entry: &SearchEntry,
+        attr: &str,
+    ) -> Result<Vec<String>, DirectoryError> {
         let mut out = values(entry, attr);
         let mut next = next_range(&entry.attrs, attr);
         while let Some(start) = next {
@@ -257,9 +265,11 @@ fn next_range(attrs: &HashMap<String, Vec<String>>, attr: &str) -> Option<u64> {
         if !base.eq_ignore_ascii_case(attr) {
             return None;
         }
-        let range = options
-            .split(';')
-            .find_map(|o| o.to_ascii_lowercase().strip_prefix("range=").map(str::to_owned))?;
+        let range = options.split(';').find_map(|o| {
+            o.to_ascii_lowercase()
+                .strip_prefix("range=")
+                .map(str::to_owned)
+        })?;
         let (_, end) = range.split_once('-')?;
         end.parse::<u64>().ok().map(|e| e + 1)
     })
@@ -288,10 +298,9 @@ fn classify(e: LdapError) -> DirectoryError {
     match e {
         LdapError::LdapResult { result } => match result.rc {
             // timeLimitExceeded, busy, unavailable, unwillingToPerform, other
-            3 | 51 | 52 | 53 | 80 => DirectoryError::Unavailable(format!(
-                "code {}: {}",
-                result.rc, result.text
-            )),
+            3 | 51 | 52 | 53 | 80 => {
+                DirectoryError::Unavailable(format!("code {}: {}", result.rc, result.text))
+            }
             rc => DirectoryError::Config(format!("code {rc}: {}", result.text)),
         },
         LdapError::FilterParsing => DirectoryError::Config("invalid search filter".into()),
@@ -310,7 +319,8 @@ fn tls_config(path: &std::path::Path) -> anyhow::Result<rustls::ClientConfig> {
     for cert in CertificateDer::pem_file_iter(path)
         .map_err(|e| anyhow::anyhow!("directory.ca_file {}: {e}", path.display()))?
     {
-        let cert = cert.map_err(|e| anyhow::anyhow!("directory.ca_file {}: {e}", path.display()))?;
+        let cert =
+            cert.map_err(|e| anyhow::anyhow!("directory.ca_file {}: {e}", path.display()))?;
         roots
             .add(cert)
             .map_err(|e| anyhow::anyhow!("directory.ca_file {}: {e}", path.display()))?;
@@ -338,7 +348,12 @@ impl Directory for LdapDirectory {
             ldap_escape(uid.trim())
         ));
         let entries = self
-            .search(&self.settings.base_dn, Scope::Subtree, &filter, self.user_attrs())
+            .search(
+                &self.settings.base_dn,
+                Scope::Subtree,
+                &filter,
+                self.user_attrs(),
+            )
             .await?;
         match entries.as_slice() {
             [] => Ok(None),
@@ -350,7 +365,10 @@ impl Directory for LdapDirectory {
         }
     }
 
-    async fn users_by_badge(&self, values: &[String]) -> Result<Vec<DirectoryUser>, DirectoryError> {
+    async fn users_by_badge(
+        &self,
+        values: &[String],
+    ) -> Result<Vec<DirectoryUser>, DirectoryError> {
         if values.is_empty() {
             return Ok(Vec::new());
         }
@@ -382,7 +400,12 @@ impl Directory for LdapDirectory {
         let s = &self.settings;
         if !s.group_attribute.is_empty() {
             let entries = self
-                .search(dn, Scope::Base, "(objectClass=*)", vec![s.group_attribute.clone()])
+                .search(
+                    dn,
+                    Scope::Base,
+                    "(objectClass=*)",
+                    vec![s.group_attribute.clone()],
+                )
                 .await?;
             let Some(entry) = entries.first() else {
                 return Ok(Vec::new());
@@ -409,7 +432,12 @@ impl Directory for LdapDirectory {
             ldap_escape(dn)
         );
         let entries = self
-            .search(base, Scope::Subtree, &filter, vec![s.group_name_attribute.clone()])
+            .search(
+                base,
+                Scope::Subtree,
+                &filter,
+                vec![s.group_name_attribute.clone()],
+            )
             .await?;
         let mut names: Vec<String> = entries
             .iter()
@@ -444,7 +472,9 @@ impl Directory for LdapDirectory {
         let result = tokio::time::timeout(self.timeout(), bind).await;
         let _ = tokio::time::timeout(Duration::from_millis(200), ldap.unbind()).await;
         match result {
-            Err(_) => Err(DirectoryError::Unavailable("password check timed out".into())),
+            Err(_) => Err(DirectoryError::Unavailable(
+                "password check timed out".into(),
+            )),
             Ok(Err(e)) => Err(classify(e)),
             Ok(Ok(r)) if r.rc == 0 => Ok(Some(user)),
             // invalidCredentials, and inappropriateAuthentication for odd accounts
@@ -543,10 +573,16 @@ mod tests {
     #[test]
     fn ranged_attributes_give_the_next_start() {
         let mut attrs = HashMap::new();
-        attrs.insert("memberOf;range=0-1499".to_string(), vec!["cn=a".to_string()]);
+        attrs.insert(
+            "memberOf;range=0-1499".to_string(),
+            vec!["cn=a".to_string()],
+        );
         assert_eq!(next_range(&attrs, "memberOf"), Some(1500));
         let mut last = HashMap::new();
-        last.insert("memberOf;range=1500-*".to_string(), vec!["cn=b".to_string()]);
+        last.insert(
+            "memberOf;range=1500-*".to_string(),
+            vec!["cn=b".to_string()],
+        );
         assert_eq!(next_range(&last, "memberof"), None);
         let mut plain = HashMap::new();
         plain.insert("memberOf".to_string(), vec!["cn=b".to_string()]);

@@ -142,7 +142,10 @@ fn split_line(text: &str) -> Result<(String, Option<String>), String> {
     if rest.starts_with('<') {
         return Err(format!("{name}: values from URLs (`:<`) are not supported"));
     }
-    Ok((name, Some(rest.strip_prefix(' ').unwrap_or(rest).to_owned())))
+    Ok((
+        name,
+        Some(rest.strip_prefix(' ').unwrap_or(rest).to_owned()),
+    ))
 }
 
 fn cut(s: &str) -> &str {
@@ -202,7 +205,10 @@ mod tests {
         assert_eq!(e[0].first("cn"), Some("Élodie Martin"));
         assert_eq!(e[0].first("description"), Some("a long folded line"));
         assert_eq!(e[0].get("employeenumber"), ["04A1B2C3", "0099"]);
-        assert!(e[0].get("jpegPhoto").is_empty(), "binary values are skipped");
+        assert!(
+            e[0].get("jpegPhoto").is_empty(),
+            "binary values are skipped"
+        );
         assert_eq!(e[1].get("member").len(), 1);
     }
 

@@ -22,8 +22,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 pub use service::{
-    BadgeError, BadgeMatch, DirectoryService, LookupError, RegisterError, Registration, UserLookup,
-    Via,
+    BadgeError, BadgeMatch, DirectoryService, LookupError, PinError, RegisterError, Registration,
+    UserLookup, Via,
 };
 use settings::{DirectoryKind, DirectorySettings};
 
@@ -96,7 +96,8 @@ pub trait Directory: Send + Sync {
 
     /// Users holding a card number among `values` (raw values to compare, as the directory
     /// stores them). The caller normalises and filters the answer.
-    async fn users_by_badge(&self, values: &[String]) -> Result<Vec<DirectoryUser>, DirectoryError>;
+    async fn users_by_badge(&self, values: &[String])
+        -> Result<Vec<DirectoryUser>, DirectoryError>;
 
     /// The short names of the groups of the user with `dn`.
     async fn groups_of(&self, dn: &str) -> Result<Vec<String>, DirectoryError>;
@@ -142,7 +143,10 @@ mod tests {
     #[test]
     fn group_names_come_from_the_first_rdn() {
         assert_eq!(group_name_of("cn=nurses,ou=groups,dc=h"), "nurses");
-        assert_eq!(group_name_of("CN=Print Users,OU=Groups,DC=chu,DC=fr"), "Print Users");
+        assert_eq!(
+            group_name_of("CN=Print Users,OU=Groups,DC=chu,DC=fr"),
+            "Print Users"
+        );
         assert_eq!(group_name_of("plain"), "plain");
     }
 }

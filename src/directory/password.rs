@@ -5,7 +5,9 @@
 //! module writes it) and `{SSHA}` / `{SSHA256}` / `{SSHA512}` (salted SHA, base64 of digest
 //! then salt). Clear-text and `{CRYPT}` values are refused. PINs are argon2id PHC strings.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use base64::Engine;
 use sha2::Digest;
@@ -128,7 +130,10 @@ mod tests {
 
     #[test]
     fn clear_text_and_unknown_schemes_are_refused() {
-        assert_eq!(verify_user_password("secret", "secret"), Err(HashError::ClearText));
+        assert_eq!(
+            verify_user_password("secret", "secret"),
+            Err(HashError::ClearText)
+        );
         assert!(matches!(
             verify_user_password("{CRYPT}abc", "x"),
             Err(HashError::Unsupported(_))

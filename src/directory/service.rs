@@ -119,6 +119,15 @@ pub enum RegisterError {
     Database(String),
 }
 
+/// Why a PIN could not be set.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PinError {
+    #[error("a PIN is 4 to 8 digits")]
+    Invalid,
+    #[error("database error: {0}")]
+    Database(String),
+}
+
 /// A user found, and whether the answer is degraded (directory down, cached copy).
 #[derive(Debug, Clone)]
 pub struct UserLookup {
@@ -245,9 +254,18 @@ impl DirectoryService {
             } else {
                 tracing::info!("directory reachable again: degraded mode over");
             }
-            let action = if down { "directory.degraded" } else { "directory.recovered" };
-            self.audit("system", action, "directory", serde_json::json!({ "error": reason }))
-                .await;
+            let action = if down {
+                "directory.degraded"
+            } else {
+                "directory.recovered"
+            };
+            self.audit(
+                "system",
+                action,
+                "directory",
+                serde_json::json!({ "error": reason }),
+            )
+            .await;
         }
         result
     }
@@ -332,7 +350,10 @@ impl DirectoryService {
             Err(LookupError::Unavailable(_)) => "unavailable",
             Err(LookupError::Database(_)) => "error",
         };
-        METRICS.directory_lookups.with_label_values(&["uid", outcome]).inc();
+        METRICS
+            .directory_lookups
+            .with_label_values(&["uid", outcome])
+            .inc();
         METRICS
             .directory_duration
             .with_label_values(&["uid"])
@@ -352,7 +373,11 @@ impl DirectoryService {
             }));
         }
         let k = key.clone();
-        let cached = self.inner.db.run(move |c| Ok::<_, DbError>(cache::cached_user(c, &k)?)).await?;
+        let cached = self
+            .inner
+            .db
+            .run(move |c| Ok::<_, DbError>(cache::cached_user(c, &k)?))
+            .await?;
         if let Some(c) = &cached {
             if self.fresh(c.fetched_at) {
                 self.remember(&key, Some(c.user.clone()));
@@ -399,7 +424,11 @@ impl DirectoryService {
     fn refresh_behind(&self, uid: &str) {
         let key = DirectoryUser::key_of(uid);
         {
-            let mut r = self.inner.refreshing.lock().unwrap_or_else(|e| e.into_inner());
+            let mut r = self
+                .inner
+                .refreshing
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             if !r.insert(key.clone()) {
                 return;
             }
@@ -457,7 +486,10 @@ impl DirectoryService {
             Err(BadgeError::PinRequired | BadgeError::PinNotSet | BadgeError::WrongPin) => "pin",
             Err(BadgeError::Database(_)) => "error",
         };
-        METRICS.directory_lookups.with_label_values(&["badge", outcome]).inc();
+        METRICS
+            .directory_lookups
+            .with_label_values(&["badge", outcome])
+            .inc();
         METRICS
             .directory_duration
             .with_label_values(&["badge"])
@@ -486,37 +518,54 @@ impl DirectoryService {
 
         // Holders from the directory: the cache when every copy is fresh, else the directory,
         // else (directory down) the cache, degraded.
-        let (holders, via, degraded) =
-            if !cached.is_empty() && cached.iter().all(|c| self.fresh(c.fetched_at)) {
-                (cached.into_iter().map(|c| c.user).collect(), Via::Cache, false)
-            } else {
-                let search = self.inner.rules.search_values(&candidates);
-                match self.call(self.inner.directory.users_by_badge(&search)).await {
-                    Ok(users) => {
-                        let rules = &self.inner.rules;
-                        let users: Vec<DirectoryUser> = users
-                            .into_iter()
-                            .filter(|u| {
-                                u.badges.iter().any(|b| values.contains(&rules.canonical(b)))
-                            })
-                            .collect();
-                        self.store(users.clone()).await?;
-                        (users, Via::Directory, false)
-                    }
-                    Err(e) if cached.is_empty() && registrations.is_empty() => {
-                        return Err(BadgeError::Unavailable(e.to_string()));
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "directory down: resolving the badge from the cache (degraded)");
-                        (cached.into_iter().map(|c| c.user).collect(), Via::Cache, true)
-                    }
+        let (holders, via, degraded) = if !cached.is_empty()
+            && cached.iter().all(|c| self.fresh(c.fetched_at))
+        {
+            (
+                cached.into_iter().map(|c| c.user).collect(),
+                Via::Cache,
+                false,
+            )
+        } else {
+            let search = self.inner.rules.search_values(&candidates);
+            match self
+                .call(self.inner.directory.users_by_badge(&search))
+                .await
+            {
+                Ok(users) => {
+                    let rules = &self.inner.rules;
+                    let users: Vec<DirectoryUser> = users
+                        .into_iter()
+                        .filter(|u| {
+                            u.badges
+                                .iter()
+                                .any(|b| values.contains(&rules.canonical(b)))
+                        })
+                        .collect();
+                    self.store(users.clone()).await?;
+                    (users, Via::Directory, false)
                 }
-            };
+                Err(e) if cached.is_empty() && registrations.is_empty() => {
+                    return Err(BadgeError::Unavailable(e.to_string()));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "directory down: resolving the badge from the cache (degraded)");
+                    (
+                        cached.into_iter().map(|c| c.user).collect(),
+                        Via::Cache,
+                        true,
+                    )
+                }
+            }
+        };
 
         let mut found: Vec<(DirectoryUser, &Candidate, Via)> = Vec::new();
         for user in holders {
-            let canon: Vec<String> =
-                user.badges.iter().map(|b| self.inner.rules.canonical(b)).collect();
+            let canon: Vec<String> = user
+                .badges
+                .iter()
+                .map(|b| self.inner.rules.canonical(b))
+                .collect();
             if let Some(c) = candidates.iter().find(|c| canon.contains(&c.value)) {
                 found.push((user, c, via));
             }
@@ -533,7 +582,9 @@ impl DirectoryService {
                         .unwrap_or(&candidates[0]);
                     found.push((l.user, c, Via::Registration));
                 }
-                Ok(None) => tracing::warn!(user = %reg.uid, registration = reg.id, "a registered badge belongs to a user gone from the directory: ignored"),
+                Ok(None) => {
+                    tracing::warn!(user = %reg.uid, registration = reg.id, "a registered badge belongs to a user gone from the directory: ignored")
+                }
                 Err(e) => return Err(BadgeError::Unavailable(e.to_string())),
             }
         }
@@ -645,7 +696,11 @@ impl DirectoryService {
         h.update(password.as_bytes());
         let fingerprint: [u8; 32] = h.finalize().into();
         let remembered = {
-            let p = self.inner.passwords.lock().unwrap_or_else(|e| e.into_inner());
+            let p = self
+                .inner
+                .passwords
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             p.get(&fingerprint)
                 .is_some_and(|(_, at)| at.elapsed() < self.inner.auth_ttl)
         };
@@ -654,10 +709,17 @@ impl DirectoryService {
                 return Ok(Some(l.user));
             }
         }
-        match self.call(self.inner.directory.authenticate(uid, password)).await {
+        match self
+            .call(self.inner.directory.authenticate(uid, password))
+            .await
+        {
             Ok(Some(user)) => {
                 self.store(vec![user.clone()]).await?;
-                let mut p = self.inner.passwords.lock().unwrap_or_else(|e| e.into_inner());
+                let mut p = self
+                    .inner
+                    .passwords
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
                 if p.len() >= MEMORY_MAX {
                     p.clear();
                 }
@@ -732,7 +794,11 @@ impl DirectoryService {
         self.inner
             .db
             .run(move |c| {
-                Ok::<_, DbError>(cache::list_registrations(c, key.as_deref(), include_revoked)?)
+                Ok::<_, DbError>(cache::list_registrations(
+                    c,
+                    key.as_deref(),
+                    include_revoked,
+                )?)
             })
             .await
     }
@@ -778,10 +844,10 @@ impl DirectoryService {
     }
 
     /// Sets (`Some`) or removes (`None`) the release PIN of `uid`: 4 to 8 digits.
-    pub async fn set_pin(&self, uid: &str, pin: Option<&str>, actor: &str) -> Result<(), String> {
+    pub async fn set_pin(&self, uid: &str, pin: Option<&str>, actor: &str) -> Result<(), PinError> {
         if let Some(p) = pin {
             if !(4..=8).contains(&p.len()) || !p.chars().all(|c| c.is_ascii_digit()) {
-                return Err("a PIN is 4 to 8 digits".into());
+                return Err(PinError::Invalid);
             }
         }
         let hash = match pin {
@@ -790,7 +856,7 @@ impl DirectoryService {
                 Some(
                     tokio::task::spawn_blocking(move || password::hash_phc(&p))
                         .await
-                        .map_err(|_| "interrupted".to_string())?,
+                        .map_err(|_| PinError::Database("interrupted".into()))?,
                 )
             }
             None => None,
@@ -805,7 +871,11 @@ impl DirectoryService {
                         conn,
                         audit::Event {
                             actor: &actor,
-                            action: if hash.is_some() { "pin.set" } else { "pin.removed" },
+                            action: if hash.is_some() {
+                                "pin.set"
+                            } else {
+                                "pin.removed"
+                            },
                             object: &format!("user:{uid}"),
                             detail: "{}".into(),
                         },
@@ -814,7 +884,16 @@ impl DirectoryService {
                 .map_err(DbError::from)
             })
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| PinError::Database(e.to_string()))
+    }
+
+    /// True when `uid` has set a release PIN.
+    pub async fn has_pin(&self, uid: &str) -> Result<bool, DbError> {
+        let key = DirectoryUser::key_of(uid);
+        self.inner
+            .db
+            .run(move |c| Ok::<_, DbError>(cache::pin_hash(c, &key)?.is_some()))
+            .await
     }
 
     /// Users in Folio's cache, for `folio directory list` with an LDAP directory.

@@ -12,9 +12,9 @@ use base64::Engine;
 
 use super::wire::Group;
 use super::{requesting_user, status, IppError};
+use crate::config::IppAuthMode;
 use crate::directory::{DirectoryService, LookupError};
 use crate::domain::ANONYMOUS;
-use crate::config::IppAuthMode;
 
 /// How the queue authenticates, and the directory it asks.
 pub struct IppAuth {
@@ -81,7 +81,12 @@ impl IppAuth {
     }
 
     /// The directory uid of the `requesting-user-name`, when the client may be believed.
-    async fn claimed(&self, op: &Group, http: &HttpRequest, needed: bool) -> Result<String, IppError> {
+    async fn claimed(
+        &self,
+        op: &Group,
+        http: &HttpRequest,
+        needed: bool,
+    ) -> Result<String, IppError> {
         let name = requesting_user(op)?;
         let refuse = |message: String| {
             if needed {
@@ -141,7 +146,10 @@ mod tests {
             basic_credentials("Basic YWxpY2U6cGE6c3M="),
             Some(("alice".into(), "pa:ss".into()))
         );
-        assert_eq!(basic_credentials("basic  YWxpY2U6cGE6c3M= "), Some(("alice".into(), "pa:ss".into())));
+        assert_eq!(
+            basic_credentials("basic  YWxpY2U6cGE6c3M= "),
+            Some(("alice".into(), "pa:ss".into()))
+        );
         assert_eq!(basic_credentials("Bearer abc"), None);
         assert_eq!(basic_credentials("Basic !!!"), None);
         assert_eq!(basic_credentials("Basic YWxpY2U="), None, "no colon");

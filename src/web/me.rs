@@ -4,12 +4,12 @@
 //! Authentication is HTTP Basic against the directory on every request. Writes require a JSON
 //! body (`Content-Type: application/json`), which a cross-site HTML form cannot send.
 
-use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::directory::{DirectoryService, DirectoryUser, LookupError, RegisterError};
+use crate::directory::{DirectoryService, DirectoryUser, LookupError, PinError, RegisterError};
 use crate::ipp::auth::basic_credentials;
 
 /// Registers the `/api/v1/me` routes.
@@ -22,88 +22,128 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/me/pin", web::delete().to(remove_pin));
 }
 
-/// A JSON error: `{"error": code, "message": text}`.
-pub fn error(status: actix_web::http::StatusCode, code: &str, message: &str) -> HttpResponse {
-    HttpResponse::build(status).json(json!({ "error": code, "message": message }))
+/// An API error: `{"error": code, "message": text}` with an HTTP status (and a Basic
+/// challenge for 401).
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
 }
 
-fn challenge(message: &str) -> HttpResponse {
-    HttpResponse::Unauthorized()
-        .insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"Folio\", charset=\"UTF-8\""))
-        .json(json!({ "error": "unauthenticated", "message": message }))
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A failure whose cause goes to the log, not to the client.
+    pub fn internal(cause: impl std::fmt::Display) -> ApiError {
+        tracing::error!(error = %cause, "API request failed");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "something went wrong; the details are in Folio's log",
+        )
+    }
+
+    fn unavailable() -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "directory_unavailable",
+            "the staff directory is unavailable; try again in a minute",
+        )
+    }
 }
 
-/// The authenticated user, or the response to send instead.
-async fn user_of(
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut r = HttpResponse::build(self.status);
+        if self.status == StatusCode::UNAUTHORIZED {
+            r.insert_header((
+                header::WWW_AUTHENTICATE,
+                "Basic realm=\"Folio\", charset=\"UTF-8\"",
+            ));
+        }
+        r.json(json!({ "error": self.code, "message": self.message }))
+    }
+}
+
+/// The user who sent the request, checked against the directory.
+pub async fn authenticated(
     req: &HttpRequest,
     directory: &DirectoryService,
-) -> Result<DirectoryUser, HttpResponse> {
-    let Some((uid, password)) = req
+) -> Result<DirectoryUser, ApiError> {
+    let unauthenticated =
+        |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", m.to_owned());
+    let (uid, password) = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(basic_credentials)
-    else {
-        return Err(challenge("log in with your directory user name and password"));
-    };
+        .ok_or_else(|| unauthenticated("log in with your directory user name and password"))?;
     match directory.authenticate(&uid, &password).await {
         Ok(Some(user)) => Ok(user),
-        Ok(None) => Err(challenge("wrong user name or password")),
-        Err(LookupError::Unavailable(_)) => Err(error(
-            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
-            "directory_unavailable",
-            "the staff directory is unavailable; try again in a minute",
-        )),
-        Err(e) => {
-            tracing::error!(error = %e, "self-service authentication failed");
-            Err(internal())
-        }
+        Ok(None) => Err(unauthenticated("wrong user name or password")),
+        Err(LookupError::Unavailable(_)) => Err(ApiError::unavailable()),
+        Err(e) => Err(ApiError::internal(e)),
     }
 }
 
-fn internal() -> HttpResponse {
-    error(
-        actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
-        "something went wrong; the details are in Folio's log",
-    )
-}
-
-fn json_body<T: serde::de::DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Result<T, HttpResponse> {
+/// Parses a JSON body; anything but `application/json` is refused (CSRF: forms cannot send it).
+pub fn json_body<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<T, ApiError> {
     let is_json = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")));
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
     if !is_json {
-        return Err(error(
-            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "json_required",
             "send the request as application/json",
         ));
     }
     serde_json::from_slice(body).map_err(|e| {
-        error(
-            actix_web::http::StatusCode::BAD_REQUEST,
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
             "bad_json",
-            &format!("invalid request: {e}"),
+            format!("invalid request: {e}"),
         )
     })
 }
 
-async fn me(req: HttpRequest, directory: web::Data<DirectoryService>) -> HttpResponse {
-    let user = match user_of(&req, &directory).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let registrations = match directory.registrations(Some(&user.uid), false).await {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::error!(error = %e, "listing registrations failed");
-            return internal();
-        }
-    };
-    HttpResponse::Ok().json(json!({
+async fn me(
+    req: HttpRequest,
+    directory: web::Data<DirectoryService>,
+) -> Result<HttpResponse, ApiError> {
+    let user = authenticated(&req, &directory).await?;
+    let registrations = directory
+        .registrations(Some(&user.uid), false)
+        .await
+        .map_err(ApiError::internal)?;
+    let pin_set = directory
+        .has_pin(&user.uid)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok().json(json!({
         "uid": user.uid,
         "display_name": user.display_name,
         "mail": user.mail,
@@ -112,21 +152,20 @@ async fn me(req: HttpRequest, directory: web::Data<DirectoryService>) -> HttpRes
         "groups": user.groups,
         "directory_badges": user.badges,
         "registered_badges": registrations,
-    }))
+        "pin_set": pin_set,
+    })))
 }
 
-async fn list_badges(req: HttpRequest, directory: web::Data<DirectoryService>) -> HttpResponse {
-    let user = match user_of(&req, &directory).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    match directory.registrations(Some(&user.uid), true).await {
-        Ok(r) => HttpResponse::Ok().json(json!({ "badges": r })),
-        Err(e) => {
-            tracing::error!(error = %e, "listing registrations failed");
-            internal()
-        }
-    }
+async fn list_badges(
+    req: HttpRequest,
+    directory: web::Data<DirectoryService>,
+) -> Result<HttpResponse, ApiError> {
+    let user = authenticated(&req, &directory).await?;
+    let all = directory
+        .registrations(Some(&user.uid), true)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok().json(json!({ "badges": all })))
 }
 
 #[derive(Deserialize)]
@@ -139,30 +178,26 @@ async fn register_badge(
     req: HttpRequest,
     body: web::Bytes,
     directory: web::Data<DirectoryService>,
-) -> HttpResponse {
-    use actix_web::http::StatusCode;
-    let user = match user_of(&req, &directory).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let b: BadgeBody = match json_body(&req, &body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+) -> Result<HttpResponse, ApiError> {
+    let user = authenticated(&req, &directory).await?;
+    let b: BadgeBody = json_body(&req, &body)?;
     match directory.register_badge(&user, &b.badge, &user.uid).await {
-        Ok(reg) => HttpResponse::Created().json(reg),
-        Err(RegisterError::Invalid) => error(StatusCode::BAD_REQUEST, "invalid_badge", "this is not a badge number"),
-        Err(RegisterError::Taken) => error(StatusCode::CONFLICT, "badge_taken", "this badge already belongs to someone; ask IT"),
-        Err(RegisterError::AlreadyYours) => error(StatusCode::CONFLICT, "already_yours", "this badge is already yours"),
-        Err(RegisterError::Unavailable) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "directory_unavailable",
-            "the staff directory is unavailable; try again in a minute",
-        ),
-        Err(RegisterError::Database(e)) => {
-            tracing::error!(error = %e, "badge registration failed");
-            internal()
-        }
+        Ok(reg) => Ok(HttpResponse::Created().json(reg)),
+        Err(e) => Err(match e {
+            RegisterError::Invalid => {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_badge", e.to_string())
+            }
+            RegisterError::Taken => ApiError::new(
+                StatusCode::CONFLICT,
+                "badge_taken",
+                "this badge already belongs to someone; ask IT",
+            ),
+            RegisterError::AlreadyYours => {
+                ApiError::new(StatusCode::CONFLICT, "already_yours", e.to_string())
+            }
+            RegisterError::Unavailable => ApiError::unavailable(),
+            RegisterError::Database(_) => ApiError::internal(e),
+        }),
     }
 }
 
@@ -170,22 +205,23 @@ async fn revoke_badge(
     req: HttpRequest,
     path: web::Path<String>,
     directory: web::Data<DirectoryService>,
-) -> HttpResponse {
-    use actix_web::http::StatusCode;
-    let user = match user_of(&req, &directory).await {
-        Ok(u) => u,
-        Err(r) => return r,
+) -> Result<HttpResponse, ApiError> {
+    let user = authenticated(&req, &directory).await?;
+    let not_found = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such badge registration",
+        )
     };
-    let Ok(id) = path.parse::<i64>() else {
-        return error(StatusCode::NOT_FOUND, "not_found", "no such badge registration");
-    };
-    match directory.revoke_registration(id, Some(&user.uid), &user.uid).await {
-        Ok(true) => HttpResponse::NoContent().finish(),
-        Ok(false) => error(StatusCode::NOT_FOUND, "not_found", "no such badge registration"),
-        Err(e) => {
-            tracing::error!(error = %e, "badge revocation failed");
-            internal()
-        }
+    let id = path.parse::<i64>().map_err(|_| not_found())?;
+    match directory
+        .revoke_registration(id, Some(&user.uid), &user.uid)
+        .await
+        .map_err(ApiError::internal)?
+    {
+        true => Ok(HttpResponse::NoContent().finish()),
+        false => Err(not_found()),
     }
 }
 
@@ -199,31 +235,28 @@ async fn set_pin(
     req: HttpRequest,
     body: web::Bytes,
     directory: web::Data<DirectoryService>,
-) -> HttpResponse {
-    let user = match user_of(&req, &directory).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let b: PinBody = match json_body(&req, &body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+) -> Result<HttpResponse, ApiError> {
+    let user = authenticated(&req, &directory).await?;
+    let b: PinBody = json_body(&req, &body)?;
     match directory.set_pin(&user.uid, Some(&b.pin), &user.uid).await {
-        Ok(()) => HttpResponse::NoContent().finish(),
-        Err(message) => error(actix_web::http::StatusCode::BAD_REQUEST, "invalid_pin", &message),
+        Ok(()) => Ok(HttpResponse::NoContent().finish()),
+        Err(e @ PinError::Invalid) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_pin",
+            e.to_string(),
+        )),
+        Err(e) => Err(ApiError::internal(e)),
     }
 }
 
-async fn remove_pin(req: HttpRequest, directory: web::Data<DirectoryService>) -> HttpResponse {
-    let user = match user_of(&req, &directory).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    match directory.set_pin(&user.uid, None, &user.uid).await {
-        Ok(()) => HttpResponse::NoContent().finish(),
-        Err(e) => {
-            tracing::error!(error = %e, "removing a PIN failed");
-            internal()
-        }
-    }
+async fn remove_pin(
+    req: HttpRequest,
+    directory: web::Data<DirectoryService>,
+) -> Result<HttpResponse, ApiError> {
+    let user = authenticated(&req, &directory).await?;
+    directory
+        .set_pin(&user.uid, None, &user.uid)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(HttpResponse::NoContent().finish())
 }

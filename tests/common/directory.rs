@@ -18,7 +18,10 @@ pub fn password_of(uid: &str) -> String {
 
 /// The login name of this process (what ipptool sends as requesting-user-name).
 pub fn login_name() -> String {
-    let out = Command::new("id").arg("-un").output().expect("running id -un");
+    let out = Command::new("id")
+        .arg("-un")
+        .output()
+        .expect("running id -un");
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
@@ -63,13 +66,21 @@ pub fn write_ldif(path: &Path, users: &[TestUser]) {
     let mut groups: Vec<&str> = Vec::new();
     for (i, u) in users.iter().enumerate() {
         let _ = writeln!(out, "dn: uid={},ou=people,{base}", u.uid);
-        let _ = writeln!(out, "objectClass: inetOrgPerson\nuid: {}\ncn: Test {}\nsn: {}", u.uid, u.uid, u.uid);
+        let _ = writeln!(
+            out,
+            "objectClass: inetOrgPerson\nuid: {}\ncn: Test {}\nsn: {}",
+            u.uid, u.uid, u.uid
+        );
         let _ = writeln!(out, "departmentNumber: {}", u.department);
         for b in &u.badges {
             let _ = writeln!(out, "employeeNumber: {b}");
         }
         let salt = (i as u32).to_be_bytes();
-        let _ = writeln!(out, "userPassword: {}\n", folio::directory::password::ssha(&password_of(&u.uid), &salt));
+        let _ = writeln!(
+            out,
+            "userPassword: {}\n",
+            folio::directory::password::ssha(&password_of(&u.uid), &salt)
+        );
         for g in &u.groups {
             if !groups.contains(&g.as_str()) {
                 groups.push(g);
@@ -77,7 +88,10 @@ pub fn write_ldif(path: &Path, users: &[TestUser]) {
         }
     }
     for g in groups {
-        let _ = writeln!(out, "dn: cn={g},ou=groups,{base}\nobjectClass: groupOfNames\ncn: {g}");
+        let _ = writeln!(
+            out,
+            "dn: cn={g},ou=groups,{base}\nobjectClass: groupOfNames\ncn: {g}"
+        );
         for u in users.iter().filter(|u| u.groups.iter().any(|x| x == g)) {
             let _ = writeln!(out, "member: uid={},ou=people,{base}", u.uid);
         }
@@ -149,7 +163,10 @@ fn run(cmd: &mut Command, what: &str) {
 impl Slapd {
     /// Starts a fresh slapd with the whole test tree.
     pub fn start() -> Slapd {
-        let dir = tempfile::Builder::new().prefix("folio-slapd-").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("folio-slapd-")
+            .tempdir()
+            .unwrap();
         let d = dir.path();
         fs::create_dir_all(d.join("db")).unwrap();
         make_certificates(d);
@@ -158,7 +175,11 @@ impl Slapd {
         fs::write(d.join("bulk.ldif"), bulk_ldif()).unwrap();
         // Bulk load offline (fast); memberOf of `biggroups` is written directly, as AD shows it.
         run(
-            Command::new(need("slapadd")).args(["-q", "-f"]).arg(d.join("slapd.conf")).arg("-l").arg(d.join("bulk.ldif")),
+            Command::new(need("slapadd"))
+                .args(["-q", "-f"])
+                .arg(d.join("slapd.conf"))
+                .arg("-l")
+                .arg(d.join("bulk.ldif")),
             "slapadd",
         );
         let mut s = Slapd {
@@ -172,7 +193,16 @@ impl Slapd {
         fs::write(s.dir.path().join("groups.ldif"), online_groups()).unwrap();
         run(
             Command::new(need("ldapadd"))
-                .args(["-x", "-H", &s.url(), "-D", &format!("cn=admin,{SUFFIX}"), "-w", "adminpw", "-f"])
+                .args([
+                    "-x",
+                    "-H",
+                    &s.url(),
+                    "-D",
+                    &format!("cn=admin,{SUFFIX}"),
+                    "-w",
+                    "adminpw",
+                    "-f",
+                ])
                 .arg(s.dir.path().join("groups.ldif")),
             "ldapadd groups",
         );
@@ -186,7 +216,10 @@ impl Slapd {
             .args(["-d", "0", "-f"])
             .arg(d.join("slapd.conf"))
             .arg("-h")
-            .arg(format!("ldap://127.0.0.1:{}/ ldaps://127.0.0.1:{}/", self.port, self.tls_port))
+            .arg(format!(
+                "ldap://127.0.0.1:{}/ ldaps://127.0.0.1:{}/",
+                self.port, self.tls_port
+            ))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -195,7 +228,16 @@ impl Slapd {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let ok = Command::new(need("ldapsearch"))
-                .args(["-x", "-H", &self.url(), "-b", "", "-s", "base", "namingContexts"])
+                .args([
+                    "-x",
+                    "-H",
+                    &self.url(),
+                    "-b",
+                    "",
+                    "-s",
+                    "base",
+                    "namingContexts",
+                ])
                 .output()
                 .is_ok_and(|o| o.status.success());
             if ok {
@@ -274,13 +316,22 @@ impl Slapd {
             ("FOLIO_DIRECTORY__KIND".into(), "ldap".into()),
             ("FOLIO_DIRECTORY__URL".into(), s.url),
             ("FOLIO_DIRECTORY__STARTTLS".into(), "true".into()),
-            ("FOLIO_DIRECTORY__CA_FILE".into(), s.ca_file.display().to_string()),
+            (
+                "FOLIO_DIRECTORY__CA_FILE".into(),
+                s.ca_file.display().to_string(),
+            ),
             ("FOLIO_DIRECTORY__BIND_DN".into(), s.bind_dn),
-            ("FOLIO_DIRECTORY__BIND_PASSWORD_FILE".into(), s.bind_password_file.display().to_string()),
+            (
+                "FOLIO_DIRECTORY__BIND_PASSWORD_FILE".into(),
+                s.bind_password_file.display().to_string(),
+            ),
             ("FOLIO_DIRECTORY__BASE_DN".into(), s.base_dn),
             ("FOLIO_DIRECTORY__TIMEOUT".into(), "3".into()),
             ("FOLIO_DIRECTORY__PAGE_SIZE".into(), "10".into()),
-            ("FOLIO_DIRECTORY__BADGE_ATTRIBUTES".into(), "employeeNumber,folioBadge".into()),
+            (
+                "FOLIO_DIRECTORY__BADGE_ATTRIBUTES".into(),
+                "employeeNumber,folioBadge".into(),
+            ),
         ]
     }
 }
@@ -295,12 +346,84 @@ fn make_certificates(d: &Path) {
     let tls = d.join("tls");
     fs::create_dir_all(&tls).unwrap();
     let openssl = need("openssl");
-    let sh = |args: &[&str], what: &str| run(Command::new(&openssl).args(args).current_dir(&tls), what);
-    sh(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=Folio Test LDAP CA", "-keyout", "ca.key", "-out", "ca.crt"], "CA");
-    sh(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=Some Other CA", "-keyout", "other-ca.key", "-out", "other-ca.crt"], "other CA");
-    sh(&["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "server.key", "-out", "server.csr"], "server key");
-    fs::write(tls.join("ext.cnf"), "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n").unwrap();
-    sh(&["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", "ext.cnf", "-out", "server.crt"], "server certificate");
+    let sh =
+        |args: &[&str], what: &str| run(Command::new(&openssl).args(args).current_dir(&tls), what);
+    sh(
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=Folio Test LDAP CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+        ],
+        "CA",
+    );
+    sh(
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=Some Other CA",
+            "-keyout",
+            "other-ca.key",
+            "-out",
+            "other-ca.crt",
+        ],
+        "other CA",
+    );
+    sh(
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+        ],
+        "server key",
+    );
+    fs::write(
+        tls.join("ext.cnf"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    sh(
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+            "-out",
+            "server.crt",
+        ],
+        "server certificate",
+    );
 }
 
 const AD_SCHEMA: &str = "attributetype ( 1.2.840.113556.1.4.221 NAME 'sAMAccountName'
@@ -371,7 +494,13 @@ fn bulk_ldif() -> String {
          dn: ou=services,{SUFFIX}\nobjectClass: organizationalUnit\nou: services\n\n\
          dn: {SERVICE_DN}\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\ncn: svc-print\nuserPassword: {SERVICE_PASSWORD}\n\n"
     );
-    let departments = ["Cardiology", "Radiology", "Emergency", "Oncology", "Pharmacy"];
+    let departments = [
+        "Cardiology",
+        "Radiology",
+        "Emergency",
+        "Oncology",
+        "Pharmacy",
+    ];
     let person = |out: &mut String, uid: &str, extra: &str| {
         let _ = write!(
             out,
@@ -393,14 +522,26 @@ fn bulk_ldif() -> String {
         person(&mut out, &uid, &extra);
     }
     person(&mut out, "twocards", "departmentNumber: Radiology\nemployeeNumber: 0BADCAFE01\nfolioBadge: 0BADCAFE02\nfolioBadge: BADCAFE03\n");
-    person(&mut out, "dup1", "departmentNumber: Radiology\nemployeeNumber: 0DDDDDDD\n");
-    person(&mut out, "dup2", "departmentNumber: Oncology\nemployeeNumber: DDDDDDD\n");
+    person(
+        &mut out,
+        "dup1",
+        "departmentNumber: Radiology\nemployeeNumber: 0DDDDDDD\n",
+    );
+    person(
+        &mut out,
+        "dup2",
+        "departmentNumber: Oncology\nemployeeNumber: DDDDDDD\n",
+    );
     person(&mut out, "bare", "");
     let mut member_of = String::new();
     for g in 1..=BIG_GROUPS {
         let _ = writeln!(member_of, "memberOf: cn=team{g:05},ou=biggroups,{SUFFIX}");
     }
-    person(&mut out, "biggroups", &format!("departmentNumber: Pharmacy\nemployeeNumber: 0BB66666\n{member_of}"));
+    person(
+        &mut out,
+        "biggroups",
+        &format!("departmentNumber: Pharmacy\nemployeeNumber: 0BB66666\n{member_of}"),
+    );
     for g in 1..=BIG_GROUPS {
         let _ = write!(
             out,
@@ -413,7 +554,9 @@ fn bulk_ldif() -> String {
 
 /// Groups added through the server, so the memberof overlay writes memberOf.
 fn online_groups() -> String {
-    let mut out = format!("dn: cn=print-users,ou=groups,{SUFFIX}\nobjectClass: groupOfNames\ncn: print-users\n");
+    let mut out = format!(
+        "dn: cn=print-users,ou=groups,{SUFFIX}\nobjectClass: groupOfNames\ncn: print-users\n"
+    );
     for i in 1..=STAFF {
         let _ = writeln!(out, "member: uid=staff{i:04},ou=people,{SUFFIX}");
     }

@@ -241,7 +241,9 @@ fn launch(data_dir: &Path, db_url: Option<&str>, extra_env: &[(String, String)])
     );
 
     // Every test server knows the users the tests print as, unless the test brings a directory.
-    let brings_directory = extra_env.iter().any(|(k, _)| k.starts_with("FOLIO_DIRECTORY__"));
+    let brings_directory = extra_env
+        .iter()
+        .any(|(k, _)| k.starts_with("FOLIO_DIRECTORY__"));
     let ldif = data_dir.join("directory.ldif");
     if !brings_directory && !ldif.exists() {
         directory::write_default(&ldif);
