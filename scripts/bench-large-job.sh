@@ -8,6 +8,7 @@ SIZE_MB=${1:-500}
 cargo build --release --quiet
 DATA=$(mktemp -d /tmp/folio-large.XXXXXX)
 trap 'kill $PID 2>/dev/null || true; rm -rf "$DATA"' EXIT
+printf 'dn: uid=bench,dc=bench\nobjectClass: inetOrgPerson\nuid: bench\ncn: bench\nsn: bench\n' > "$DATA/directory.ldif"
 FOLIO_MAX_JOB_MB=$(( SIZE_MB + 100 )) target/release/folio serve --listen 127.0.0.1:0 \
   --data-dir "$DATA/data" > "$DATA/out" 2> "$DATA/err" &
 PID=$!

@@ -12,6 +12,8 @@ cargo build --release --quiet
 BIN=target/release/folio
 DATA=$(mktemp -d /tmp/folio-bench.XXXXXX)
 trap 'kill $PID 2>/dev/null || true; rm -rf "$DATA"' EXIT
+# The users the jobs belong to (user00000…user09999), in the default file directory.
+"$BIN" bench-directory --users 10000 --write-ldif "$DATA/directory.ldif"
 
 start() {
   local t0 t1

@@ -5,6 +5,7 @@
 pub mod app;
 pub mod audit;
 pub mod bench;
+pub mod bench_directory;
 pub mod cli;
 pub mod config;
 pub mod db;

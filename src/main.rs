@@ -66,6 +66,8 @@ enum Command {
     },
     /// Measure intake throughput and latency against a running server.
     Bench(folio::bench::BenchArgs),
+    /// Measure badge → user latency, uncached then cached (see BENCHMARKS.md).
+    BenchDirectory(folio::bench_directory::BenchDirectoryArgs),
 }
 
 #[derive(Subcommand)]
@@ -135,6 +137,10 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => folio::bench::run(args),
+        Command::BenchDirectory(args) => {
+            let s = settings(&cli)?;
+            folio::bench_directory::run(&s, args)
+        }
         Command::Migrate => {
             let s = settings(&cli)?;
             std::fs::create_dir_all(&s.data_dir)?;

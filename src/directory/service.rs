@@ -148,6 +148,9 @@ struct Inner {
     cache_ttl_ms: i64,
     /// How long the memory in front of the database cache is believed.
     memory_ttl: Duration,
+    /// False for the file directory: it is local and never down, so Folio's database cache
+    /// would only add writes.
+    cache_in_db: bool,
     requires_pin: bool,
     auth_ttl: Duration,
     breaker: Mutex<Breaker>,
@@ -174,8 +177,10 @@ impl DirectoryService {
     ) -> DirectoryService {
         let mut password_key = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut password_key);
+        let cache_in_db = directory.kind() != "file";
         DirectoryService {
             inner: Arc::new(Inner {
+                cache_in_db,
                 directory,
                 db,
                 rules: BadgeRules::new(settings.badge.clone()),
@@ -316,6 +321,9 @@ impl DirectoryService {
     async fn store(&self, users: Vec<DirectoryUser>) -> Result<(), DbError> {
         for u in &users {
             self.remember(&u.key(), Some(u.clone()));
+        }
+        if !self.inner.cache_in_db {
+            return Ok(());
         }
         let rules = self.inner.rules.clone();
         self.inner

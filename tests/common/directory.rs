@@ -62,7 +62,7 @@ impl TestUser {
 /// groups as groupOfNames entries.
 pub fn write_ldif(path: &Path, users: &[TestUser]) {
     let base = "dc=hospital,dc=test";
-    let mut out = String::from("version: 1\n\n");
+    let mut out = String::new();
     let mut groups: Vec<&str> = Vec::new();
     for (i, u) in users.iter().enumerate() {
         let _ = writeln!(out, "dn: uid={},ou=people,{base}", u.uid);
