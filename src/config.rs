@@ -439,9 +439,11 @@ cost_centre_attribute = "businessCategory"
 # the database: when the directory is down, known users and badges still resolve (degraded).
 cache_ttl = 3600
 # Seconds to connect, and for one search or bind. A slow directory never holds print intake
-# longer than this, and after a failure it is left alone for 30 s.
+# longer than this, and after a failure it is left alone for retry_after seconds (answers come
+# from the cache meanwhile, marked degraded).
 connect_timeout = 3
 timeout = 5
+retry_after = 30
 # Entries per page of paged searches (keep it below the server's size limit).
 page_size = 500
 # Ask everyone's PIN after the badge at the copier. Users may set a PIN even when false.

@@ -399,3 +399,69 @@ both_backends!(staff_register_unknown_badges_and_set_a_pin, |backend| {
     assert_eq!(code, 0, "{out}");
     server.kill9();
 });
+
+#[test]
+fn pins_are_asked_and_checked_with_the_file_directory() {
+    use folio::directory::BadgeError;
+    let dir = ward_directory();
+    let ldif = dir.path().join("directory.ldif");
+    let db_url = format!("sqlite://{}", dir.path().join("folio.db").display());
+    let service = |requires_pin: bool| {
+        let settings = folio::config::DirectorySettings {
+            badge_requires_pin: requires_pin,
+            ..Default::default()
+        };
+        let db = folio::db::Db::connect(&db_url, 2).unwrap();
+        let d = folio::directory::open(&settings, &ldif).unwrap();
+        folio::directory::DirectoryService::new(d, db, &settings, 300)
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let svc = service(false);
+        assert_eq!(
+            svc.resolve_badge("04A1B2C3", None).await.unwrap().user.uid,
+            "alice"
+        );
+        svc.set_pin("alice", Some("8642"), "alice").await.unwrap();
+        assert_eq!(
+            svc.resolve_badge("04A1B2C3", None).await.unwrap_err(),
+            BadgeError::PinRequired
+        );
+        assert_eq!(
+            svc.resolve_badge("04A1B2C3", Some("1111"))
+                .await
+                .unwrap_err(),
+            BadgeError::WrongPin
+        );
+        assert_eq!(
+            svc.resolve_badge("04A1B2C3", Some("8642"))
+                .await
+                .unwrap()
+                .user
+                .uid,
+            "alice"
+        );
+        assert!(matches!(
+            svc.resolve_badge("0DDDDDDD", Some("8642")).await,
+            Err(BadgeError::Ambiguous(_))
+        ));
+        let strict = service(true);
+        assert_eq!(
+            strict.resolve_badge("04D4E5F6", None).await.unwrap_err(),
+            BadgeError::PinRequired
+        );
+        assert_eq!(
+            strict
+                .resolve_badge("04D4E5F6", Some("1234"))
+                .await
+                .unwrap_err(),
+            BadgeError::PinNotSet
+        );
+        assert!(strict
+            .authenticate("dave", &password_of("dave"))
+            .await
+            .unwrap()
+            .is_some());
+        assert!(strict.authenticate("dave", "nope").await.unwrap().is_none());
+    });
+}

@@ -275,6 +275,7 @@ both_backends!(ldap_down_known_badges_resolve_degraded, |backend| {
     let tmp = tempfile::tempdir().unwrap();
     let settings = DirectorySettings {
         cache_ttl: 1,
+        retry_after: 1,
         ..slapd.settings()
     };
     let url = db_url(backend, tmp.path());
@@ -307,13 +308,24 @@ both_backends!(ldap_down_known_badges_resolve_degraded, |backend| {
             svc.user("staff0010").await,
             Err(folio::directory::LookupError::Unavailable(_))
         ));
+        assert!(folio::metrics::METRICS
+            .render()
+            .contains("folio_directory_degraded 1"));
+
+        // The server comes back: after retry_after, Folio reconnects on its own.
+        slapd.restart();
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let m = svc.resolve_badge(&staff_badge(8), None).await.unwrap();
+        assert_eq!(m.user.uid, "staff0008");
+        assert!(!m.degraded && !svc.is_degraded());
     });
     let metrics = folio::metrics::METRICS.render();
-    assert!(metrics.contains("folio_directory_degraded 1"), "{metrics}");
+    assert!(metrics.contains("folio_directory_degraded 0"), "{metrics}");
     let db = Db::connect(&url, 1).unwrap();
     let mut conn = db.get().unwrap();
     let events = folio::db::models::audit_events::list_after(&mut conn, 0, 100).unwrap();
     assert!(events.iter().any(|e| e.action == "directory.degraded"));
+    assert!(events.iter().any(|e| e.action == "directory.recovered"));
     assert!(events
         .iter()
         .any(|e| e.action == "badge.resolved_degraded" && e.actor == "staff0007"));

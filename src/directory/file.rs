@@ -127,6 +127,27 @@ impl FileDirectory {
                         .push(format!("userPassword of {uid} cannot be used: {e}"));
                 }
             }
+            // Keep only what the mapping reads: a 15,000-person export stays a few MB.
+            let mut entry = entry;
+            let keep = |name: &str| {
+                let name = name.split(';').next().unwrap_or(name);
+                [
+                    &s.uid_attribute,
+                    &s.display_name_attribute,
+                    &s.mail_attribute,
+                    &s.department_attribute,
+                    &s.cost_centre_attribute,
+                    &s.group_attribute,
+                ]
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(name))
+                    || s.badge_attributes
+                        .iter()
+                        .any(|a| a.eq_ignore_ascii_case(name))
+                    || name.eq_ignore_ascii_case("userPassword")
+            };
+            entry.attrs.retain(|(name, _)| keep(name));
+            entry.attrs.shrink_to_fit();
             let i = index.users.len();
             index.by_uid.insert(key, i);
             for attr in &s.badge_attributes {

@@ -55,67 +55,72 @@ pub struct LdifError {
 /// Parses LDIF content records. Change records other than `changetype: add` are refused;
 /// values that are not UTF-8 (photos, certificates) are skipped.
 pub fn parse(text: &str) -> Result<Vec<Entry>, LdifError> {
-    // Unfold continuation lines (a line starting with one space continues the previous one),
-    // remembering the line number each logical line starts on.
-    let mut lines: Vec<(usize, String)> = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
+    let mut entries = Vec::new();
+    let mut current: Option<Entry> = None;
+    // Continuation lines (starting with one space) are joined to the logical line before them;
+    // a logical line is handled when the next one starts, so the file is read in one pass.
+    let mut pending: Option<(usize, String)> = None;
+    for (i, raw) in text.lines().chain(std::iter::once("")).enumerate() {
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
         if let Some(rest) = raw.strip_prefix(' ') {
-            match lines.last_mut() {
-                Some((_, last)) if !last.is_empty() => last.push_str(rest),
-                _ => {
+            match pending.as_mut() {
+                Some((_, line)) => line.push_str(rest),
+                None => {
                     return Err(LdifError {
                         line: i + 1,
                         message: "continuation line without a line to continue".into(),
                     })
                 }
             }
-        } else {
-            lines.push((i + 1, raw.to_owned()));
-        }
-    }
-    let mut entries = Vec::new();
-    let mut current: Option<Entry> = None;
-    for (line, text) in lines {
-        let err = |message: String| LdifError { line, message };
-        if text.starts_with('#') {
             continue;
         }
-        if text.trim().is_empty() {
+        if let Some((line, logical)) = pending.take() {
+            handle_line(line, &logical, &mut current)?;
+        }
+        if raw.trim().is_empty() {
             if let Some(e) = current.take() {
                 entries.push(e);
             }
-            continue;
-        }
-        let (name, value) = split_line(&text).map_err(err)?;
-        let Some(value) = value else { continue };
-        match current.as_mut() {
-            None if name.eq_ignore_ascii_case("version") => {}
-            None if name.eq_ignore_ascii_case("dn") => {
-                current = Some(Entry {
-                    dn: value,
-                    attrs: Vec::new(),
-                })
-            }
-            None => return Err(err(format!("expected `dn:`, found `{name}:`"))),
-            Some(_) if name.eq_ignore_ascii_case("changetype") => {
-                if !value.eq_ignore_ascii_case("add") {
-                    return Err(err(format!(
-                        "`changetype: {value}` records are not supported (export entries, \
-                         not changes)"
-                    )));
-                }
-            }
-            Some(_) if name.eq_ignore_ascii_case("dn") => {
-                return Err(err("`dn:` inside an entry (missing blank line?)".into()))
-            }
-            Some(entry) => entry.push(&name, value),
+        } else {
+            pending = Some((i + 1, raw.to_owned()));
         }
     }
     if let Some(e) = current.take() {
         entries.push(e);
     }
     Ok(entries)
+}
+
+fn handle_line(line: usize, text: &str, current: &mut Option<Entry>) -> Result<(), LdifError> {
+    let err = |message: String| LdifError { line, message };
+    if text.starts_with('#') {
+        return Ok(());
+    }
+    let (name, value) = split_line(text).map_err(err)?;
+    let Some(value) = value else { return Ok(()) };
+    match current.as_mut() {
+        None if name.eq_ignore_ascii_case("version") => {}
+        None if name.eq_ignore_ascii_case("dn") => {
+            *current = Some(Entry {
+                dn: value,
+                attrs: Vec::new(),
+            })
+        }
+        None => return Err(err(format!("expected `dn:`, found `{name}:`"))),
+        Some(_) if name.eq_ignore_ascii_case("changetype") => {
+            if !value.eq_ignore_ascii_case("add") {
+                return Err(err(format!(
+                    "`changetype: {value}` records are not supported (export entries, \
+                     not changes)"
+                )));
+            }
+        }
+        Some(_) if name.eq_ignore_ascii_case("dn") => {
+            return Err(err("`dn:` inside an entry (missing blank line?)".into()))
+        }
+        Some(entry) => entry.push(&name, value),
+    }
+    Ok(())
 }
 
 /// Splits `name: value`, `name:: base64` or `name:< url`. `Ok((name, None))` for a value that

@@ -3,7 +3,7 @@
 //! - **Cache**: users seen are stored in the database with their time of fetch. A fresh copy
 //!   (younger than `cache_ttl`) answers at once; a stale one answers at once too while a
 //!   background refresh asks the directory (so a slow directory never holds print intake).
-//! - **Degraded mode**: when the directory fails, it is left alone for [`BREAKER_OPEN`]; known
+//! - **Degraded mode**: when the directory fails, it is left alone for `retry_after`; known
 //!   users and badges resolve from the cache, marked degraded (log, metric, audit); unknown
 //!   ones get "directory unavailable".
 //! - **Badges**: normalised candidates ([`BadgeRules`]); a card held by two people is refused
@@ -26,8 +26,6 @@ use crate::db::models::directory as cache;
 use crate::db::{self, Db, DbError};
 use crate::metrics::METRICS;
 
-/// How long a failing directory is left alone before it is asked again.
-pub const BREAKER_OPEN: Duration = Duration::from_secs(30);
 /// How long a user (or a "no such user") is kept in memory in front of the database cache (at
 /// most `cache_ttl`).
 const MEMORY_TTL: Duration = Duration::from_secs(60);
@@ -148,11 +146,13 @@ struct Inner {
     cache_ttl_ms: i64,
     /// How long the memory in front of the database cache is believed.
     memory_ttl: Duration,
-    /// False for the file directory: it is local and never down, so Folio's database cache
-    /// would only add writes.
+    /// False for the file directory: it is in memory and never down, so Folio's caches would
+    /// only add writes and memory.
     cache_in_db: bool,
     requires_pin: bool,
     auth_ttl: Duration,
+    /// How long a failing directory is left alone before it is asked again.
+    retry_after: Duration,
     breaker: Mutex<Breaker>,
     /// Lower-cased uid → (user or "no such user", when stored).
     memory: Mutex<HashMap<String, (Option<DirectoryUser>, Instant)>>,
@@ -187,6 +187,7 @@ impl DirectoryService {
                 cache_ttl_ms: (settings.cache_ttl as i64).saturating_mul(1000),
                 memory_ttl: MEMORY_TTL.min(Duration::from_secs(settings.cache_ttl)),
                 requires_pin: settings.badge_requires_pin,
+                retry_after: Duration::from_secs(settings.retry_after),
                 auth_ttl: Duration::from_secs(auth_cache_secs),
                 breaker: Mutex::new(Breaker::default()),
                 memory: Mutex::new(HashMap::new()),
@@ -233,7 +234,7 @@ impl DirectoryService {
             let mut b = self.lock_breaker();
             match &result {
                 Err(DirectoryError::Unavailable(_)) => {
-                    b.down_until = Some(Instant::now() + BREAKER_OPEN);
+                    b.down_until = Some(Instant::now() + self.inner.retry_after);
                     (!b.degraded).then(|| {
                         b.degraded = true;
                         true
@@ -302,6 +303,10 @@ impl DirectoryService {
     }
 
     fn remember(&self, key: &str, user: Option<DirectoryUser>) {
+        if !self.inner.cache_in_db {
+            // The file directory is already in memory.
+            return;
+        }
         let mut memory = self.inner.memory.lock().unwrap_or_else(|e| e.into_inner());
         if memory.len() >= MEMORY_MAX {
             memory.clear();

@@ -63,6 +63,8 @@ pub struct DirectorySettings {
     pub timeout: u64,
     /// Entries per page in paged searches (below the server's size limit).
     pub page_size: u32,
+    /// Seconds the directory is left alone after a failure (answers come from the cache).
+    pub retry_after: u64,
     /// Require the user's PIN after every badge, for everyone (users may set a PIN anyway).
     pub badge_requires_pin: bool,
     /// Badge number normalisation.
@@ -96,6 +98,7 @@ impl Default for DirectorySettings {
             connect_timeout: 3,
             timeout: 5,
             page_size: 500,
+            retry_after: 30,
             badge_requires_pin: false,
             badge: BadgeSettings::default(),
         }
