@@ -211,9 +211,10 @@ both_backends!(
         // From a network that is not trusted, a known name is refused too, but a password works.
         let server =
             TestServer::start_env(backend, &[("FOLIO_IPP__TRUSTED_NETWORKS", "10.0.0.0/8")]);
-        let refused =
-            parse_response(&server.post_ipp(&print_request(&server, Some("alice"))).1).unwrap();
-        assert_eq!(refused.status, status::CLIENT_ERROR_NOT_AUTHORIZED);
+        let (http_status, body) = server.post_ipp(&print_request(&server, Some("alice")));
+        assert_eq!(http_status, 401, "the client is asked to log in");
+        let refused = parse_response(&body).unwrap();
+        assert_eq!(refused.status, status::CLIENT_ERROR_NOT_AUTHENTICATED);
         assert!(refused
             .text("status-message")
             .unwrap()
@@ -463,5 +464,15 @@ fn pins_are_asked_and_checked_with_the_file_directory() {
             .unwrap()
             .is_some());
         assert!(strict.authenticate("dave", "nope").await.unwrap().is_none());
+        // A client looping on a wrong password stops reaching the directory (no AD lockout):
+        // after five failures even the right password waits for the window to pass.
+        for _ in 0..5 {
+            assert!(strict.authenticate("bob", "wrong").await.unwrap().is_none());
+        }
+        assert!(strict
+            .authenticate("bob", &password_of("bob"))
+            .await
+            .unwrap()
+            .is_none());
     });
 }

@@ -143,23 +143,27 @@ pub fn ensure(file: &Path) -> anyhow::Result<Vec<DemoUser>> {
         }
         write_entry(&mut ldif, &e);
     }
-    write_private(file, ldif.as_bytes())?;
     let mut text = String::from("# uid password\n");
     for u in &users {
         text.push_str(&format!("{} {}\n", u.uid, u.password));
     }
-    write_private(&creds, text.as_bytes())?;
+    // Credentials first (replacing a leftover), then the directory: a directory never exists
+    // without the passwords that open it.
+    write_private(&creds, text.as_bytes(), true)?;
+    write_private(file, ldif.as_bytes(), false)?;
     Ok(users)
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+fn write_private(path: &Path, bytes: &[u8], replace: bool) -> anyhow::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
     let mut f = std::fs::OpenOptions::new()
         .write(true)
-        .create_new(true)
+        .create_new(!replace)
+        .create(replace)
+        .truncate(replace)
         .mode(0o600)
         .open(path)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 
+use super::badge::BadgeRules;
 use super::filter::Filter;
 use super::ldif::{self, Entry};
 use super::password;
@@ -23,7 +24,7 @@ const RELOAD_CHECK: Duration = Duration::from_secs(1);
 struct Index {
     users: Vec<Entry>,
     by_uid: HashMap<String, usize>,
-    /// Upper-cased stored badge value → users holding it.
+    /// Normalised stored badge value → users holding it.
     by_badge: HashMap<String, Vec<usize>>,
     /// Lower-cased member DN → group names (from group entries).
     groups_by_member: HashMap<String, Vec<String>>,
@@ -37,6 +38,7 @@ pub struct FileDirectory {
     settings: DirectorySettings,
     user_filter: Filter,
     group_filter: Filter,
+    rules: BadgeRules,
     index: RwLock<Arc<Index>>,
     /// When the file was last looked at, and its modification time then.
     seen: Mutex<(Instant, Option<SystemTime>)>,
@@ -50,6 +52,7 @@ impl FileDirectory {
         let group_filter = Filter::parse(&settings.group_filter)
             .map_err(|e| anyhow::anyhow!("directory.group_filter: {e}"))?;
         let dir = FileDirectory {
+            rules: BadgeRules::new(settings.badge.clone()),
             path: path.to_owned(),
             settings,
             user_filter,
@@ -154,7 +157,7 @@ impl FileDirectory {
                 for value in entry.get(attr) {
                     let slot = index
                         .by_badge
-                        .entry(value.trim().to_uppercase())
+                        .entry(self.rules.canonical(value))
                         .or_default();
                     if !slot.contains(&i) {
                         slot.push(i);
@@ -265,7 +268,13 @@ impl Directory for FileDirectory {
         let index = self.current();
         let mut found: Vec<usize> = Vec::new();
         for v in values {
-            for &i in index.by_badge.get(&v.to_uppercase()).into_iter().flatten() {
+            // Stored values were normalised when indexed: `04:A1:B2:C3`, `0004A1B2C3`.
+            for &i in index
+                .by_badge
+                .get(&self.rules.canonical(v))
+                .into_iter()
+                .flatten()
+            {
                 if !found.contains(&i) {
                     found.push(i);
                 }

@@ -42,8 +42,14 @@ impl Filter {
                 let v = lower(v);
                 entry.get(a).iter().any(|x| lower(x) == v)
             }
-            Filter::GreaterOrEqual(a, v) => entry.get(a).iter().any(|x| lower(x) >= lower(v)),
-            Filter::LessOrEqual(a, v) => entry.get(a).iter().any(|x| lower(x) <= lower(v)),
+            Filter::GreaterOrEqual(a, v) => entry
+                .get(a)
+                .iter()
+                .any(|x| order(x, v) != std::cmp::Ordering::Less),
+            Filter::LessOrEqual(a, v) => entry
+                .get(a)
+                .iter()
+                .any(|x| order(x, v) != std::cmp::Ordering::Greater),
             Filter::Substring(a, pieces) => entry.get(a).iter().any(|x| {
                 let x = lower(x);
                 let n = pieces.len();
@@ -67,6 +73,14 @@ impl Filter {
                 true
             }),
         }
+    }
+}
+
+/// Integers compare as numbers (`uidNumber`), everything else as case-folded strings.
+fn order(x: &str, v: &str) -> std::cmp::Ordering {
+    match (x.trim().parse::<i64>(), v.trim().parse::<i64>()) {
+        (Ok(a), Ok(b)) => a.cmp(&b),
+        _ => x.to_lowercase().cmp(&v.to_lowercase()),
     }
 }
 
@@ -181,6 +195,7 @@ mod tests {
         e.push("uid", "alice".into());
         e.push("cn", "Alice Martin".into());
         e.push("employeeType", "doctor".into());
+        e.push("uidNumber", "999".into());
         e
     }
 
@@ -203,6 +218,8 @@ mod tests {
         assert!(m("(cn=A*ce*tin)"));
         assert!(!m("(cn=*Durand*)"));
         assert!(m("(uid>=a)"));
+        assert!(!m("(uidNumber>=1000)"), "numbers compare as numbers");
+        assert!(m("(uidNumber<=1000)"));
         assert!(m("( & (uid=alice) (cn=alice martin) )"));
     }
 

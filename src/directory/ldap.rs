@@ -26,13 +26,28 @@ pub struct LdapDirectory {
     settings: DirectorySettings,
     tls: Option<Arc<rustls::ClientConfig>>,
     bind_password: Zeroizing<String>,
-    service: Mutex<Option<Ldap>>,
+    /// The service connection and its generation (so a late failure report cannot close a
+    /// newer connection).
+    service: Mutex<Option<(u64, Ldap)>>,
+    generation: std::sync::atomic::AtomicU64,
     binds: Semaphore,
 }
 
 impl LdapDirectory {
     /// Reads the CA and the service password; connects lazily.
-    pub fn new(settings: DirectorySettings) -> anyhow::Result<LdapDirectory> {
+    pub fn new(mut settings: DirectorySettings) -> anyhow::Result<LdapDirectory> {
+        // ldap3 reads the scheme case-insensitively; so must the TLS decisions below.
+        let url = settings.url.trim().to_owned();
+        let Some((scheme, rest)) = url.split_once("://") else {
+            anyhow::bail!("directory.url `{url}` is not an ldap:// or ldaps:// URL");
+        };
+        let scheme = scheme.to_ascii_lowercase();
+        let host = rest.split(['/', '?']).next().unwrap_or_default();
+        if !matches!(scheme.as_str(), "ldap" | "ldaps") || host.is_empty() || host.starts_with(':')
+        {
+            anyhow::bail!("directory.url `{url}` is not an ldap://HOST or ldaps://HOST URL");
+        }
+        settings.url = format!("{scheme}://{rest}");
         let tls = if settings.ca_file.as_os_str().is_empty() {
             None
         } else {
@@ -64,6 +79,7 @@ impl LdapDirectory {
             tls,
             bind_password,
             service: Mutex::new(None),
+            generation: std::sync::atomic::AtomicU64::new(0),
             binds: Semaphore::new(MAX_CONCURRENT_BINDS),
         })
     }
@@ -99,14 +115,33 @@ impl LdapDirectory {
         Ok(ldap)
     }
 
-    /// The shared service connection, opened and bound on first use or after a failure.
-    async fn handle(&self) -> Result<Ldap, DirectoryError> {
-        let mut guard = self.service.lock().await;
-        if let Some(ldap) = guard.as_mut() {
-            if !ldap.is_closed() {
-                return Ok(ldap.clone());
+    /// The shared service connection, opened and bound on first use or after a failure, with
+    /// its generation. Waiting for another caller's connection attempt counts against the
+    /// operation timeout.
+    async fn handle(&self) -> Result<(u64, Ldap), DirectoryError> {
+        match tokio::time::timeout(self.timeout(), self.service.lock()).await {
+            Err(_) => Err(DirectoryError::Unavailable(
+                "waiting for the directory connection timed out".into(),
+            )),
+            Ok(mut guard) => {
+                if let Some((generation, ldap)) = guard.as_mut() {
+                    if !ldap.is_closed() {
+                        return Ok((*generation, ldap.clone()));
+                    }
+                }
+                let ldap = self.open_service().await?;
+                let generation = self
+                    .generation
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                    + 1;
+                *guard = Some((generation, ldap.clone()));
+                Ok((generation, ldap))
             }
         }
+    }
+
+    /// Connects and binds as the service account.
+    async fn open_service(&self) -> Result<Ldap, DirectoryError> {
         let mut ldap = self.connect().await?;
         if !self.settings.bind_dn.is_empty() {
             let bind = ldap
@@ -124,14 +159,18 @@ impl LdapDirectory {
                 Ok(Ok(_)) => {}
             }
         }
-        *guard = Some(ldap.clone());
         Ok(ldap)
     }
 
-    /// Forgets the service connection after a failure so the next call reconnects.
-    async fn reset(&self) {
-        if let Some(mut ldap) = self.service.lock().await.take() {
-            let _ = tokio::time::timeout(Duration::from_millis(200), ldap.unbind()).await;
+    /// Forgets the service connection of `generation` after a failure so the next call
+    /// reconnects (a newer connection is left alone).
+    async fn reset(&self, generation: u64) {
+        let mut guard = self.service.lock().await;
+        if guard.as_ref().is_some_and(|(g, _)| *g == generation) {
+            if let Some((_, mut ldap)) = guard.take() {
+                drop(guard);
+                let _ = tokio::time::timeout(Duration::from_millis(200), ldap.unbind()).await;
+            }
         }
     }
 
@@ -143,8 +182,25 @@ impl LdapDirectory {
         filter: &str,
         attrs: Vec<String>,
     ) -> Result<Vec<SearchEntry>, DirectoryError> {
-        let mut ldap = self.handle().await?;
+        self.search_limited(base, scope, filter, attrs, None).await
+    }
+
+    /// [`LdapDirectory::search`] returning at most `limit` entries (the server stops there).
+    async fn search_limited(
+        &self,
+        base: &str,
+        scope: Scope,
+        filter: &str,
+        attrs: Vec<String>,
+        limit: Option<usize>,
+    ) -> Result<Vec<SearchEntry>, DirectoryError> {
+        let (generation, mut ldap) = self.handle().await?;
         let page_size = self.settings.page_size.clamp(1, i32::MAX as u32) as i32;
+        if let Some(limit) = limit {
+            ldap.with_search_options(
+                ldap3::SearchOptions::new().sizelimit(limit.min(i32::MAX as usize) as i32),
+            );
+        }
         let run = async {
             let adapters: Vec<Box<dyn Adapter<_, _>>> = vec![
                 Box::new(EntriesOnly::new()),
@@ -157,7 +213,11 @@ impl LdapDirectory {
             while let Some(entry) = stream.next().await? {
                 out.push(SearchEntry::construct(entry));
             }
-            stream.finish().await.success()?;
+            let result = stream.finish().await;
+            // sizeLimitExceeded is the expected end of a limited search.
+            if !(limit.is_some() && result.rc == 4) {
+                result.success()?;
+            }
             Ok::<_, LdapError>(out)
         };
         let result = match tokio::time::timeout(self.timeout(), run).await {
@@ -172,7 +232,7 @@ impl LdapDirectory {
             Ok(Ok(entries)) => Ok(entries),
         };
         if let Err(DirectoryError::Unavailable(_)) = &result {
-            self.reset().await;
+            self.reset(generation).await;
         }
         result
     }
@@ -460,11 +520,15 @@ impl Directory for LdapDirectory {
         let Some(user) = self.user_by_uid(uid).await? else {
             return Ok(None);
         };
-        let _permit = self
-            .binds
-            .acquire()
-            .await
-            .map_err(|_| DirectoryError::Unavailable("shutting down".into()))?;
+        let _permit = match tokio::time::timeout(self.timeout(), self.binds.acquire()).await {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(_)) => return Err(DirectoryError::Unavailable("shutting down".into())),
+            Err(_) => {
+                return Err(DirectoryError::Unavailable(
+                    "too many password checks waiting for the directory".into(),
+                ))
+            }
+        };
         let mut ldap = self.connect().await?;
         let bind = ldap
             .with_timeout(self.timeout())
@@ -485,11 +549,12 @@ impl Directory for LdapDirectory {
 
     async fn list_users(&self, limit: usize) -> Result<Vec<DirectoryUser>, DirectoryError> {
         let entries = self
-            .search(
+            .search_limited(
                 &self.settings.base_dn,
                 Scope::Subtree,
                 &self.settings.user_filter,
                 self.user_attrs(),
+                Some(limit),
             )
             .await?;
         let mut out = Vec::new();

@@ -147,10 +147,7 @@ fn split_line(text: &str) -> Result<(String, Option<String>), String> {
     if rest.starts_with('<') {
         return Err(format!("{name}: values from URLs (`:<`) are not supported"));
     }
-    Ok((
-        name,
-        Some(rest.strip_prefix(' ').unwrap_or(rest).to_owned()),
-    ))
+    Ok((name, Some(rest.trim_start_matches(' ').to_owned())))
 }
 
 fn cut(s: &str) -> &str {
@@ -194,6 +191,7 @@ mod tests {
         uid: alice\n\
         cn:: w4lsb2RpZSBNYXJ0aW4=\n\
         description: a long\n  folded line\n\
+        sn:    Martin\n\
         employeeNumber: 04A1B2C3\n\
         employeeNumber: 0099\n\
         jpegPhoto:: /9j/\n\
@@ -209,6 +207,11 @@ mod tests {
         assert_eq!(e[0].first("UID"), Some("alice"));
         assert_eq!(e[0].first("cn"), Some("Élodie Martin"));
         assert_eq!(e[0].first("description"), Some("a long folded line"));
+        assert_eq!(
+            e[0].first("sn"),
+            Some("Martin"),
+            "spaces after the colon are not the value"
+        );
         assert_eq!(e[0].get("employeenumber"), ["04A1B2C3", "0099"]);
         assert!(
             e[0].get("jpegPhoto").is_empty(),

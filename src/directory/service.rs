@@ -31,6 +31,11 @@ use crate::metrics::METRICS;
 const MEMORY_TTL: Duration = Duration::from_secs(60);
 /// Most entries kept in memory (users and password checks) before they are dropped.
 const MEMORY_MAX: usize = 50_000;
+/// Wrong passwords for one login name before Folio stops asking the directory for a while
+/// (so a client looping on a bad password cannot lock the account in Active Directory).
+const MAX_PASSWORD_FAILURES: u32 = 5;
+/// How long those failures are remembered.
+const PASSWORD_FAILURE_WINDOW: Duration = Duration::from_secs(300);
 
 /// A user lookup that could not be answered.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -159,6 +164,8 @@ struct Inner {
     /// Keyed hash of (uid, password) → (uid key, when checked).
     passwords: Mutex<HashMap<[u8; 32], (String, Instant)>>,
     password_key: [u8; 32],
+    /// Lower-cased uid → (wrong passwords, since when).
+    password_failures: Mutex<HashMap<String, (u32, Instant)>>,
     refreshing: Mutex<HashSet<String>>,
 }
 
@@ -193,6 +200,7 @@ impl DirectoryService {
                 memory: Mutex::new(HashMap::new()),
                 passwords: Mutex::new(HashMap::new()),
                 password_key,
+                password_failures: Mutex::new(HashMap::new()),
                 refreshing: Mutex::new(HashSet::new()),
             }),
         }
@@ -222,11 +230,17 @@ impl DirectoryService {
     where
         F: std::future::Future<Output = Result<T, DirectoryError>>,
     {
-        if let Some(until) = self.lock_breaker().down_until {
-            if Instant::now() < until {
-                return Err(DirectoryError::Unavailable(
-                    "the directory failed recently; answering from the cache".into(),
-                ));
+        {
+            // Open: answer from the cache. Expired: this caller probes the directory, and the
+            // others keep answering from the cache until the probe succeeds.
+            let mut b = self.lock_breaker();
+            if let Some(until) = b.down_until {
+                if Instant::now() < until {
+                    return Err(DirectoryError::Unavailable(
+                        "the directory failed recently; answering from the cache".into(),
+                    ));
+                }
+                b.down_until = Some(Instant::now() + self.inner.retry_after);
             }
         }
         let result = f.await;
@@ -722,6 +736,20 @@ impl DirectoryService {
                 return Ok(Some(l.user));
             }
         }
+        let throttled = {
+            let f = self
+                .inner
+                .password_failures
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            f.get(&key).is_some_and(|(n, since)| {
+                *n >= MAX_PASSWORD_FAILURES && since.elapsed() < PASSWORD_FAILURE_WINDOW
+            })
+        };
+        if throttled {
+            tracing::warn!(user = ?key, "too many wrong passwords: refused without asking the directory");
+            return Ok(None);
+        }
         match self
             .call(self.inner.directory.authenticate(uid, password))
             .await
@@ -736,10 +764,31 @@ impl DirectoryService {
                 if p.len() >= MEMORY_MAX {
                     p.clear();
                 }
-                p.insert(fingerprint, (key, Instant::now()));
+                p.insert(fingerprint, (key.clone(), Instant::now()));
+                drop(p);
+                self.inner
+                    .password_failures
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&key);
                 Ok(Some(user))
             }
-            Ok(None) => Ok(None),
+            Ok(None) => {
+                let mut f = self
+                    .inner
+                    .password_failures
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                if f.len() >= MEMORY_MAX {
+                    f.clear();
+                }
+                let entry = f.entry(key).or_insert((0, Instant::now()));
+                if entry.1.elapsed() >= PASSWORD_FAILURE_WINDOW {
+                    *entry = (0, Instant::now());
+                }
+                entry.0 += 1;
+                Ok(None)
+            }
             Err(e) => Err(LookupError::Unavailable(e.to_string())),
         }
     }

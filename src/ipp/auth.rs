@@ -56,7 +56,12 @@ impl IppAuth {
             return match self.directory.authenticate(&uid, &password).await {
                 Ok(Some(user)) => Ok(user.uid),
                 Ok(None) => {
-                    tracing::info!(user = %uid, "IPP authentication refused");
+                    // The name as typed may be a password typed in the wrong field, or carry
+                    // control characters: only a valid, short name reaches the log.
+                    let shown = crate::domain::UserName::parse(&uid)
+                        .map(|u| u.as_str().chars().take(64).collect::<String>())
+                        .unwrap_or_else(|| "(invalid)".into());
+                    tracing::info!(user = %shown, "IPP authentication refused");
                     Err(IppError::new(
                         status::NOT_AUTHENTICATED,
                         "wrong user name or password",
@@ -96,10 +101,14 @@ impl IppAuth {
             }
         };
         if !self.is_trusted(http.peer_addr().map(|a| a.ip())) {
-            return refuse(
-                "this network is not trusted to name its users: authenticate (HTTP Basic) to print"
-                    .into(),
-            );
+            // Challenge instead of refusing, so the client asks its user for a password.
+            if needed {
+                return Err(IppError::new(
+                    status::NOT_AUTHENTICATED,
+                    "this network is not trusted to name its users: log in to print",
+                ));
+            }
+            return Ok(ANONYMOUS.to_owned());
         }
         if name == ANONYMOUS {
             return refuse("requesting-user-name is required to print".into());
