@@ -70,6 +70,7 @@ impl App {
             auth = ?settings.ipp.auth,
             "directory ready"
         );
+        let db_for_devices = db.clone();
         let spool = Spool::open(
             db,
             &settings.data_dir,
@@ -95,6 +96,13 @@ impl App {
             }),
         });
         let directory_data = web::Data::new(directory);
+        // Profiles are validated at start: a bad site profile stops Folio with its name.
+        let drivers = crate::drivers::Drivers::load(Some(&settings.drivers_dir))?;
+        let devices = web::Data::new(crate::devices::DeviceRegistry::new(
+            db_for_devices,
+            Arc::new(drivers),
+        ));
+        let roles = web::Data::new(settings.roles.clone());
         let listener = TcpListener::bind(&settings.listen)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
         let local = listener.local_addr()?;
@@ -102,6 +110,8 @@ impl App {
             ActixApp::new()
                 .app_data(service.clone())
                 .app_data(directory_data.clone())
+                .app_data(devices.clone())
+                .app_data(roles.clone())
                 // IPP bodies are streamed; this bounds only what extractors would buffer.
                 .app_data(web::PayloadConfig::new(64 * 1024))
                 .configure(crate::web::routes)

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::directory::settings::{
     BadgeFormat, BadgeSettings, DirectoryKind, DirectorySettings, IppAuthMode, IppSettings,
+    RolesSettings,
 };
 
 /// Errors while loading the configuration.
@@ -58,10 +59,14 @@ pub struct Settings {
     pub printer_location: String,
     /// Log format: `text` or `json`.
     pub log_format: String,
+    /// Directory of site driver profiles (`*.toml`) added to the shipped ones; empty = none.
+    pub drivers_dir: PathBuf,
     /// How IPP clients prove who they are.
     pub ipp: IppSettings,
     /// The hospital directory.
     pub directory: DirectorySettings,
+    /// Directory groups giving Folio roles.
+    pub roles: RolesSettings,
 }
 
 impl Default for Settings {
@@ -79,8 +84,10 @@ impl Default for Settings {
             printer_name: "Folio".into(),
             printer_location: String::new(),
             log_format: "text".into(),
+            drivers_dir: PathBuf::new(),
             ipp: IppSettings::default(),
             directory: DirectorySettings::default(),
+            roles: RolesSettings::default(),
         }
     }
 }
@@ -99,8 +106,10 @@ const KNOWN_KEYS: &[&str] = &[
     "printer_name",
     "printer_location",
     "log_format",
+    "drivers_dir",
     "ipp",
     "directory",
+    "roles",
 ];
 
 impl Settings {
@@ -193,8 +202,12 @@ impl Settings {
         if let Some(v) = env("FOLIO_LOG_FORMAT") {
             self.log_format = v;
         }
+        if let Some(v) = env("FOLIO_DRIVERS_DIR") {
+            self.drivers_dir = v.into();
+        }
         self.ipp = section_from_env(&self.ipp, "FOLIO_IPP__", &env)?;
         self.directory = section_from_env(&self.directory, "FOLIO_DIRECTORY__", &env)?;
+        self.roles = section_from_env(&self.roles, "FOLIO_ROLES__", &env)?;
         Ok(())
     }
 
@@ -380,6 +393,11 @@ printer_location = ""
 # Log format: "text" or "json". Env: FOLIO_LOG_FORMAT. Filter with RUST_LOG (e.g. "folio=debug").
 log_format = "text"
 
+# Directory of site copier profiles (*.toml, same format as drivers/ in the sources), added to
+# the shipped ones; a file with a shipped name replaces it. Empty = shipped profiles only.
+# Env: FOLIO_DRIVERS_DIR.
+drivers_dir = ""
+
 [ipp]
 # How print clients prove who they are. The job owner is always the directory's uid; a user
 # the directory does not know is refused (client-error-not-authorized).
@@ -461,6 +479,14 @@ reader_prefixes = [";", "%"]
 reader_suffixes = ["?"]
 # How many leading zeros stored values may carry (LDAP cannot strip them server-side).
 max_stored_leading_zeros = 4
+
+[roles]
+# Directory groups (short names, the cn) giving Folio roles. admin: everything (devices,
+# policies); helpdesk: jobs and devices, release or cancel on someone's behalf; auditor:
+# read-only reports and audit. Env: FOLIO_ROLES__ADMIN etc. (comma-separated).
+admin = ["folio-admins"]
+helpdesk = ["folio-helpdesk"]
+auditor = ["folio-auditors"]
 "#;
 
 #[cfg(test)]
@@ -485,6 +511,7 @@ mod tests {
             toml::Table::try_from(IppSettings::default()).unwrap(),
             toml::Table::try_from(DirectorySettings::default()).unwrap(),
             toml::Table::try_from(BadgeSettings::default()).unwrap(),
+            toml::Table::try_from(RolesSettings::default()).unwrap(),
         ];
         for section in sections {
             for key in section.keys().filter(|k| *k != "badge") {

@@ -42,6 +42,11 @@ enum Command {
         #[command(subcommand)]
         command: folio::cli::DirectoryCommand,
     },
+    /// Copiers and printers: add, list, remove, rotate tokens, driver profiles.
+    Device {
+        #[command(subcommand)]
+        command: folio::cli::DeviceCommand,
+    },
     /// Badges registered in Folio, and PINs.
     Badge {
         #[command(subcommand)]
@@ -197,6 +202,11 @@ fn main() -> anyhow::Result<()> {
         Command::Directory { command } => {
             let s = settings(&cli)?;
             let code = folio::cli::directory(&s, command)?;
+            std::process::exit(code)
+        }
+        Command::Device { command } => {
+            let s = settings(&cli)?;
+            let code = folio::cli::device(&s, command)?;
             std::process::exit(code)
         }
         Command::Badge { command } => {

@@ -96,6 +96,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    devices (id) {
+        id -> BigInt,
+        name -> Text,
+        uri -> Text,
+        driver -> Text,
+        site -> Text,
+        building -> Text,
+        floor -> Text,
+        service -> Text,
+        capabilities -> Text,
+        token_hash -> Text,
+        token_rotated_at -> BigInt,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+        removed_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(documents -> jobs (job_id));
 diesel::joinable!(directory_badges -> directory_users (uid_key));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -105,5 +124,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     directory_users,
     directory_badges,
     badge_registrations,
-    user_pins
+    user_pins,
+    devices
 );

@@ -55,7 +55,7 @@ const PEOPLE: &[Person] = &[
         "Information Technology",
         "CC-9000",
         &["04C3D4E5"],
-        &["folio-admins", "helpdesk"],
+        &["folio-admins", "folio-helpdesk"],
     ),
     (
         "dave",

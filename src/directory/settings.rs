@@ -196,3 +196,34 @@ impl IppSettings {
             .collect()
     }
 }
+
+/// `[roles]`: which directory groups give which Folio role.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RolesSettings {
+    /// Everything: devices, policies, settings.
+    pub admin: Vec<String>,
+    /// Jobs and devices, release or cancel on someone's behalf; no policy edits.
+    pub helpdesk: Vec<String>,
+    /// Read-only reports and audit.
+    pub auditor: Vec<String>,
+}
+
+impl Default for RolesSettings {
+    fn default() -> Self {
+        RolesSettings {
+            admin: vec!["folio-admins".into()],
+            helpdesk: vec!["folio-helpdesk".into()],
+            auditor: vec!["folio-auditors".into()],
+        }
+    }
+}
+
+impl RolesSettings {
+    /// True when one of `groups` (a user's) is an admin group (names compared ignoring case).
+    pub fn is_admin(&self, groups: &[String]) -> bool {
+        groups
+            .iter()
+            .any(|g| self.admin.iter().any(|a| a.eq_ignore_ascii_case(g)))
+    }
+}

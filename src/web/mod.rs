@@ -1,6 +1,7 @@
 //! HTTP routes on the one listener: IPP, health and metrics. The console and REST API come
 //! later and will live here too.
 
+pub mod devices;
 pub mod me;
 
 use actix_web::{web, HttpResponse};
@@ -15,7 +16,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(healthz))
         .route("/metrics", web::get().to(metrics))
         .route("/", web::get().to(index))
-        .configure(me::routes);
+        .configure(me::routes)
+        .configure(devices::routes);
 }
 
 async fn healthz() -> HttpResponse {

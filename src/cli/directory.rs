@@ -1,5 +1,4 @@
-//! The directory and badge commands of `folio` (the command line is for IT on the server:
-//! it acts as `cli` in the audit trail). Every command that prints data takes `--json`.
+//! `folio directory …` and `folio badge …`.
 
 use clap::Subcommand;
 use serde_json::json;
@@ -70,7 +69,7 @@ pub enum BadgeCommand {
     },
 }
 
-fn service(s: &Settings) -> anyhow::Result<DirectoryService> {
+pub(crate) fn service(s: &Settings) -> anyhow::Result<DirectoryService> {
     std::fs::create_dir_all(&s.data_dir)?;
     let db = Db::connect(&s.effective_database_url(), 2)?;
     let d = directory::open(&s.directory, &s.effective_directory_file())?;
@@ -82,12 +81,7 @@ fn service(s: &Settings) -> anyhow::Result<DirectoryService> {
     ))
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?)
-}
+use super::runtime;
 
 fn user_lines(u: &directory::DirectoryUser) -> String {
     format!(

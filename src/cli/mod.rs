@@ -1,0 +1,15 @@
+//! The administration commands of `folio` (the command line is for IT on the server: it acts
+//! as `cli` in the audit trail). Every command that prints data takes `--json`.
+
+mod devices;
+mod directory;
+
+pub use devices::{device, DeviceCommand};
+pub use directory::{badge, directory, BadgeCommand, DirectoryCommand};
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
