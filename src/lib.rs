@@ -16,6 +16,7 @@ pub mod domain;
 pub mod drivers;
 pub mod ipp;
 pub mod metrics;
+pub mod output;
 pub mod policy;
 pub mod spool;
 pub mod web;

@@ -477,7 +477,7 @@ fn value(t: u8, data: &[u8], truncated: &mut bool) -> Result<IppValue, DecodeErr
     })
 }
 
-/// A response to encode.
+/// A response to encode (or decoded from a copier).
 #[derive(Debug, Clone)]
 pub struct Response {
     pub version: (u8, u8),
@@ -540,6 +540,29 @@ fn write_value(out: &mut Vec<u8>, name: &str, v: &IppValue) {
             out.extend_from_slice(&other.to_bytes());
         }
     }
+}
+
+/// Encodes a request (Folio as a client, to copiers): the same layout as a response, with the
+/// operation in place of the status.
+pub fn encode_request(r: &Request) -> Vec<u8> {
+    encode(&Response {
+        version: r.version,
+        status: r.operation,
+        request_id: r.request_id,
+        groups: r.groups.clone(),
+    })
+}
+
+/// Decodes a response from a copier: the same layout as a request, with the status in place of
+/// the operation.
+pub fn decode_response(buf: &[u8]) -> Result<Response, DecodeError> {
+    let (r, _) = decode(buf)?;
+    Ok(Response {
+        version: r.version,
+        status: r.operation,
+        request_id: r.request_id,
+        groups: r.groups,
+    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,259 @@
+//! Copiers for tests: CUPS's `ippeveprinter` (a real IPP Everywhere printer) with its own D-Bus
+//! bus, keeping the files it receives; and fake peers for the failures real copiers have.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::{free_port, INSTALL_HINT};
+
+/// A running ippeveprinter, killed when dropped.
+pub struct IppEvePrinter {
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    printer: Child,
+    dbus: Child,
+}
+
+impl IppEvePrinter {
+    /// Starts a copier: `duplex` adds two-sided support, `color` colour (pages per minute).
+    pub fn start(name: &str, duplex: bool, color: bool) -> IppEvePrinter {
+        for tool in ["ippeveprinter", "dbus-daemon"] {
+            let found = Command::new("sh")
+                .args(["-c", &format!("command -v {tool}")])
+                .output()
+                .is_ok_and(|o| o.status.success());
+            assert!(
+                found,
+                "{tool} is not installed (Debian packages cups-ipp-utils, dbus); {INSTALL_HINT}"
+            );
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("folio-copier-")
+            .tempdir()
+            .unwrap();
+        let d = dir.path();
+        fs::create_dir_all(d.join("spool")).unwrap();
+        fs::create_dir_all(d.join("keys")).unwrap();
+        let socket = d.join("dbus.sock");
+        let dbus = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--nopidfile"])
+            .arg(format!("--address=unix:path={}", socket.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting dbus-daemon");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !socket.exists() {
+            assert!(Instant::now() < deadline, "dbus-daemon did not start");
+            thread::sleep(Duration::from_millis(20));
+        }
+        let port = free_port();
+        let mut cmd = Command::new("ippeveprinter");
+        cmd.env(
+            "DBUS_SYSTEM_BUS_ADDRESS",
+            format!("unix:path={}", socket.display()),
+        )
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            format!("unix:path={}", socket.display()),
+        )
+        .args([
+            "-p",
+            &port.to_string(),
+            "-n",
+            "localhost",
+            "-r",
+            "off",
+            "-k",
+        ])
+        .arg("-d")
+        .arg(d.join("spool"))
+        .arg("-K")
+        .arg(d.join("keys"))
+        .args(["-f", "application/pdf,image/pwg-raster"])
+        .args(["-s", if color { "20,10" } else { "20,0" }]);
+        if duplex {
+            cmd.arg("-2");
+        }
+        let printer = cmd
+            .arg(name)
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(d.join("ippeveprinter.log")).unwrap())
+            .spawn()
+            .expect("starting ippeveprinter");
+        let mut p = IppEvePrinter {
+            port,
+            dir,
+            printer,
+            dbus,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = p.printer.try_wait() {
+                panic!("ippeveprinter exited ({status}): {}", p.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "ippeveprinter did not start: {}",
+                p.log()
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
+        p
+    }
+
+    pub fn uri(&self) -> String {
+        format!("ipp://127.0.0.1:{}/ipp/print", self.port)
+    }
+
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.dir.path().join("ippeveprinter.log")).unwrap_or_default()
+    }
+
+    /// The documents it kept, as (file name, bytes), waiting up to `wait` for `count` of them.
+    pub fn received(&self, count: usize, wait: Duration) -> Vec<(String, Vec<u8>)> {
+        let deadline = Instant::now() + wait;
+        loop {
+            let mut files = Vec::new();
+            for entry in walk(&self.dir.path().join("spool")) {
+                if entry.extension().is_some_and(|e| e == "pdf" || e == "pwg") {
+                    let name = entry.file_name().unwrap().to_string_lossy().into_owned();
+                    files.push((name, fs::read(&entry).unwrap_or_default()));
+                }
+            }
+            if files.len() >= count || Instant::now() > deadline {
+                files.sort();
+                return files;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+impl Drop for IppEvePrinter {
+    fn drop(&mut self) {
+        let _ = self.printer.kill();
+        let _ = self.printer.wait();
+        let _ = self.dbus.kill();
+        let _ = self.dbus.wait();
+    }
+}
+
+/// A raw TCP 9100 sink that records everything each connection sends.
+pub struct SocketSink {
+    pub port: u16,
+    pub received: Arc<Mutex<Vec<Vec<u8>>>>,
+}
+
+impl SocketSink {
+    pub fn start() -> SocketSink {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let r = received.clone();
+        thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let r = r.clone();
+                thread::spawn(move || {
+                    let mut conn = conn;
+                    let mut bytes = Vec::new();
+                    let _ = conn.read_to_end(&mut bytes);
+                    r.lock().unwrap().push(bytes);
+                });
+            }
+        });
+        SocketSink { port, received }
+    }
+
+    /// The jobs received, waiting up to `wait` for `count`.
+    pub fn jobs(&self, count: usize, wait: Duration) -> Vec<Vec<u8>> {
+        let deadline = Instant::now() + wait;
+        loop {
+            let jobs = self.received.lock().unwrap().clone();
+            if jobs.len() >= count || Instant::now() > deadline {
+                return jobs;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// How a fake IPP copier misbehaves.
+#[derive(Clone, Copy, Debug)]
+pub enum Misbehaviour {
+    /// Reads the whole request, then answers HTTP 503.
+    Busy,
+    /// Reads the whole request, then never answers.
+    Silent,
+}
+
+/// A fake IPP copier on loopback; counts the requests it got.
+pub struct FakeCopier {
+    pub port: u16,
+    pub requests: Arc<Mutex<u32>>,
+}
+
+impl FakeCopier {
+    pub fn start(how: Misbehaviour) -> FakeCopier {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let requests = Arc::new(Mutex::new(0));
+        let count = requests.clone();
+        thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let count = count.clone();
+                thread::spawn(move || {
+                    let mut conn = conn;
+                    let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
+                    // Read until the chunked body's end (or the timeout).
+                    let mut all = Vec::new();
+                    let mut buf = [0u8; 65536];
+                    while let Ok(n) = conn.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        all.extend_from_slice(&buf[..n]);
+                        if all.ends_with(b"0\r\n\r\n") {
+                            break;
+                        }
+                    }
+                    *count.lock().unwrap() += 1;
+                    match how {
+                        Misbehaviour::Busy => {
+                            let _ = conn.write_all(
+                                b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                            );
+                        }
+                        Misbehaviour::Silent => thread::sleep(Duration::from_secs(60)),
+                    }
+                });
+            }
+        });
+        FakeCopier { port, requests }
+    }
+
+    pub fn uri(&self) -> String {
+        format!("ipp://127.0.0.1:{}/ipp/print", self.port)
+    }
+}
