@@ -99,10 +99,17 @@ impl App {
         // Profiles are validated at start: a bad site profile stops Folio with its name.
         let drivers = crate::drivers::Drivers::load(Some(&settings.drivers_dir))?;
         let devices = web::Data::new(crate::devices::DeviceRegistry::new(
-            db_for_devices,
+            db_for_devices.clone(),
             Arc::new(drivers),
         ));
         let roles = web::Data::new(settings.roles.clone());
+        let release = web::Data::new(crate::release::ReleaseService::new(
+            db_for_devices.clone(),
+            spool.clone(),
+            directory_data.get_ref().clone(),
+            devices.get_ref().clone(),
+            Duration::from_secs(120),
+        ));
         let listener = TcpListener::bind(&settings.listen)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
         let local = listener.local_addr()?;
@@ -112,6 +119,7 @@ impl App {
                 .app_data(directory_data.clone())
                 .app_data(devices.clone())
                 .app_data(roles.clone())
+                .app_data(release.clone())
                 // IPP bodies are streamed; this bounds only what extractors would buffer.
                 .app_data(web::PayloadConfig::new(64 * 1024))
                 .configure(crate::web::routes)

@@ -18,5 +18,6 @@ pub mod ipp;
 pub mod metrics;
 pub mod output;
 pub mod policy;
+pub mod release;
 pub mod spool;
 pub mod web;

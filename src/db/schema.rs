@@ -115,6 +115,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    release_sessions (id) {
+        id -> Text,
+        uid -> Text,
+        device_id -> BigInt,
+        degraded -> SmallInt,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        ended_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(documents -> jobs (job_id));
 diesel::joinable!(directory_badges -> directory_users (uid_key));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -125,5 +137,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     directory_badges,
     badge_registrations,
     user_pins,
-    devices
+    devices,
+    release_sessions
 );

@@ -192,3 +192,48 @@ impl<R: Read> Read for CountingReader<R> {
         }
     }
 }
+
+/// The state of the device at `uri`, within `limits` (IPP: printer-state and reasons; socket
+/// and LPD: whether the port answers). Blocks.
+pub fn device_status(
+    uri: &str,
+    profile: &crate::drivers::DriverProfile,
+    limits: Limits,
+) -> DeviceStatus {
+    use crate::drivers::Protocol;
+    let Some((scheme, rest)) = uri.split_once("://") else {
+        return DeviceStatus::unreachable("bad URI");
+    };
+    match Protocol::of_scheme(scheme) {
+        Some(Protocol::Ipp | Protocol::Ipps) => ipp::IppDevice {
+            uri,
+            options: &profile.ipp,
+            limits,
+        }
+        .status(),
+        Some(p @ (Protocol::Socket | Protocol::Lpd)) => {
+            let authority = rest.split('/').next().unwrap_or(rest);
+            let default = if p == Protocol::Socket { 9100 } else { 515 };
+            let address = if authority.contains(':') {
+                authority.to_owned()
+            } else {
+                format!("{authority}:{default}")
+            };
+            let reachable = std::net::ToSocketAddrs::to_socket_addrs(&address)
+                .ok()
+                .and_then(|mut a| a.next())
+                .is_some_and(|a| std::net::TcpStream::connect_timeout(&a, limits.connect).is_ok());
+            if reachable {
+                DeviceStatus {
+                    ready: true,
+                    state: "reachable".into(),
+                    reasons: Vec::new(),
+                    message: "ready (this copier does not report paper or toner)".into(),
+                }
+            } else {
+                DeviceStatus::unreachable("no answer on its port")
+            }
+        }
+        None => DeviceStatus::unreachable("unknown protocol"),
+    }
+}

@@ -351,6 +351,19 @@ impl Spool {
         message: Option<&'static str>,
         actor: String,
     ) -> Result<Transitioned, SpoolError> {
+        self.transition_with(job_id, to, reason, message.map(str::to_owned), actor)
+            .await
+    }
+
+    /// [`Spool::transition`] with a message made at run time (a device's name, a reason).
+    pub async fn transition_with(
+        &self,
+        job_id: i64,
+        to: JobState,
+        reason: JobStateReason,
+        message: Option<String>,
+        actor: String,
+    ) -> Result<Transitioned, SpoolError> {
         let done = self
             .inner
             .db
@@ -358,7 +371,7 @@ impl Spool {
                 let change = Change {
                     to,
                     reason,
-                    message,
+                    message: message.as_deref(),
                     actor: &actor,
                 };
                 db::write_tx(conn, |conn| state::transition(conn, job_id, change))

@@ -3,6 +3,7 @@
 
 pub mod devices;
 pub mod me;
+pub mod release;
 
 use actix_web::{web, HttpResponse};
 
@@ -17,7 +18,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/metrics", web::get().to(metrics))
         .route("/", web::get().to(index))
         .configure(me::routes)
-        .configure(devices::routes);
+        .configure(devices::routes)
+        .configure(release::routes);
 }
 
 async fn healthz() -> HttpResponse {

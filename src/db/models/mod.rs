@@ -5,3 +5,4 @@ pub mod devices;
 pub mod directory;
 pub mod documents;
 pub mod jobs;
+pub mod release_sessions;

@@ -1,0 +1,211 @@
+//! One released job on its way: decrypt the document as a stream into the device through its
+//! driver, retry while the device says busy, then follow the job until it ends and move the
+//! Folio job accordingly:
+//!
+//! - completed at the copier → `completed`;
+//! - nothing printed (unreachable, refused, aborted, busy too long) → held again, with the
+//!   reason the user sees at the next session;
+//! - bytes reached the copier but no confirmation → `processing-stopped`, **never resent
+//!   automatically**: the user decides at the next session.
+
+use std::time::{Duration, Instant};
+
+use crate::db::models::documents::DocumentRow;
+use crate::db::models::jobs::JobRow;
+use crate::devices::Device;
+use crate::domain::{ColorMode, DocumentFormat, JobState, JobStateReason, Sides};
+use crate::drivers::{DriverProfile, Protocol};
+use crate::output::{
+    ipp::IppDevice, pjl, JobLabel, Limits, OutputError, RemoteOutcome, Sent, Ticket,
+};
+use crate::spool::Spool;
+
+/// Busy answers before the job is held again.
+const BUSY_RETRIES: u32 = 4;
+/// How long a copier's job is followed before Folio stops waiting for news.
+const FOLLOW_FOR: Duration = Duration::from_secs(30 * 60);
+
+/// What the job becomes.
+enum Outcome {
+    Completed(String),
+    HeldAgain(String),
+    NeedsDecision(String),
+    Canceled(String),
+}
+
+/// Sends `job` to `device` on the blocking pool, then records the outcome.
+pub fn spawn(spool: Spool, device: Device, profile: DriverProfile, job: JobRow, limits: Limits) {
+    tokio::spawn(async move {
+        let (s, d, id, owner) = (spool.clone(), device.clone(), job.id, job.owner.clone());
+        let outcome = match spool.job(id).await {
+            Ok(Some((_, docs))) if !docs.is_empty() => {
+                let doc = docs[0].clone();
+                tokio::task::spawn_blocking(move || deliver(&s, &d, &profile, &job, &doc, limits))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Outcome::NeedsDecision("the release was interrupted".into())
+                    })
+            }
+            Ok(_) => Outcome::HeldAgain("not printed: the job has no document".into()),
+            Err(e) => Outcome::HeldAgain(format!("not printed: {e}")),
+        };
+        let (to, reason, message) = match outcome {
+            Outcome::Completed(m) => (
+                JobState::Completed,
+                JobStateReason::JobCompletedSuccessfully,
+                m,
+            ),
+            Outcome::HeldAgain(m) => (
+                JobState::PendingHeld,
+                JobStateReason::JobHoldUntilSpecified,
+                m,
+            ),
+            Outcome::NeedsDecision(m) => {
+                (JobState::ProcessingStopped, JobStateReason::JobPrinting, m)
+            }
+            Outcome::Canceled(m) => (JobState::Canceled, JobStateReason::JobCanceledByOperator, m),
+        };
+        tracing::info!(job_id = id, device = %device.name, state = to.keyword(), %message, "release finished");
+        if let Err(e) = spool
+            .transition_with(id, to, reason, Some(message), owner)
+            .await
+        {
+            tracing::error!(job_id = id, error = %e, "cannot record the end of a release");
+        }
+    });
+}
+
+/// The ticket the device gets: the job's, within what the device can do (never colour to a
+/// mono device, never duplex to a simplex one).
+fn ticket_for(job: &JobRow, device: &Device) -> Ticket {
+    let mut sides = Sides::from_code(job.sides);
+    if !device.capabilities.duplex {
+        sides = Sides::OneSided;
+    }
+    let mut color = ColorMode::from_code(job.color_mode);
+    if !device.capabilities.color || color != ColorMode::Color {
+        color = ColorMode::Monochrome;
+    }
+    Ticket {
+        sides,
+        color,
+        copies: job.copies.max(1) as u32,
+        media: job.media.clone(),
+    }
+}
+
+fn deliver(
+    spool: &Spool,
+    device: &Device,
+    profile: &DriverProfile,
+    job: &JobRow,
+    doc: &DocumentRow,
+    limits: Limits,
+) -> Outcome {
+    let format = DocumentFormat::from_code(doc.format)
+        .map(|f| f.mime())
+        .unwrap_or("application/pdf");
+    let ticket = ticket_for(job, device);
+    let label = JobLabel {
+        user: job.owner.clone(),
+        name: format!("Folio job {}", job.id),
+    };
+    let protocol = device
+        .uri
+        .split_once("://")
+        .and_then(|(scheme, _)| Protocol::of_scheme(scheme));
+    let mut attempt = 0;
+    loop {
+        let reader = match spool.open_document(doc) {
+            Ok(r) => r,
+            Err(e) => {
+                return Outcome::HeldAgain(format!(
+                    "not printed: the document cannot be read ({e})"
+                ))
+            }
+        };
+        let sent: Result<Sent, OutputError> = match protocol {
+            Some(Protocol::Ipp | Protocol::Ipps) => IppDevice {
+                uri: &device.uri,
+                options: &profile.ipp,
+                limits,
+            }
+            .print(&label, &ticket, format, reader),
+            Some(Protocol::Socket) => match &profile.pjl {
+                Some(p) => {
+                    let address = device.uri.split_once("://").map(|(_, a)| a).unwrap_or("");
+                    let address = address.split('/').next().unwrap_or(address);
+                    let address = if address.contains(':') {
+                        address.to_owned()
+                    } else {
+                        format!("{address}:9100")
+                    };
+                    pjl::send(
+                        &address,
+                        p,
+                        device.capabilities.color,
+                        &label,
+                        &ticket,
+                        reader,
+                        limits,
+                    )
+                }
+                None => Err(OutputError::Unsupported("the profile has no PJL".into())),
+            },
+            _ => Err(OutputError::Unsupported(format!(
+                "{} is not supported yet",
+                device.uri
+            ))),
+        };
+        match sent {
+            Ok(sent) => return follow(device, profile, &label, sent, limits),
+            Err(OutputError::Busy) if attempt < BUSY_RETRIES => {
+                attempt += 1;
+                std::thread::sleep(Duration::from_millis(500 * 2u64.pow(attempt)));
+            }
+            Err(e) if e.nothing_printed() => {
+                return Outcome::HeldAgain(format!("not printed at {}: {e}; release it again", device.name))
+            }
+            Err(e) => {
+                return Outcome::NeedsDecision(format!(
+                    "{} may or may not have printed this job ({e}): check the output tray, then print it again or cancel",
+                    device.name
+                ))
+            }
+        }
+    }
+}
+
+fn follow(
+    device: &Device,
+    profile: &DriverProfile,
+    label: &JobLabel,
+    sent: Sent,
+    limits: Limits,
+) -> Outcome {
+    let Some(remote) = sent.remote_job_id else {
+        return Outcome::Completed(format!(
+            "sent to {} (this protocol gives no confirmation)",
+            device.name
+        ));
+    };
+    let ipp = IppDevice {
+        uri: &device.uri,
+        options: &profile.ipp,
+        limits,
+    };
+    match ipp.follow(remote, &label.user, Duration::from_secs(1), Instant::now() + FOLLOW_FOR) {
+        Some(RemoteOutcome::Completed { impressions }) => Outcome::Completed(match impressions {
+            Some(n) => format!("printed at {} ({n} impressions)", device.name),
+            None => format!("printed at {}", device.name),
+        }),
+        Some(RemoteOutcome::Aborted { reason }) => {
+            Outcome::HeldAgain(format!("{} did not print it ({reason}); release it again", device.name))
+        }
+        Some(RemoteOutcome::Canceled) => Outcome::Canceled(format!("canceled at {}", device.name)),
+        None => Outcome::NeedsDecision(format!(
+            "no news from {} after 30 minutes: check the output tray, then print it again or cancel",
+            device.name
+        )),
+    }
+}

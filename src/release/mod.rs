@@ -1,0 +1,454 @@
+//! Release at a copier: a badge opens a session at a device, the session lists the holder's
+//! jobs, and released jobs go to that device (see [`deliver`]). Sessions live in the database
+//! (any node can serve the terminal's next request) and expire when idle. Failed badge and PIN
+//! attempts lock the badge, and the device, for a while.
+
+mod deliver;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rand::RngCore;
+use serde::Serialize;
+
+use crate::db::models::jobs::Which;
+use crate::db::models::release_sessions::{self as rows, SessionRow};
+use crate::db::{self, Db, DbError};
+use crate::devices::{Device, DeviceRegistry};
+use crate::directory::{BadgeError, DirectoryService};
+use crate::domain::{ColorMode, JobState, JobStateReason, Sides};
+use crate::output::Limits;
+use crate::spool::{Spool, SpoolError};
+
+/// Failed attempts (unknown badge, wrong PIN) before a badge or a device is locked.
+const MAX_FAILURES: u32 = 5;
+/// How long failures are counted, and a lock lasts.
+const LOCKOUT: Duration = Duration::from_secs(300);
+
+/// Why a release request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ReleaseError {
+    #[error(transparent)]
+    Badge(#[from] BadgeError),
+    #[error("too many failed attempts: try again in a few minutes")]
+    Locked,
+    #[error("no such session, or it has expired: badge again")]
+    NoSession,
+    #[error(transparent)]
+    Spool(#[from] SpoolError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// A job as the terminal shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobView {
+    pub id: i64,
+    pub name: String,
+    pub owner: String,
+    pub pages: Option<i32>,
+    pub sheets: Option<i32>,
+    pub copies: i32,
+    pub color: bool,
+    pub duplex: bool,
+    pub submitted: i64,
+    /// `held`, or `needs-decision` when a previous release may or may not have printed.
+    pub state: &'static str,
+    /// Why it is here again, when it is (shown to the user).
+    pub message: Option<String>,
+}
+
+/// An open session, as returned to the terminal.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionView {
+    pub session: String,
+    pub user: String,
+    pub display_name: String,
+    pub device: String,
+    pub expires_at: i64,
+    pub degraded: bool,
+    /// Can the copier print now (checked within 2 s).
+    pub device_status: crate::output::DeviceStatus,
+    pub jobs: Vec<JobView>,
+}
+
+/// What happened to one job of a release request.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobResult {
+    pub id: i64,
+    /// `releasing` (on its way to the copier), `not-found`, `not-held`.
+    pub result: &'static str,
+    pub message: String,
+}
+
+/// Which jobs to release.
+#[derive(Debug, Clone)]
+pub enum Selection {
+    All,
+    Jobs(Vec<i64>),
+}
+
+#[derive(Default)]
+struct Failures {
+    by_key: HashMap<String, (u32, Instant)>,
+}
+
+impl Failures {
+    fn locked(&self, key: &str) -> bool {
+        self.by_key
+            .get(key)
+            .is_some_and(|(n, since)| *n >= MAX_FAILURES && since.elapsed() < LOCKOUT)
+    }
+
+    fn fail(&mut self, key: String) {
+        let e = self.by_key.entry(key).or_insert((0, Instant::now()));
+        if e.1.elapsed() >= LOCKOUT {
+            *e = (0, Instant::now());
+        }
+        e.0 += 1;
+    }
+}
+
+/// The release service (cheap to clone).
+#[derive(Clone)]
+pub struct ReleaseService {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    spool: Spool,
+    directory: DirectoryService,
+    devices: DeviceRegistry,
+    idle: Duration,
+    limits: Limits,
+    failures: Mutex<Failures>,
+}
+
+impl ReleaseService {
+    pub fn new(
+        db: Db,
+        spool: Spool,
+        directory: DirectoryService,
+        devices: DeviceRegistry,
+        idle: Duration,
+    ) -> ReleaseService {
+        ReleaseService {
+            inner: Arc::new(Inner {
+                db,
+                spool,
+                directory,
+                devices,
+                idle,
+                limits: Limits::default(),
+                failures: Mutex::new(Failures::default()),
+            }),
+        }
+    }
+
+    fn failures(&self) -> std::sync::MutexGuard<'_, Failures> {
+        self.inner
+            .failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Opens a session for the holder of `badge` at `device`.
+    pub async fn start(
+        &self,
+        device: &Device,
+        badge: &str,
+        pin: Option<&str>,
+    ) -> Result<SessionView, ReleaseError> {
+        let badge_key = format!("badge:{}", badge.trim().to_uppercase());
+        let device_key = format!("device:{}", device.id);
+        {
+            let f = self.failures();
+            if f.locked(&badge_key) || f.locked(&device_key) {
+                return Err(ReleaseError::Locked);
+            }
+        }
+        let found = match self.inner.directory.resolve_badge(badge, pin).await {
+            Ok(m) => m,
+            Err(e) => {
+                if matches!(
+                    e,
+                    BadgeError::Unknown | BadgeError::WrongPin | BadgeError::Invalid
+                ) {
+                    let mut f = self.failures();
+                    f.fail(badge_key);
+                    f.fail(device_key);
+                }
+                return Err(e.into());
+            }
+        };
+        let mut raw = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut raw);
+        let now = db::now_ms();
+        let row = SessionRow {
+            id: hex::encode(raw),
+            uid: found.user.uid.clone(),
+            device_id: device.id,
+            degraded: found.degraded as i16,
+            created_at: now,
+            expires_at: now + self.inner.idle.as_millis() as i64,
+            ended_at: None,
+        };
+        let r = row.clone();
+        let (uid, device_name) = (found.user.uid.clone(), device.name.clone());
+        self.inner
+            .db
+            .run(move |conn| {
+                db::write_tx(conn, |conn| {
+                    rows::insert(conn, &r)?;
+                    crate::audit::append(
+                        conn,
+                        crate::audit::Event {
+                            actor: &uid,
+                            action: "release.session",
+                            object: &format!("device:{}", r.device_id),
+                            detail: serde_json::json!({
+                                "device": device_name, "degraded": found.degraded,
+                            })
+                            .to_string(),
+                        },
+                    )
+                })
+                .map_err(DbError::from)
+            })
+            .await?;
+        Ok(SessionView {
+            device_status: self.device_status(device).await,
+            session: row.id,
+            user: found.user.uid.clone(),
+            display_name: found.user.display_name.clone(),
+            device: device.name.clone(),
+            expires_at: row.expires_at,
+            degraded: found.degraded,
+            jobs: self.jobs_of(&found.user.uid).await?,
+        })
+    }
+
+    /// The device's state, told within 2 s.
+    async fn device_status(&self, device: &Device) -> crate::output::DeviceStatus {
+        let Some(profile) = self.inner.devices.drivers().get(&device.driver).cloned() else {
+            return crate::output::DeviceStatus {
+                ready: false,
+                state: "unknown".into(),
+                reasons: Vec::new(),
+                message: "this copier's driver profile is missing: call IT".into(),
+            };
+        };
+        let uri = device.uri.clone();
+        let limits = Limits {
+            connect: Duration::from_millis(1500),
+            io: Duration::from_millis(1500),
+        };
+        tokio::task::spawn_blocking(move || crate::output::device_status(&uri, &profile, limits))
+            .await
+            .unwrap_or_else(|_| crate::output::DeviceStatus {
+                ready: false,
+                state: "unknown".into(),
+                reasons: Vec::new(),
+                message: "the copier's state could not be checked".into(),
+            })
+    }
+
+    /// The open session `id` at `device`, its idle expiry pushed back.
+    async fn session(&self, device: &Device, id: &str) -> Result<SessionRow, ReleaseError> {
+        let (id, device_id, idle) = (id.to_owned(), device.id, self.inner.idle.as_millis() as i64);
+        let row = self
+            .inner
+            .db
+            .run(move |conn| {
+                let now = db::now_ms();
+                let row = rows::open(conn, &id, device_id, now)?;
+                if row.is_some() {
+                    rows::touch(conn, &id, now + idle)?;
+                }
+                Ok::<_, DbError>(row)
+            })
+            .await?;
+        row.ok_or(ReleaseError::NoSession)
+    }
+
+    /// The session again (the terminal refreshes its list).
+    pub async fn view(&self, device: &Device, id: &str) -> Result<SessionView, ReleaseError> {
+        let s = self.session(device, id).await?;
+        let display_name = match self.inner.directory.user(&s.uid).await {
+            Ok(Some(l)) => l.user.display_name,
+            _ => s.uid.clone(),
+        };
+        Ok(SessionView {
+            device_status: self.device_status(device).await,
+            jobs: self.jobs_of(&s.uid).await?,
+            session: s.id,
+            display_name,
+            user: s.uid,
+            device: device.name.clone(),
+            expires_at: db::now_ms() + self.inner.idle.as_millis() as i64,
+            degraded: s.degraded != 0,
+        })
+    }
+
+    /// Ends a session (logout at the terminal).
+    pub async fn end(&self, device: &Device, id: &str) -> Result<(), ReleaseError> {
+        self.session(device, id).await?;
+        let id = id.to_owned();
+        self.inner
+            .db
+            .run(move |conn| Ok::<_, DbError>(rows::end(conn, &id, db::now_ms())?))
+            .await?;
+        Ok(())
+    }
+
+    /// The jobs `uid` can release: held ones, and those awaiting a decision.
+    async fn jobs_of(&self, uid: &str) -> Result<Vec<JobView>, ReleaseError> {
+        let jobs = self
+            .inner
+            .spool
+            .list(Which::NotCompleted, Some(uid.to_owned()), 500)
+            .await?;
+        let mut out = Vec::new();
+        for j in jobs {
+            let state = match JobState::from_code(j.state) {
+                Some(JobState::PendingHeld) => "held",
+                Some(JobState::ProcessingStopped) => "needs-decision",
+                _ => continue,
+            };
+            let pages = match self.inner.spool.job(j.id).await? {
+                Some((_, docs)) => docs.iter().filter_map(|d| d.pages).reduce(|a, b| a + b),
+                None => None,
+            };
+            let duplex = Sides::from_code(j.sides) != Sides::OneSided;
+            let sheets = pages.map(|p| {
+                let per_copy = if duplex { (p + 1) / 2 } else { p };
+                per_copy * j.copies
+            });
+            out.push(JobView {
+                id: j.id,
+                name: j.name,
+                owner: j.owner,
+                pages,
+                sheets,
+                copies: j.copies,
+                color: ColorMode::from_code(j.color_mode) == ColorMode::Color,
+                duplex,
+                submitted: j.created_at,
+                state,
+                // Set only when a release did not go through (submission leaves it empty).
+                message: j.state_message,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Releases jobs of the session's user to the session's device. Each released job is on
+    /// its way when this returns; the copier's answer arrives later (the job's state follows).
+    pub async fn release(
+        &self,
+        device: &Device,
+        id: &str,
+        selection: Selection,
+    ) -> Result<Vec<JobResult>, ReleaseError> {
+        let s = self.session(device, id).await?;
+        let mine = self.jobs_of(&s.uid).await?;
+        let wanted: Vec<i64> = match selection {
+            Selection::All => mine
+                .iter()
+                .filter(|j| j.state == "held")
+                .map(|j| j.id)
+                .collect(),
+            Selection::Jobs(ids) => ids,
+        };
+        let profile = self.inner.devices.drivers().get(&device.driver).cloned();
+        let mut results = Vec::new();
+        for job_id in wanted {
+            let Some(job) = mine.iter().find(|j| j.id == job_id) else {
+                // Someone else's job, or no job: the same answer (nobody learns others' ids).
+                results.push(JobResult {
+                    id: job_id,
+                    result: "not-found",
+                    message: "no such job of yours".into(),
+                });
+                continue;
+            };
+            let Some(profile) = profile.clone() else {
+                results.push(JobResult {
+                    id: job_id,
+                    result: "not-held",
+                    message: "this copier's driver profile is missing".into(),
+                });
+                continue;
+            };
+            let message = format!("released at {}", device.name);
+            match self
+                .inner
+                .spool
+                .transition_with(
+                    job.id,
+                    JobState::Processing,
+                    JobStateReason::JobPrinting,
+                    Some(message),
+                    s.uid.clone(),
+                )
+                .await
+            {
+                Ok(t) => {
+                    deliver::spawn(
+                        self.inner.spool.clone(),
+                        device.clone(),
+                        profile,
+                        t.job,
+                        self.inner.limits,
+                    );
+                    results.push(JobResult {
+                        id: job.id,
+                        result: "releasing",
+                        message: format!("sent to {}", device.name),
+                    });
+                }
+                Err(SpoolError::NotPossible(m)) => results.push(JobResult {
+                    id: job.id,
+                    result: "not-held",
+                    message: m,
+                }),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(results)
+    }
+
+    /// Cancels jobs of the session's user.
+    pub async fn cancel(
+        &self,
+        device: &Device,
+        id: &str,
+        jobs: Vec<i64>,
+    ) -> Result<Vec<JobResult>, ReleaseError> {
+        let s = self.session(device, id).await?;
+        let mine = self.jobs_of(&s.uid).await?;
+        let mut results = Vec::new();
+        for job_id in jobs {
+            if !mine.iter().any(|j| j.id == job_id) {
+                results.push(JobResult {
+                    id: job_id,
+                    result: "not-found",
+                    message: "no such job of yours".into(),
+                });
+                continue;
+            }
+            self.inner
+                .spool
+                .cancel(job_id, s.uid.clone(), false)
+                .await?;
+            results.push(JobResult {
+                id: job_id,
+                result: "canceled",
+                message: "canceled".into(),
+            });
+        }
+        Ok(results)
+    }
+}

@@ -1,0 +1,366 @@
+//! Badge release end to end: a Folio server, a directory with badges, an ippeveprinter copier
+//! added as a device, jobs printed over IPP, a terminal's REST calls with the device token.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::copier::IppEvePrinter;
+use common::directory::{basic, http, password_of, write_ldif, HttpAnswer, TestUser};
+use common::{both_backends, op, parse_response, status, tag, RawIpp, TestServer};
+
+fn add_device(data: &Path, db_url: Option<&str>, name: &str, uri: &str) -> String {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_folio"));
+    cmd.args([
+        "device",
+        "add",
+        "--json",
+        "--name",
+        name,
+        "--uri",
+        uri,
+        "--driver",
+        "ipp-everywhere",
+    ])
+    .arg("--data-dir")
+    .arg(data);
+    if let Some(url) = db_url {
+        cmd.arg("--database-url").arg(url);
+    }
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("FOLIO_") {
+            cmd.env_remove(k);
+        }
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["token"].as_str().unwrap().to_owned()
+}
+
+fn print_as(server: &TestServer, user: &str, name: &str) -> i32 {
+    let req = RawIpp::new(op::PRINT_JOB)
+        .operation_prelude(&server.ipp_uri())
+        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", user)
+        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "job-name", name)
+        .attr_str(tag::MIME_MEDIA_TYPE, "document-format", "application/pdf")
+        .document(&folio::bench::sample_pdf(2))
+        .build();
+    let r = parse_response(&server.post_ipp(&req).1).unwrap();
+    assert_eq!(r.status, status::SUCCESSFUL_OK);
+    r.integer("job-id").unwrap()
+}
+
+fn job_state(server: &TestServer, user: &str, id: i32) -> (i32, String) {
+    let req = RawIpp::new(op::GET_JOB_ATTRIBUTES)
+        .operation_prelude(&server.ipp_uri())
+        .attr_i32(tag::INTEGER, "job-id", id)
+        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", user)
+        .build();
+    let r = parse_response(&server.post_ipp(&req).1).unwrap();
+    (
+        r.integer("job-state").unwrap_or(0),
+        r.text("job-state-message").unwrap_or_default(),
+    )
+}
+
+fn wait_state(server: &TestServer, user: &str, id: i32, want: i32) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (state, message) = job_state(server, user, id);
+        if state == want {
+            return message;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "job {id} stayed in state {state} ({message})"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn terminal(server: &TestServer, token: &str, method: &str, path: &str, body: &str) -> HttpAnswer {
+    http(
+        method,
+        &server.http_url(path),
+        Some(&format!("Bearer {token}")),
+        "application/json",
+        body.as_bytes(),
+    )
+}
+
+both_backends!(
+    a_badge_releases_the_holders_jobs_at_that_copier_exactly_once,
+    |backend| {
+        let data = tempfile::tempdir().unwrap();
+        let mut users = vec![TestUser::new("alice"), TestUser::new("bob")];
+        users[0].badges = vec!["04A1B2C3".into()];
+        users[1].badges = vec!["04B2C3D4".into()];
+        write_ldif(&data.path().join("directory.ldif"), &users);
+        let server = TestServer::start_with(backend, data.path(), None, &[]);
+        let copier = IppEvePrinter::start("Ward Copier", true, true);
+        let token = add_device(
+            data.path(),
+            server.db_url.as_deref(),
+            "ward-3",
+            &copier.uri(),
+        );
+
+        let a1 = print_as(&server, "alice", "Compte rendu Dupont");
+        let a2 = print_as(&server, "alice", "Ordonnance");
+        let b1 = print_as(&server, "bob", "Planning");
+
+        // The terminal: no token, a wrong token.
+        let no_token = http(
+            "POST",
+            &server.http_url("/api/v1/release/sessions"),
+            None,
+            "application/json",
+            br#"{"badge":"04A1B2C3"}"#,
+        );
+        assert_eq!(no_token.status, 401);
+        assert_eq!(
+            terminal(
+                &server,
+                "fdt_wrong",
+                "POST",
+                "/api/v1/release/sessions",
+                r#"{"badge":"04A1B2C3"}"#
+            )
+            .status,
+            401
+        );
+
+        // Alice badges (a reader that pads with zeros): her jobs only, and the copier is ready.
+        let started = Instant::now();
+        let s = terminal(
+            &server,
+            &token,
+            "POST",
+            "/api/v1/release/sessions",
+            r#"{"badge":"0004A1B2C3"}"#,
+        );
+        assert_eq!(s.status, 201, "{}", String::from_utf8_lossy(&s.body));
+        assert!(started.elapsed() < Duration::from_secs(3));
+        let session = s.json();
+        assert_eq!(session["user"], "alice");
+        assert_eq!(session["device_status"]["ready"], true, "{session}");
+        let ids: Vec<i64> = session["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| j["id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(
+            ids,
+            [a1 as i64, a2 as i64],
+            "alice sees her jobs, not bob's"
+        );
+        assert_eq!(session["jobs"][0]["name"], "Compte rendu Dupont");
+        assert_eq!(session["jobs"][0]["pages"], 2);
+        assert_eq!(session["jobs"][0]["duplex"], true);
+        let sid = session["session"].as_str().unwrap().to_owned();
+
+        // Bob's job cannot be released from alice's session.
+        let r = terminal(
+            &server,
+            &token,
+            "POST",
+            &format!("/api/v1/release/sessions/{sid}/release"),
+            &format!(r#"{{"jobs":[{b1}]}}"#),
+        );
+        assert_eq!(r.json()["results"][0]["result"], "not-found");
+
+        let r = terminal(
+            &server,
+            &token,
+            "POST",
+            &format!("/api/v1/release/sessions/{sid}/release"),
+            r#"{"jobs":"all"}"#,
+        );
+        assert_eq!(r.status, 200);
+        let results = r.json()["results"].as_array().unwrap().clone();
+        assert_eq!(results.len(), 2);
+        assert!(
+            results.iter().all(|x| x["result"] == "releasing"),
+            "{results:?}"
+        );
+
+        let files = copier.received(2, Duration::from_secs(30));
+        assert_eq!(files.len(), 2, "both at the copier");
+        for id in [a1, a2] {
+            let message = wait_state(&server, "alice", id, 9);
+            assert!(message.contains("printed at ward-3"), "{message}");
+        }
+        // Exactly once: released jobs are gone from the next session, and nothing more arrives.
+        let again = terminal(
+            &server,
+            &token,
+            "GET",
+            &format!("/api/v1/release/sessions/{sid}"),
+            "",
+        );
+        assert_eq!(again.json()["jobs"].as_array().unwrap().len(), 0);
+        std::thread::sleep(Duration::from_secs(1));
+        assert_eq!(copier.received(3, Duration::from_millis(100)).len(), 2);
+        assert_eq!(
+            job_state(&server, "bob", b1).0,
+            4,
+            "bob's job is still held"
+        );
+
+        assert_eq!(
+            terminal(
+                &server,
+                &token,
+                "DELETE",
+                &format!("/api/v1/release/sessions/{sid}"),
+                ""
+            )
+            .status,
+            204
+        );
+        assert_eq!(
+            terminal(
+                &server,
+                &token,
+                "GET",
+                &format!("/api/v1/release/sessions/{sid}"),
+                ""
+            )
+            .status,
+            404
+        );
+    }
+);
+
+#[test]
+fn a_copier_that_is_down_holds_the_job_again_and_badges_lock_out() {
+    let data = tempfile::tempdir().unwrap();
+    let mut users = vec![TestUser::new("alice")];
+    users[0].badges = vec!["04A1B2C3".into()];
+    write_ldif(&data.path().join("directory.ldif"), &users);
+    let server = TestServer::start_with(common::Backend::Sqlite, data.path(), None, &[]);
+    let dead = format!("ipp://127.0.0.1:{}/ipp/print", common::free_port());
+    let token = add_device(data.path(), None, "dead", &dead);
+    let job = print_as(&server, "alice", "Lettre");
+
+    let started = Instant::now();
+    let s = terminal(
+        &server,
+        &token,
+        "POST",
+        "/api/v1/release/sessions",
+        r#"{"badge":"04A1B2C3"}"#,
+    );
+    assert_eq!(s.status, 201);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the state is told within 2 s"
+    );
+    assert_eq!(s.json()["device_status"]["ready"], false);
+    let sid = s.json()["session"].as_str().unwrap().to_owned();
+    terminal(
+        &server,
+        &token,
+        "POST",
+        &format!("/api/v1/release/sessions/{sid}/release"),
+        r#"{"jobs":"all"}"#,
+    );
+    let message = wait_state(&server, "alice", job, 4);
+    assert!(message.contains("not printed at dead"), "{message}");
+    // The next session shows it again, with the reason.
+    let s = terminal(
+        &server,
+        &token,
+        "GET",
+        &format!("/api/v1/release/sessions/{sid}"),
+        "",
+    );
+    assert!(s.json()["jobs"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not printed"));
+
+    // A PIN set on the self-service API is asked; a wrong one is refused.
+    let pin = http(
+        "PUT",
+        &server.http_url("/api/v1/me/pin"),
+        Some(&basic("alice", &password_of("alice"))),
+        "application/json",
+        br#"{"pin":"2468"}"#,
+    );
+    assert_eq!(pin.status, 204);
+    let r = terminal(
+        &server,
+        &token,
+        "POST",
+        "/api/v1/release/sessions",
+        r#"{"badge":"04A1B2C3"}"#,
+    );
+    assert_eq!(
+        (r.status, r.json()["error"].clone()),
+        (401, "pin_required".into())
+    );
+    let r = terminal(
+        &server,
+        &token,
+        "POST",
+        "/api/v1/release/sessions",
+        r#"{"badge":"04A1B2C3","pin":"1111"}"#,
+    );
+    assert_eq!(
+        (r.status, r.json()["error"].clone()),
+        (401, "wrong_pin".into())
+    );
+    let r = terminal(
+        &server,
+        &token,
+        "POST",
+        "/api/v1/release/sessions",
+        r#"{"badge":"04A1B2C3","pin":"2468"}"#,
+    );
+    assert_eq!(r.status, 201);
+
+    // Unknown badges: 404 with the way to register; after five failures, locked.
+    let r = terminal(
+        &server,
+        &token,
+        "POST",
+        "/api/v1/release/sessions",
+        r#"{"badge":"99990001"}"#,
+    );
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json()["error"], "unknown_badge");
+    assert!(r.json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("/api/v1/me/badges"));
+    for n in 2..=4 {
+        let r = terminal(
+            &server,
+            &token,
+            "POST",
+            "/api/v1/release/sessions",
+            &format!(r#"{{"badge":"9999000{n}"}}"#),
+        );
+        assert_eq!(r.status, 404);
+    }
+    let r = terminal(
+        &server,
+        &token,
+        "POST",
+        "/api/v1/release/sessions",
+        r#"{"badge":"04A1B2C3","pin":"2468"}"#,
+    );
+    assert_eq!(
+        r.status, 429,
+        "the device is locked after five failures (one wrong PIN, four unknown badges)"
+    );
+}
