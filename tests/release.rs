@@ -364,3 +364,150 @@ fn a_copier_that_is_down_holds_the_job_again_and_badges_lock_out() {
         "the device is locked after five failures (one wrong PIN, four unknown badges)"
     );
 }
+
+#[test]
+fn a_secretary_releases_for_a_doctor() {
+    let data = tempfile::tempdir().unwrap();
+    let mut users = vec![
+        TestUser::new("alice"),
+        TestUser::new("bob"),
+        TestUser::new("carol"),
+    ];
+    users[1].badges = vec!["0B0B0B0B".into()];
+    users[2].badges = vec!["0C0C0C0C".into()];
+    users[2].groups = vec!["Secretaries".into()];
+    write_ldif(&data.path().join("directory.ldif"), &users);
+    let server = TestServer::start_with(common::Backend::Sqlite, data.path(), None, &[]);
+    let copier = IppEvePrinter::start("Secretariat", true, false);
+    let token = add_device(data.path(), None, "secretariat", &copier.uri());
+    let alice = basic("alice", &password_of("alice"));
+    let url = server.http_url("/api/v1/me/delegations");
+    let json = "application/json";
+
+    let doctor_job = print_as(&server, "alice", "Courrier patient");
+    let own_job = print_as(&server, "bob", "Planning");
+
+    // Refused: unknown user, oneself, nothing named, a time in the past.
+    for body in [
+        r#"{"to_user":"eve"}"#,
+        r#"{"to_user":"alice"}"#,
+        r#"{}"#,
+        r#"{"to_user":"bob","until":1}"#,
+    ] {
+        assert_eq!(
+            http("POST", &url, Some(&alice), json, body.as_bytes()).status,
+            400,
+            "{body}"
+        );
+    }
+    let d = http("POST", &url, Some(&alice), json, br#"{"to_user":"BOB"}"#);
+    assert_eq!(d.status, 201, "{}", String::from_utf8_lossy(&d.body));
+    let delegation_id = d.json()["id"].as_i64().unwrap();
+    let g = http(
+        "POST",
+        &url,
+        Some(&alice),
+        json,
+        br#"{"to_group":"secretaries"}"#,
+    );
+    assert_eq!(g.status, 201);
+    let listed = http("GET", &url, Some(&alice), json, b"").json();
+    assert_eq!(listed["given"].as_array().unwrap().len(), 2);
+
+    // Bob's session: his job, and alice's marked as delegated.
+    let s = terminal(
+        &server,
+        &token,
+        "POST",
+        "/api/v1/release/sessions",
+        r#"{"badge":"0B0B0B0B"}"#,
+    )
+    .json();
+    let jobs = s["jobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 2, "{s}");
+    let theirs = jobs.iter().find(|j| j["id"] == doctor_job).unwrap();
+    assert_eq!(theirs["delegated"], true);
+    assert_eq!(theirs["owner"], "alice");
+    assert_eq!(
+        jobs.iter().find(|j| j["id"] == own_job).unwrap()["delegated"],
+        false
+    );
+    // Carol, through her group, sees alice's job too.
+    let c = terminal(
+        &server,
+        &token,
+        "POST",
+        "/api/v1/release/sessions",
+        r#"{"badge":"0C0C0C0C"}"#,
+    )
+    .json();
+    assert_eq!(c["jobs"][0]["id"], doctor_job);
+
+    let sid = s["session"].as_str().unwrap();
+    let r = terminal(
+        &server,
+        &token,
+        "POST",
+        &format!("/api/v1/release/sessions/{sid}/release"),
+        &format!(r#"{{"jobs":[{doctor_job}]}}"#),
+    );
+    assert_eq!(r.json()["results"][0]["result"], "releasing");
+    assert_eq!(copier.received(1, Duration::from_secs(30)).len(), 1);
+    wait_state(&server, "alice", doctor_job, 9);
+
+    // Audited "released by bob for alice", and the job stays alice's.
+    let db = folio::db::Db::connect(
+        &format!("sqlite://{}", data.path().join("folio.db").display()),
+        1,
+    )
+    .unwrap();
+    let events =
+        folio::db::models::audit_events::list_after(&mut db.get().unwrap(), 0, 1000).unwrap();
+    let release = events
+        .iter()
+        .find(|e| {
+            e.action == "job.state"
+                && e.object == format!("job:{doctor_job}")
+                && e.detail.contains("\"to\":\"processing\"")
+        })
+        .expect("the release is audited");
+    assert_eq!(release.actor, "bob");
+    assert!(
+        release.detail.contains("\"owner\":\"alice\"")
+            && release
+                .detail
+                .contains("released by bob for alice at secretariat"),
+        "{}",
+        release.detail
+    );
+
+    // Revoked: bob no longer sees alice's jobs.
+    let another = print_as(&server, "alice", "Second courrier");
+    assert_eq!(
+        http(
+            "DELETE",
+            &format!("{url}/{delegation_id}"),
+            Some(&alice),
+            json,
+            b""
+        )
+        .status,
+        204
+    );
+    let s = terminal(
+        &server,
+        &token,
+        "POST",
+        "/api/v1/release/sessions",
+        r#"{"badge":"0B0B0B0B"}"#,
+    )
+    .json();
+    assert!(
+        s["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|j| j["id"] != another),
+        "{s}"
+    );
+}

@@ -127,6 +127,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    delegations (id) {
+        id -> BigInt,
+        owner_uid -> Text,
+        delegate_kind -> SmallInt,
+        delegate -> Text,
+        until_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(documents -> jobs (job_id));
 diesel::joinable!(directory_badges -> directory_users (uid_key));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -138,5 +150,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     badge_registrations,
     user_pins,
     devices,
-    release_sessions
+    release_sessions,
+    delegations
 );

@@ -3,6 +3,7 @@
 //! (any node can serve the terminal's next request) and expire when idle. Failed badge and PIN
 //! attempts lock the badge, and the device, for a while.
 
+pub mod delegation;
 mod deliver;
 
 use std::collections::HashMap;
@@ -57,6 +58,8 @@ pub struct JobView {
     pub state: &'static str,
     /// Why it is here again, when it is (shown to the user).
     pub message: Option<String>,
+    /// Someone else's job the session holder may release for them.
+    pub delegated: bool,
 }
 
 /// An open session, as returned to the terminal.
@@ -121,6 +124,7 @@ struct Inner {
     spool: Spool,
     directory: DirectoryService,
     devices: DeviceRegistry,
+    delegations: delegation::Delegations,
     idle: Duration,
     limits: Limits,
     failures: Mutex<Failures>,
@@ -136,6 +140,10 @@ impl ReleaseService {
     ) -> ReleaseService {
         ReleaseService {
             inner: Arc::new(Inner {
+                delegations: delegation::Delegations {
+                    db: db.clone(),
+                    directory: directory.clone(),
+                },
                 db,
                 spool,
                 directory,
@@ -303,13 +311,38 @@ impl ReleaseService {
         Ok(())
     }
 
-    /// The jobs `uid` can release: held ones, and those awaiting a decision.
+    /// The delegations service.
+    pub fn delegations(&self) -> &delegation::Delegations {
+        &self.inner.delegations
+    }
+
+    /// The jobs `uid` can release: their held ones and those awaiting their decision, then the
+    /// held jobs of owners who delegated to them.
     async fn jobs_of(&self, uid: &str) -> Result<Vec<JobView>, ReleaseError> {
-        let jobs = self
+        let mut jobs = self
             .inner
             .spool
             .list(Which::NotCompleted, Some(uid.to_owned()), 500)
             .await?;
+        let groups = match self.inner.directory.user(uid).await {
+            Ok(Some(l)) => l.user.groups,
+            _ => Vec::new(),
+        };
+        for owner_key in self.inner.delegations.owners_for(uid, &groups).await? {
+            // Jobs carry the owner's uid as the directory spells it.
+            let owner = match self.inner.directory.user(&owner_key).await {
+                Ok(Some(l)) => l.user.uid,
+                _ => owner_key,
+            };
+            jobs.extend(
+                self.inner
+                    .spool
+                    .list(Which::NotCompleted, Some(owner), 500)
+                    .await?
+                    .into_iter()
+                    .filter(|j| JobState::from_code(j.state) == Some(JobState::PendingHeld)),
+            );
+        }
         let mut out = Vec::new();
         for j in jobs {
             let state = match JobState::from_code(j.state) {
@@ -317,6 +350,7 @@ impl ReleaseService {
                 Some(JobState::ProcessingStopped) => "needs-decision",
                 _ => continue,
             };
+            let delegated = j.owner != uid;
             let pages = match self.inner.spool.job(j.id).await? {
                 Some((_, docs)) => docs.iter().filter_map(|d| d.pages).reduce(|a, b| a + b),
                 None => None,
@@ -339,6 +373,7 @@ impl ReleaseService {
                 state,
                 // Set only when a release did not go through (submission leaves it empty).
                 message: j.state_message,
+                delegated,
             });
         }
         Ok(out)
@@ -382,7 +417,11 @@ impl ReleaseService {
                 });
                 continue;
             };
-            let message = format!("released at {}", device.name);
+            let message = if job.delegated {
+                format!("released by {} for {} at {}", s.uid, job.owner, device.name)
+            } else {
+                format!("released at {}", device.name)
+            };
             match self
                 .inner
                 .spool

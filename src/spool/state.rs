@@ -92,10 +92,13 @@ pub fn transition(
             actor: change.actor,
             action: "job.state",
             object: &format!("job:{id}"),
+            // The owner beside the actor: "released by X for Y" reads from one event.
             detail: serde_json::json!({
                 "from": from.keyword(),
                 "to": change.to.keyword(),
                 "reason": change.reason.keyword(),
+                "owner": job.owner,
+                "message": change.message,
             })
             .to_string(),
         },

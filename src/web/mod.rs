@@ -1,6 +1,7 @@
 //! HTTP routes on the one listener: IPP, health and metrics. The console and REST API come
 //! later and will live here too.
 
+pub mod delegations;
 pub mod devices;
 pub mod me;
 pub mod release;
@@ -19,7 +20,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/", web::get().to(index))
         .configure(me::routes)
         .configure(devices::routes)
-        .configure(release::routes);
+        .configure(release::routes)
+        .configure(delegations::routes);
 }
 
 async fn healthz() -> HttpResponse {
