@@ -6,6 +6,7 @@ pub mod app;
 pub mod audit;
 pub mod bench;
 pub mod bench_directory;
+pub mod bench_release;
 pub mod cli;
 pub mod config;
 pub mod db;

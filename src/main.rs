@@ -71,6 +71,8 @@ enum Command {
     },
     /// Measure intake throughput and latency against a running server.
     Bench(folio::bench::BenchArgs),
+    /// Measure badge session start and release to a copier (see BENCHMARKS.md).
+    BenchRelease(folio::bench_release::BenchReleaseArgs),
     /// Measure badge → user latency, uncached then cached (see BENCHMARKS.md).
     BenchDirectory(folio::bench_directory::BenchDirectoryArgs),
 }
@@ -142,6 +144,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => folio::bench::run(args),
+        Command::BenchRelease(args) => folio::bench_release::run(args),
         Command::BenchDirectory(args) => {
             let s = settings(&cli)?;
             folio::bench_directory::run(&s, args)
