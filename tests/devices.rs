@@ -65,7 +65,7 @@ both_backends!(devices_are_managed_from_the_cli, |backend| {
     };
     let (code, out, err) = add(
         "cardio-3",
-        "ipps://10.1.2.3/ipp/print",
+        &format!("ipps://127.0.0.1:{}/ipp/print", common::free_port()),
         "konica-minolta-bizhub",
     );
     assert_eq!(code, 0, "{out}{err}");
@@ -117,7 +117,11 @@ both_backends!(devices_are_managed_from_the_cli, |backend| {
     let (code, _, _) = folio(d, url, &["device", "remove", "cardio-3"]);
     assert_eq!(code, 2);
     // The name is free again once the device is out of service.
-    let (code, _, _) = add("cardio-3", "ipp://10.1.2.5/ipp/print", "ipp-everywhere");
+    let (code, _, _) = add(
+        "cardio-3",
+        &format!("ipp://127.0.0.1:{}/ipp/print", common::free_port()),
+        "ipp-everywhere",
+    );
     assert_eq!(code, 0);
 
     if backend == Backend::Sqlite {
@@ -152,7 +156,7 @@ fn the_device_api_is_for_administrators() {
 
     assert_eq!(http("GET", &url, None, json, b"").status, 401);
     assert_eq!(http("GET", &url, Some(&bob), json, b"").status, 403);
-    let body = br#"{"name":"radio-1","uri":"ipp://10.2.0.1/ipp/print","driver":"ipp-everywhere","location":{"site":"CHU Sud","service":"Radiologie"}}"#;
+    let body = br#"{"name":"radio-1","uri":"ipp://127.0.0.1:9/ipp/print","driver":"ipp-everywhere","location":{"site":"CHU Sud","service":"Radiologie"}}"#;
     assert_eq!(http("POST", &url, Some(&bob), json, body).status, 403);
     let created = http("POST", &url, Some(&carol), json, body);
     assert_eq!(
@@ -212,4 +216,34 @@ fn the_device_api_is_for_administrators() {
         b"",
     );
     assert!(drivers.json()["hp-laserjet-enterprise"]["pjl"]["mono"].is_array());
+}
+
+#[test]
+fn an_ipp_device_is_asked_what_it_can_do() {
+    let copier = common::copier::IppEvePrinter::start("Mono Simplex", false, false);
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = folio(
+        dir.path(),
+        None,
+        &[
+            "device",
+            "add",
+            "--json",
+            "--name",
+            "mono",
+            "--uri",
+            &copier.uri(),
+            "--driver",
+            "ipp-everywhere",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    // The profile allows colour and duplex; this copier has neither: Folio believes the copier.
+    assert_eq!(v["device"]["capabilities"]["color"], false, "{v}");
+    assert_eq!(v["device"]["capabilities"]["duplex"], false, "{v}");
+    assert!(!v["device"]["capabilities"]["media"]
+        .as_array()
+        .unwrap()
+        .is_empty());
 }

@@ -166,9 +166,58 @@ impl DeviceRegistry {
         Ok(profile.capabilities.clone())
     }
 
-    /// Adds a device; returns it and its token (shown once).
+    /// What an IPP device says it can do, within its profile (a colour profile on a mono
+    /// device is mono). Other devices, or one that does not answer: the profile's.
+    async fn probe(&self, new: &NewDevice, profile_caps: Capabilities) -> Capabilities {
+        let is_ipp = new
+            .uri
+            .split_once("://")
+            .and_then(|(s, _)| Protocol::of_scheme(s))
+            .is_some_and(|p| matches!(p, Protocol::Ipp | Protocol::Ipps));
+        let Some(profile) = self.drivers.get(&new.driver).cloned() else {
+            return profile_caps;
+        };
+        if !is_ipp {
+            return profile_caps;
+        }
+        let uri = new.uri.trim().to_owned();
+        let answer = tokio::task::spawn_blocking(move || {
+            crate::output::ipp::IppDevice {
+                uri: &uri,
+                options: &profile.ipp,
+                limits: crate::output::Limits {
+                    connect: std::time::Duration::from_secs(3),
+                    io: std::time::Duration::from_secs(5),
+                },
+            }
+            .capabilities()
+        })
+        .await
+        .ok()
+        .flatten();
+        match answer {
+            Some((color, duplex, media)) => Capabilities {
+                color: profile_caps.color && color,
+                duplex: profile_caps.duplex && duplex,
+                stapling: profile_caps.stapling,
+                media: if media.is_empty() {
+                    profile_caps.media
+                } else {
+                    media
+                },
+            },
+            None => {
+                tracing::warn!(uri = %new.uri, "the device did not answer Get-Printer-Attributes: using its profile's capabilities");
+                profile_caps
+            }
+        }
+    }
+
+    /// Adds a device; returns it and its token (shown once). An IPP device is asked what it
+    /// can do.
     pub async fn add(&self, new: NewDevice, actor: &str) -> Result<(Device, String), DeviceError> {
         let capabilities = self.validate(&new)?;
+        let capabilities = self.probe(&new, capabilities).await;
         let (token, hash) = new_token();
         let actor = actor.to_owned();
         let name = new.name.trim().to_owned();

@@ -224,6 +224,45 @@ impl IppDevice<'_> {
         status_of(state, accepting, reasons)
     }
 
+    /// What the device says it can do: `(color, duplex, media)`, or `None` when it does not
+    /// answer.
+    pub fn capabilities(&self) -> Option<(bool, bool, Vec<String>)> {
+        let mut op = operation_group(self.uri, "folio");
+        op.attrs.push(Attr::set(
+            "requested-attributes",
+            vec![
+                keyword("sides-supported"),
+                keyword("print-color-mode-supported"),
+                keyword("color-supported"),
+                keyword("media-supported"),
+            ],
+        ));
+        let r = self
+            .post(
+                self.request(GET_PRINTER_ATTRIBUTES, 1, vec![op]),
+                None,
+                None,
+            )
+            .ok()?;
+        if r.status >= 0x0400 {
+            return None;
+        }
+        let modes = keywords_of(&r, tag::PRINTER, "print-color-mode-supported");
+        let color_supported = r
+            .groups
+            .iter()
+            .filter(|g| g.tag == tag::PRINTER)
+            .find_map(|g| g.get("color-supported"))
+            .and_then(|a| a.values.first())
+            .is_some_and(|v| matches!(v, IppValue::Boolean(true)));
+        let color = color_supported || modes.iter().any(|m| m == "color");
+        let duplex = keywords_of(&r, tag::PRINTER, "sides-supported")
+            .iter()
+            .any(|s| s.starts_with("two-sided"));
+        let media = keywords_of(&r, tag::PRINTER, "media-supported");
+        Some((color, duplex, media))
+    }
+
     fn job_groups(
         &self,
         label: &JobLabel,
