@@ -136,7 +136,8 @@ pub fn post(conn: &mut BufReader<TcpStream>, server: &str, body: &[u8]) -> std::
     Ok(u16::from_be_bytes([resp[2], resp[3]]))
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+/// The `p` quantile (0..=1) of sorted durations (zero when empty).
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }

@@ -4,7 +4,9 @@
 //! `folio bench` prints as).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+use crate::bench::percentile;
 
 use crate::config::Settings;
 use crate::db::Db;
@@ -64,13 +66,6 @@ pub fn write_ldif(path: &std::path::Path, users: u32) -> anyhow::Result<()> {
     }
     std::fs::write(path, out)?;
     Ok(())
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 async fn phase(

@@ -9,6 +9,8 @@ use std::net::TcpListener;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use crate::bench::percentile;
+
 use crate::bench_directory::badge;
 
 /// Options of `folio bench-release`.
@@ -29,13 +31,6 @@ pub struct BenchReleaseArgs {
     /// Sessions (and single releases) to time.
     #[arg(long, default_value_t = 300)]
     pub samples: u32,
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 fn ms(d: Duration) -> f64 {

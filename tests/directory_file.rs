@@ -4,7 +4,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::directory::{basic, http, password_of, write_ldif, TestUser};
 use common::{both_backends, op, parse_response, status, tag, RawIpp, TestServer};
@@ -56,21 +55,8 @@ fn ward_directory() -> tempfile::TempDir {
 }
 
 fn folio(data_dir: &Path, db_url: Option<&str>, args: &[&str]) -> (i32, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_folio"));
-    cmd.args(args).arg("--data-dir").arg(data_dir);
-    if let Some(url) = db_url {
-        cmd.arg("--database-url").arg(url);
-    }
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("FOLIO_") {
-            cmd.env_remove(k);
-        }
-    }
-    let out = cmd.output().expect("running folio");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+    let out = common::folio_cli(data_dir, db_url, args);
+    (out.code, out.stdout)
 }
 
 both_backends!(

@@ -4,7 +4,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::copier::IppEvePrinter;
@@ -12,35 +11,23 @@ use common::directory::{basic, http, password_of, write_ldif, HttpAnswer, TestUs
 use common::{both_backends, op, parse_response, status, tag, RawIpp, TestServer};
 
 fn add_device(data: &Path, db_url: Option<&str>, name: &str, uri: &str) -> String {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_folio"));
-    cmd.args([
-        "device",
-        "add",
-        "--json",
-        "--name",
-        name,
-        "--uri",
-        uri,
-        "--driver",
-        "ipp-everywhere",
-    ])
-    .arg("--data-dir")
-    .arg(data);
-    if let Some(url) = db_url {
-        cmd.arg("--database-url").arg(url);
-    }
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("FOLIO_") {
-            cmd.env_remove(k);
-        }
-    }
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = common::folio_cli(
+        data,
+        db_url,
+        &[
+            "device",
+            "add",
+            "--json",
+            "--name",
+            name,
+            "--uri",
+            uri,
+            "--driver",
+            "ipp-everywhere",
+        ],
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     v["token"].as_str().unwrap().to_owned()
 }
 

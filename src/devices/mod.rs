@@ -169,11 +169,10 @@ impl DeviceRegistry {
     /// What an IPP device says it can do, within its profile (a colour profile on a mono
     /// device is mono). Other devices, or one that does not answer: the profile's.
     async fn probe(&self, new: &NewDevice, profile_caps: Capabilities) -> Capabilities {
-        let is_ipp = new
-            .uri
-            .split_once("://")
-            .and_then(|(s, _)| Protocol::of_scheme(s))
-            .is_some_and(|p| matches!(p, Protocol::Ipp | Protocol::Ipps));
+        let is_ipp = matches!(
+            Protocol::of_uri(&new.uri),
+            Some(Protocol::Ipp | Protocol::Ipps)
+        );
         let Some(profile) = self.drivers.get(&new.driver).cloned() else {
             return profile_caps;
         };

@@ -64,6 +64,24 @@ impl Protocol {
         }
     }
 
+    /// The protocol of a device URI (`ipp://…`, `socket://…`).
+    pub fn of_uri(uri: &str) -> Option<Protocol> {
+        uri.split_once("://")
+            .and_then(|(scheme, _)| Protocol::of_scheme(scheme))
+    }
+
+    /// `host:port` of a socket or LPD device URI (9100 and 515 by default).
+    pub fn address_of(self, uri: &str) -> String {
+        let rest = uri.split_once("://").map_or(uri, |(_, r)| r);
+        let authority = rest.split('/').next().unwrap_or(rest);
+        if authority.contains(':') {
+            authority.to_owned()
+        } else {
+            let port = if self == Protocol::Lpd { 515 } else { 9100 };
+            format!("{authority}:{port}")
+        }
+    }
+
     /// The protocol of a device URI's scheme.
     pub fn of_scheme(scheme: &str) -> Option<Protocol> {
         match scheme.to_ascii_lowercase().as_str() {
@@ -320,6 +338,21 @@ mod tests {
         assert!(e.contains("fax"), "{e}");
         let e = DriverProfile::parse(&good.replace("{copies}", "2")).unwrap_err();
         assert!(e.contains("pjl.copies"), "{e}");
+    }
+
+    #[test]
+    fn device_uris_give_their_protocol_and_address() {
+        assert_eq!(Protocol::of_uri("IPPS://h/ipp/print"), Some(Protocol::Ipps));
+        assert_eq!(Protocol::of_uri("ftp://h"), None);
+        assert_eq!(
+            Protocol::Socket.address_of("socket://10.0.0.9"),
+            "10.0.0.9:9100"
+        );
+        assert_eq!(
+            Protocol::Socket.address_of("socket://10.0.0.9:9101/x"),
+            "10.0.0.9:9101"
+        );
+        assert_eq!(Protocol::Lpd.address_of("lpd://h/queue"), "h:515");
     }
 
     #[test]

@@ -201,10 +201,7 @@ pub fn device_status(
     limits: Limits,
 ) -> DeviceStatus {
     use crate::drivers::Protocol;
-    let Some((scheme, rest)) = uri.split_once("://") else {
-        return DeviceStatus::unreachable("bad URI");
-    };
-    match Protocol::of_scheme(scheme) {
+    match Protocol::of_uri(uri) {
         Some(Protocol::Ipp | Protocol::Ipps) => ipp::IppDevice {
             uri,
             options: &profile.ipp,
@@ -212,13 +209,7 @@ pub fn device_status(
         }
         .status(),
         Some(p @ (Protocol::Socket | Protocol::Lpd)) => {
-            let authority = rest.split('/').next().unwrap_or(rest);
-            let default = if p == Protocol::Socket { 9100 } else { 515 };
-            let address = if authority.contains(':') {
-                authority.to_owned()
-            } else {
-                format!("{authority}:{default}")
-            };
+            let address = p.address_of(uri);
             let reachable = std::net::ToSocketAddrs::to_socket_addrs(&address)
                 .ok()
                 .and_then(|mut a| a.next())

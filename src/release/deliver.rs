@@ -110,10 +110,7 @@ fn deliver(
         user: job.owner.clone(),
         name: format!("Folio job {}", job.id),
     };
-    let protocol = device
-        .uri
-        .split_once("://")
-        .and_then(|(scheme, _)| Protocol::of_scheme(scheme));
+    let protocol = Protocol::of_uri(&device.uri);
     let mut attempt = 0;
     loop {
         let reader = match spool.open_document(doc) {
@@ -133,13 +130,7 @@ fn deliver(
             .print(&label, &ticket, format, reader),
             Some(Protocol::Socket) => match &profile.pjl {
                 Some(p) => {
-                    let address = device.uri.split_once("://").map(|(_, a)| a).unwrap_or("");
-                    let address = address.split('/').next().unwrap_or(address);
-                    let address = if address.contains(':') {
-                        address.to_owned()
-                    } else {
-                        format!("{address}:9100")
-                    };
+                    let address = Protocol::Socket.address_of(&device.uri);
                     pjl::send(
                         &address,
                         p,

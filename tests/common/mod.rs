@@ -1461,3 +1461,37 @@ pub fn verify_spool(server: &TestServer) -> Vec<(i64, String, bool)> {
         })
         .collect()
 }
+
+// ---------------------------------------------------------------------------------------------
+// The command line
+// ---------------------------------------------------------------------------------------------
+
+/// What a `folio` command printed and returned.
+pub struct CliOutput {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `folio ARGS --data-dir DATA_DIR [--database-url URL]` without the test's `FOLIO_*`
+/// environment.
+pub fn folio_cli(data_dir: &Path, db_url: Option<&str>, args: &[&str]) -> CliOutput {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_folio"));
+    cmd.args(args).arg("--data-dir").arg(data_dir);
+    if let Some(url) = db_url {
+        cmd.arg("--database-url").arg(url);
+    }
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("FOLIO_") {
+            cmd.env_remove(key);
+        }
+    }
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("running folio {args:?}: {e}"));
+    CliOutput {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
