@@ -11,7 +11,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # ipptool and its suites (cups-ipp-utils), PostgreSQL for the second backend, Ghostscript for the
 # conformance sample documents, build dependencies, dbus for ippeveprinter (copier tests), and
 # OpenLDAP (slapd, ldap-utils, openssl for its throwaway CA) for the directory tests.
-PACKAGES="cups-ipp-utils postgresql libpq-dev ghostscript pkg-config libssl-dev build-essential dbus slapd ldap-utils openssl"
+PACKAGES="cups-ipp-utils postgresql libpq-dev ghostscript pkg-config libssl-dev build-essential dbus slapd ldap-utils openssl chromium chromium-driver"
 
 installed() {
   dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed'

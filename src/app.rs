@@ -19,6 +19,7 @@ pub struct App {
     port: u16,
     address: String,
     spool: Spool,
+    release: crate::release::ReleaseService,
 }
 
 impl App {
@@ -98,9 +99,11 @@ impl App {
         let directory_data = web::Data::new(directory);
         // Profiles are validated at start: a bad site profile stops Folio with its name.
         let drivers = crate::drivers::Drivers::load(Some(&settings.drivers_dir))?;
+        let copier_tls = crate::output::tls::CopierTls::load(&settings.release.copier_ca_file)?;
         let devices = web::Data::new(crate::devices::DeviceRegistry::new(
             db_for_devices.clone(),
             Arc::new(drivers),
+            copier_tls,
         ));
         let roles = web::Data::new(settings.roles.clone());
         let release = web::Data::new(crate::release::ReleaseService::new(
@@ -108,8 +111,11 @@ impl App {
             spool.clone(),
             directory_data.get_ref().clone(),
             devices.get_ref().clone(),
-            Duration::from_secs(120),
+            &settings.release,
+            settings.effective_node_name(),
         ));
+        let release_service = release.get_ref().clone();
+        let release_settings = web::Data::new(settings.release.clone());
         let listener = TcpListener::bind(&settings.listen)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
         let local = listener.local_addr()?;
@@ -120,6 +126,7 @@ impl App {
                 .app_data(devices.clone())
                 .app_data(roles.clone())
                 .app_data(release.clone())
+                .app_data(release_settings.clone())
                 // IPP bodies are streamed; this bounds only what extractors would buffer.
                 .app_data(web::PayloadConfig::new(64 * 1024))
                 .configure(crate::web::routes)
@@ -135,6 +142,7 @@ impl App {
             port: local.port(),
             address: local.to_string(),
             spool,
+            release: release_service,
         })
     }
 
@@ -150,6 +158,14 @@ impl App {
 
     /// Runs until stopped (SIGINT/SIGTERM), with the expiry task beside it.
     pub async fn run(self, expiry_interval: Duration) -> std::io::Result<()> {
+        match self.release.recover_interrupted().await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                jobs = n,
+                "jobs being sent when Folio stopped now await their owners' decision"
+            ),
+            Err(e) => tracing::error!(error = %e, "cannot check for interrupted releases"),
+        }
         let expiry = spool::spawn_expiry(self.spool.clone(), expiry_interval);
         let result = self.server.await;
         expiry.abort();

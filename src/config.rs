@@ -11,6 +11,7 @@ pub use crate::directory::settings::{
     BadgeFormat, BadgeSettings, DirectoryKind, DirectorySettings, IppAuthMode, IppSettings,
     RolesSettings,
 };
+pub use crate::release::settings::ReleaseSettings;
 
 /// Errors while loading the configuration.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +68,10 @@ pub struct Settings {
     pub directory: DirectorySettings,
     /// Directory groups giving Folio roles.
     pub roles: RolesSettings,
+    /// This node's name, unique among the nodes sharing a database; empty = the host name.
+    pub node_name: String,
+    /// Badge sessions at the copiers.
+    pub release: ReleaseSettings,
 }
 
 impl Default for Settings {
@@ -88,6 +93,8 @@ impl Default for Settings {
             ipp: IppSettings::default(),
             directory: DirectorySettings::default(),
             roles: RolesSettings::default(),
+            node_name: String::new(),
+            release: ReleaseSettings::default(),
         }
     }
 }
@@ -110,6 +117,8 @@ const KNOWN_KEYS: &[&str] = &[
     "ipp",
     "directory",
     "roles",
+    "node_name",
+    "release",
 ];
 
 impl Settings {
@@ -205,9 +214,13 @@ impl Settings {
         if let Some(v) = env("FOLIO_DRIVERS_DIR") {
             self.drivers_dir = v.into();
         }
+        if let Some(v) = env("FOLIO_NODE_NAME") {
+            self.node_name = v;
+        }
         self.ipp = section_from_env(&self.ipp, "FOLIO_IPP__", &env)?;
         self.directory = section_from_env(&self.directory, "FOLIO_DIRECTORY__", &env)?;
         self.roles = section_from_env(&self.roles, "FOLIO_ROLES__", &env)?;
+        self.release = section_from_env(&self.release, "FOLIO_RELEASE__", &env)?;
         Ok(())
     }
 
@@ -250,6 +263,19 @@ impl Settings {
             });
         }
         Ok(())
+    }
+
+    /// This node's name: `node_name`, or the host name.
+    pub fn effective_node_name(&self) -> String {
+        if !self.node_name.trim().is_empty() {
+            return self.node_name.trim().to_owned();
+        }
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "folio".into())
     }
 
     /// The database URL to use: the configured one, or the SQLite file in the data directory.
@@ -398,6 +424,11 @@ log_format = "text"
 # Env: FOLIO_DRIVERS_DIR.
 drivers_dir = ""
 
+# This node's name, unique among the nodes sharing one PostgreSQL database. A node that stopped
+# while sending jobs to copiers marks them "may or may not have printed" at its next start;
+# only its own. Empty = the host name. Env: FOLIO_NODE_NAME.
+node_name = ""
+
 [ipp]
 # How print clients prove who they are. The job owner is always the directory's uid; a user
 # the directory does not know is refused (client-error-not-authorized).
@@ -487,6 +518,16 @@ max_stored_leading_zeros = 4
 admin = ["folio-admins"]
 helpdesk = ["folio-helpdesk"]
 auditor = ["folio-auditors"]
+
+[release]
+# Seconds a badge session stays open without a call from the copier's terminal.
+session_idle_secs = 120
+# Seconds the /terminal page waits untouched before it logs the user out (a shared copier:
+# the next person must not see the previous one's jobs).
+terminal_logout_secs = 60
+# CA certificates (PEM) trusted for ipps:// copiers besides the system roots. A copier with a
+# self-signed certificate is pinned instead: folio device add --pin-certificate.
+copier_ca_file = ""
 "#;
 
 #[cfg(test)]
@@ -512,6 +553,7 @@ mod tests {
             toml::Table::try_from(DirectorySettings::default()).unwrap(),
             toml::Table::try_from(BadgeSettings::default()).unwrap(),
             toml::Table::try_from(RolesSettings::default()).unwrap(),
+            toml::Table::try_from(ReleaseSettings::default()).unwrap(),
         ];
         for section in sections {
             for key in section.keys().filter(|k| *k != "badge") {

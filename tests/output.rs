@@ -44,6 +44,8 @@ fn a_colour_duplex_copier_gets_the_document_and_the_ticket_once() {
         uri: &uri,
         options: &options,
         limits: Limits::default(),
+        tls: None,
+        no_chunked_upload: false,
     };
     let status = device.status();
     assert!(status.ready, "{status:?}");
@@ -55,6 +57,7 @@ fn a_colour_duplex_copier_gets_the_document_and_the_ticket_once() {
             &ticket(Sides::TwoSidedLongEdge, ColorMode::Monochrome, 2),
             "application/pdf",
             &pdf[..],
+            None,
         )
         .unwrap();
     let id = sent.remote_job_id.expect("an IPP copier gives a job id");
@@ -117,6 +120,8 @@ fn a_mono_simplex_copier_and_its_job_attributes() {
         uri: &uri,
         options: &options,
         limits: Limits::default(),
+        tls: None,
+        no_chunked_upload: false,
     };
     let pdf = folio::bench::sample_pdf(1);
     let sent = device
@@ -125,6 +130,7 @@ fn a_mono_simplex_copier_and_its_job_attributes() {
             &ticket(Sides::OneSided, ColorMode::Monochrome, 1),
             "application/pdf",
             &pdf[..],
+            None,
         )
         .unwrap();
     let id = sent.remote_job_id.unwrap();
@@ -156,6 +162,8 @@ fn a_mono_simplex_copier_and_its_job_attributes() {
         uri: &uri,
         options: &two_step,
         limits: Limits::default(),
+        tls: None,
+        no_chunked_upload: false,
     };
     let sent = device2
         .print(
@@ -163,6 +171,7 @@ fn a_mono_simplex_copier_and_its_job_attributes() {
             &ticket(Sides::OneSided, ColorMode::Monochrome, 1),
             "application/pdf",
             &pdf[..],
+            None,
         )
         .unwrap();
     assert!(sent.remote_job_id.unwrap() > id);
@@ -178,6 +187,8 @@ fn a_copier_that_is_down_is_reported_at_once_and_nothing_is_sent() {
         uri: &uri,
         options: &options,
         limits: quick(),
+        tls: None,
+        no_chunked_upload: false,
     };
     let started = Instant::now();
     let status = device.status();
@@ -192,6 +203,7 @@ fn a_copier_that_is_down_is_reported_at_once_and_nothing_is_sent() {
             &ticket(Sides::OneSided, ColorMode::Monochrome, 1),
             "application/pdf",
             &b"%PDF-1.4"[..],
+            None,
         )
         .unwrap_err();
     assert!(matches!(e, OutputError::Unreachable(_)), "{e:?}");
@@ -207,6 +219,8 @@ fn busy_and_silent_copiers() {
         uri: &uri,
         options: &options,
         limits: quick(),
+        tls: None,
+        no_chunked_upload: false,
     };
     let pdf = folio::bench::sample_pdf(1);
     let e = device
@@ -215,6 +229,7 @@ fn busy_and_silent_copiers() {
             &ticket(Sides::OneSided, ColorMode::Monochrome, 1),
             "application/pdf",
             &pdf[..],
+            None,
         )
         .unwrap_err();
     assert_eq!(e, OutputError::Busy);
@@ -226,6 +241,8 @@ fn busy_and_silent_copiers() {
         uri: &uri,
         options: &options,
         limits: quick(),
+        tls: None,
+        no_chunked_upload: false,
     };
     let started = Instant::now();
     let e = device
@@ -234,6 +251,7 @@ fn busy_and_silent_copiers() {
             &ticket(Sides::OneSided, ColorMode::Monochrome, 1),
             "application/pdf",
             &pdf[..],
+            None,
         )
         .unwrap_err();
     assert!(matches!(e, OutputError::Ambiguous(_)), "{e:?}");
@@ -292,4 +310,49 @@ fn raw_9100_gets_pjl_then_the_pdf() {
     )
     .unwrap_err();
     assert!(matches!(e, OutputError::Unreachable(_)));
+}
+
+#[test]
+fn a_copier_that_refuses_chunked_uploads_is_sent_a_content_length() {
+    let pdf = folio::bench::sample_pdf(2);
+    for no_chunked_upload in [false, true] {
+        let copier = FakeCopier::start(Misbehaviour::Busy);
+        let uri = copier.uri();
+        let options = IppOptions::default();
+        let device = IppDevice {
+            uri: &uri,
+            options: &options,
+            limits: quick(),
+            tls: None,
+            no_chunked_upload,
+        };
+        let e = device
+            .print(
+                &label(),
+                &ticket(Sides::OneSided, ColorMode::Monochrome, 1),
+                "application/pdf",
+                &pdf[..],
+                Some(pdf.len() as u64),
+            )
+            .unwrap_err();
+        assert_eq!(e, OutputError::Busy);
+        let raw = copier.raw.lock().unwrap()[0].clone();
+        let end = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+        let body = &raw[end + 4..];
+        if no_chunked_upload {
+            assert!(!head.contains("transfer-encoding"), "{head}");
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .expect("a Content-Length")
+                .trim()
+                .parse()
+                .unwrap();
+            assert_eq!(length, body.len());
+            assert!(body.ends_with(&pdf), "the document follows the IPP request");
+        } else {
+            assert!(head.contains("transfer-encoding: chunked"), "{head}");
+        }
+    }
 }

@@ -33,8 +33,26 @@ pub enum DeviceCommand {
         /// The hospital service (ward) the device is in.
         #[arg(long, default_value = "")]
         service: String,
+        /// ipps:// with a self-signed certificate: trust the certificate the device presents
+        /// now, and only it (check the printed fingerprint against the copier's panel).
+        #[arg(long, conflicts_with = "certificate_sha256")]
+        pin_certificate: bool,
+        /// ipps://: trust only the certificate with this SHA-256 fingerprint.
+        #[arg(long)]
+        certificate_sha256: Option<String>,
         #[arg(long)]
         json: bool,
+    },
+    /// Pin a device's TLS certificate again (the copier got a new one), or unpin it.
+    Pin {
+        /// Id or name.
+        device: String,
+        /// The SHA-256 fingerprint to trust; without it, the certificate presented now.
+        #[arg(long)]
+        certificate_sha256: Option<String>,
+        /// Remove the pin: the certificate must chain to a trusted CA again.
+        #[arg(long, conflicts_with = "certificate_sha256")]
+        remove: bool,
     },
     /// List devices in service.
     List {
@@ -67,7 +85,8 @@ fn registry(s: &Settings) -> anyhow::Result<DeviceRegistry> {
     std::fs::create_dir_all(&s.data_dir)?;
     let db = Db::connect(&s.effective_database_url(), 2)?;
     let drivers = Drivers::load(Some(&s.drivers_dir))?;
-    Ok(DeviceRegistry::new(db, Arc::new(drivers)))
+    let tls = crate::output::tls::CopierTls::load(&s.release.copier_ca_file)?;
+    Ok(DeviceRegistry::new(db, Arc::new(drivers), tls))
 }
 
 /// Runs a device command; returns the process exit code.
@@ -83,6 +102,8 @@ pub fn device(s: &Settings, command: &DeviceCommand) -> anyhow::Result<i32> {
                 building,
                 floor,
                 service,
+                pin_certificate,
+                certificate_sha256,
                 json,
             } => {
                 let new = NewDevice {
@@ -95,6 +116,10 @@ pub fn device(s: &Settings, command: &DeviceCommand) -> anyhow::Result<i32> {
                         floor: floor.clone(),
                         service: service.clone(),
                     },
+                    tls_pin: match (pin_certificate, certificate_sha256) {
+                        (true, _) => Some("current".into()),
+                        (false, pin) => pin.clone(),
+                    },
                 };
                 match reg.add(new, "cli").await {
                     Ok((d, token)) => {
@@ -105,6 +130,9 @@ pub fn device(s: &Settings, command: &DeviceCommand) -> anyhow::Result<i32> {
                                 "device {} added: {} ({}, {})",
                                 d.id, d.name, d.uri, d.driver
                             );
+                            if let Some(pin) = &d.tls_pin {
+                                println!("TLS certificate pinned: SHA-256 {pin}");
+                            }
                             println!("token (shown once; configure it on the device's terminal):");
                             println!("{token}");
                         }
@@ -144,6 +172,40 @@ pub fn device(s: &Settings, command: &DeviceCommand) -> anyhow::Result<i32> {
                     }
                 }
                 Ok(0)
+            }
+            DeviceCommand::Pin {
+                device,
+                certificate_sha256,
+                remove,
+            } => {
+                let wanted = match (remove, certificate_sha256) {
+                    (true, _) => None,
+                    (false, Some(pin)) => Some(pin.as_str()),
+                    (false, None) => Some("current"),
+                };
+                match reg.set_pin(device, wanted, "cli").await {
+                    Ok(d) => {
+                        match &d.tls_pin {
+                            Some(pin) => {
+                                println!("{}: TLS certificate pinned: SHA-256 {pin}", d.name)
+                            }
+                            None => println!(
+                                "{}: no pin; the certificate must chain to a trusted CA",
+                                d.name
+                            ),
+                        }
+                        Ok(0)
+                    }
+                    Err(DeviceError::NotFound) => {
+                        eprintln!("no device {device}");
+                        Ok(2)
+                    }
+                    Err(e @ DeviceError::Invalid(_)) => {
+                        eprintln!("{e}");
+                        Ok(2)
+                    }
+                    Err(e) => Err(e.into()),
+                }
             }
             DeviceCommand::Remove { device } => match reg.remove(device, "cli").await {
                 Ok(d) => {

@@ -112,6 +112,21 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         removed_at -> Nullable<BigInt>,
+        tls_pin -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    deliveries (id) {
+        id -> BigInt,
+        job_id -> BigInt,
+        device_id -> BigInt,
+        node -> Text,
+        actor -> Text,
+        started_at -> BigInt,
+        ended_at -> Nullable<BigInt>,
+        outcome -> Nullable<Text>,
+        impressions -> Nullable<Integer>,
     }
 }
 
@@ -151,5 +166,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_pins,
     devices,
     release_sessions,
-    delegations
+    delegations,
+    deliveries
 );

@@ -13,6 +13,7 @@ use crate::audit;
 use crate::db::models::devices::{self as rows, DeviceRow, NewDeviceRow};
 use crate::db::{self, Db, DbError};
 use crate::drivers::{Capabilities, Drivers, Protocol};
+use crate::output::tls::CopierTls;
 
 /// Prefix of device tokens (recognisable in a leaked log or a config file).
 pub const TOKEN_PREFIX: &str = "fdt_";
@@ -38,6 +39,8 @@ pub struct Device {
     pub capabilities: Capabilities,
     pub token_rotated_at: i64,
     pub created_at: i64,
+    /// SHA-256 (hex) of the TLS certificate accepted from this device, when pinned.
+    pub tls_pin: Option<String>,
 }
 
 impl Device {
@@ -61,6 +64,7 @@ impl Device {
             },
             token_rotated_at: row.token_rotated_at,
             created_at: row.created_at,
+            tls_pin: row.tls_pin,
         }
     }
 }
@@ -74,6 +78,10 @@ pub struct NewDevice {
     pub driver: String,
     #[serde(default)]
     pub location: Location,
+    /// Pin the device's TLS certificate: its SHA-256 (hex), or `current` for the one it
+    /// presents now (check it against the copier's panel).
+    #[serde(default)]
+    pub tls_pin: Option<String>,
 }
 
 /// Why a device change was refused.
@@ -94,6 +102,7 @@ pub enum DeviceError {
 pub struct DeviceRegistry {
     db: Db,
     drivers: Arc<Drivers>,
+    tls: CopierTls,
 }
 
 /// A new token and the hash stored for it.
@@ -114,8 +123,74 @@ pub fn token_hash(token: &str) -> String {
 }
 
 impl DeviceRegistry {
-    pub fn new(db: Db, drivers: Arc<Drivers>) -> DeviceRegistry {
-        DeviceRegistry { db, drivers }
+    pub fn new(db: Db, drivers: Arc<Drivers>, tls: CopierTls) -> DeviceRegistry {
+        DeviceRegistry { db, drivers, tls }
+    }
+
+    /// The TLS configuration for talking to `device` (its pin, or the trusted roots).
+    pub fn tls_for(&self, device: &Device) -> Arc<rustls::ClientConfig> {
+        self.tls.client_config(device.tls_pin.as_deref())
+    }
+
+    /// The pin to store for `wanted` at `uri`: a SHA-256 as given, or `current`: the one the
+    /// device presents now.
+    async fn resolve_pin(&self, uri: &str, wanted: &str) -> Result<String, DeviceError> {
+        if Protocol::of_uri(uri) != Some(Protocol::Ipps) {
+            return Err(DeviceError::Invalid(
+                "only ipps:// devices have a certificate to pin".into(),
+            ));
+        }
+        if wanted.trim() != "current" {
+            return crate::output::tls::normalize_pin(wanted).ok_or_else(|| {
+                DeviceError::Invalid(format!(
+                    "`{wanted}` is not a SHA-256 fingerprint (64 hex digits) or `current`"
+                ))
+            });
+        }
+        let (tls, address) = (self.tls.clone(), Protocol::Ipps.address_of(uri));
+        tokio::task::spawn_blocking(move || {
+            tls.fingerprint(&address, std::time::Duration::from_secs(5))
+        })
+        .await
+        .map_err(|e| DeviceError::Invalid(e.to_string()))?
+        .map_err(|e| DeviceError::Invalid(format!("cannot read the device's certificate: {e}")))
+    }
+
+    /// Pins (or, with `None`, unpins) the TLS certificate of device `id_or_name`; returns the
+    /// device with its new pin.
+    pub async fn set_pin(
+        &self,
+        id_or_name: &str,
+        pin: Option<&str>,
+        actor: &str,
+    ) -> Result<Device, DeviceError> {
+        let device = self.get(id_or_name).await?.ok_or(DeviceError::NotFound)?;
+        let pin = match pin {
+            Some(p) => Some(self.resolve_pin(&device.uri, p).await?),
+            None => None,
+        };
+        let (id, actor, stored) = (device.id, actor.to_owned(), pin.clone());
+        self.db
+            .run(move |conn| {
+                db::write_tx(conn, |conn| {
+                    rows::set_pin(conn, id, stored.as_deref(), db::now_ms())?;
+                    audit::append(
+                        conn,
+                        audit::Event {
+                            actor: &actor,
+                            action: "device.tls_pinned",
+                            object: &format!("device:{id}"),
+                            detail: serde_json::json!({ "sha256": stored }).to_string(),
+                        },
+                    )
+                })
+                .map_err(DbError::from)
+            })
+            .await?;
+        Ok(Device {
+            tls_pin: pin,
+            ..device
+        })
     }
 
     /// The driver profiles.
@@ -168,7 +243,12 @@ impl DeviceRegistry {
 
     /// What an IPP device says it can do, within its profile (a colour profile on a mono
     /// device is mono). Other devices, or one that does not answer: the profile's.
-    async fn probe(&self, new: &NewDevice, profile_caps: Capabilities) -> Capabilities {
+    async fn probe(
+        &self,
+        new: &NewDevice,
+        pin: Option<&str>,
+        profile_caps: Capabilities,
+    ) -> Capabilities {
         let is_ipp = matches!(
             Protocol::of_uri(&new.uri),
             Some(Protocol::Ipp | Protocol::Ipps)
@@ -180,16 +260,13 @@ impl DeviceRegistry {
             return profile_caps;
         }
         let uri = new.uri.trim().to_owned();
+        let tls = self.tls.client_config(pin);
         let answer = tokio::task::spawn_blocking(move || {
-            crate::output::ipp::IppDevice {
-                uri: &uri,
-                options: &profile.ipp,
-                limits: crate::output::Limits {
-                    connect: std::time::Duration::from_secs(3),
-                    io: std::time::Duration::from_secs(5),
-                },
-            }
-            .capabilities()
+            let limits = crate::output::Limits {
+                connect: std::time::Duration::from_secs(3),
+                io: std::time::Duration::from_secs(5),
+            };
+            crate::output::ipp::IppDevice::new(&uri, &profile, limits, Some(tls)).capabilities()
         })
         .await
         .ok()
@@ -216,7 +293,11 @@ impl DeviceRegistry {
     /// can do.
     pub async fn add(&self, new: NewDevice, actor: &str) -> Result<(Device, String), DeviceError> {
         let capabilities = self.validate(&new)?;
-        let capabilities = self.probe(&new, capabilities).await;
+        let pin = match &new.tls_pin {
+            Some(p) => Some(self.resolve_pin(new.uri.trim(), p).await?),
+            None => None,
+        };
+        let capabilities = self.probe(&new, pin.as_deref(), capabilities).await;
         let (token, hash) = new_token();
         let actor = actor.to_owned();
         let name = new.name.trim().to_owned();
@@ -237,6 +318,7 @@ impl DeviceRegistry {
                     token_rotated_at: now,
                     created_at: now,
                     updated_at: now,
+                    tls_pin: pin,
                 };
                 let result = db::write_tx(conn, |conn| {
                     let id = rows::insert(conn, &row)?;
@@ -248,6 +330,7 @@ impl DeviceRegistry {
                             object: &format!("device:{id}"),
                             detail: serde_json::json!({
                                 "name": row.name, "uri": row.uri, "driver": row.driver,
+                                "tls_pin": row.tls_pin,
                             })
                             .to_string(),
                         },

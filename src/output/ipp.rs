@@ -3,12 +3,13 @@
 //! Requests are encoded and answers decoded with Folio's own IPP wire code; HTTP is ureq.
 
 use std::io::Read;
+use std::sync::Arc;
 
 use super::{
     CountingReader, DeviceStatus, JobLabel, Limits, OutputError, RemoteOutcome, Sent, Ticket,
 };
 use crate::domain::ColorMode;
-use crate::drivers::IppOptions;
+use crate::drivers::{DriverProfile, IppOptions};
 use crate::ipp::values::{charset, integer, keyword, language, mime, name, uri};
 use crate::ipp::wire::{self, tag, Attr, Group, Request, Response};
 use crate::ipp::IppValue;
@@ -27,6 +28,10 @@ pub struct IppDevice<'a> {
     pub uri: &'a str,
     pub options: &'a IppOptions,
     pub limits: Limits,
+    /// TLS for `ipps://` (the device's pin, or the trusted roots).
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// Send documents with a Content-Length instead of chunked (the profile's quirk).
+    pub no_chunked_upload: bool,
 }
 
 /// The HTTP URL of an IPP URI (both default to port 631).
@@ -108,13 +113,32 @@ fn keywords_of(r: &Response, group: u8, attr: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-impl IppDevice<'_> {
+impl<'a> IppDevice<'a> {
+    /// The device at `uri` driven by `profile`.
+    pub fn new(
+        uri: &'a str,
+        profile: &'a DriverProfile,
+        limits: Limits,
+        tls: Option<Arc<rustls::ClientConfig>>,
+    ) -> IppDevice<'a> {
+        IppDevice {
+            uri,
+            options: &profile.ipp,
+            limits,
+            tls,
+            no_chunked_upload: profile.quirks.no_chunked_upload,
+        }
+    }
+
     fn agent(&self) -> ureq::Agent {
-        ureq::AgentBuilder::new()
+        let mut builder = ureq::AgentBuilder::new()
             .timeout_connect(self.limits.connect)
             .timeout_read(self.limits.io)
-            .timeout_write(self.limits.io)
-            .build()
+            .timeout_write(self.limits.io);
+        if let Some(tls) = &self.tls {
+            builder = builder.tls_config(tls.clone());
+        }
+        builder.build()
     }
 
     /// Posts `head` (an encoded request) followed by `document`; `probe` counts document bytes
@@ -122,14 +146,22 @@ impl IppDevice<'_> {
     fn post(
         &self,
         head: Vec<u8>,
-        document: Option<Box<dyn Read + Send + '_>>,
+        document: Option<(Box<dyn Read + Send + '_>, Option<u64>)>,
         probe: Option<&super::ReadProbe>,
     ) -> Result<Response, OutputError> {
         let url = http_url(self.uri)?;
-        let request = self
+        let mut request = self
             .agent()
             .post(&url)
             .set("Content-Type", "application/ipp");
+        // Some copiers' web servers refuse chunked uploads: tell them the length up front.
+        if let Some((_, Some(length))) = &document {
+            if self.no_chunked_upload {
+                let total = head.len() as u64 + length;
+                request = request.set("Content-Length", &total.to_string());
+            }
+        }
+        let document = document.map(|(d, _)| d);
         let result = match document {
             Some(doc) => request.send(std::io::Cursor::new(head).chain(doc)),
             None => request.send_bytes(&head),
@@ -295,12 +327,15 @@ impl IppDevice<'_> {
     }
 
     /// Sends the document with the ticket. Blocks until the device has answered.
+    /// `length`: the document's size, when known (needed by copiers that refuse chunked
+    /// uploads).
     pub fn print<R: Read + Send>(
         &self,
         label: &JobLabel,
         ticket: &Ticket,
         format: &str,
         document: R,
+        length: Option<u64>,
     ) -> Result<Sent, OutputError> {
         if !self.options.print_color_mode && ticket.color == ColorMode::Color {
             return Err(OutputError::Unsupported(
@@ -311,7 +346,7 @@ impl IppDevice<'_> {
         let probe = counting.probe();
         if !self.options.create_job {
             let head = self.request(PRINT_JOB, 1, self.job_groups(label, ticket, format, true));
-            let r = self.post(head, Some(Box::new(counting)), Some(&probe))?;
+            let r = self.post(head, Some((Box::new(counting), length)), Some(&probe))?;
             return accepted(&r, probe.bytes()).map(|id| Sent {
                 remote_job_id: id,
                 bytes: probe.bytes(),
@@ -329,7 +364,7 @@ impl IppDevice<'_> {
         op.attrs
             .push(Attr::new("last-document", IppValue::Boolean(true)));
         let head = self.request(SEND_DOCUMENT, 2, vec![op]);
-        let r = self.post(head, Some(Box::new(counting)), Some(&probe))?;
+        let r = self.post(head, Some((Box::new(counting), length)), Some(&probe))?;
         accepted(&r, probe.bytes())?;
         Ok(Sent {
             remote_job_id: Some(id),

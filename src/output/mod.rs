@@ -15,7 +15,9 @@
 //! the blocking thread pool, one task per job, so ten released jobs go out at once.
 
 pub mod ipp;
+pub mod lpd;
 pub mod pjl;
+pub mod tls;
 
 use std::io::Read;
 use std::time::Duration;
@@ -199,15 +201,13 @@ pub fn device_status(
     uri: &str,
     profile: &crate::drivers::DriverProfile,
     limits: Limits,
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 ) -> DeviceStatus {
     use crate::drivers::Protocol;
     match Protocol::of_uri(uri) {
-        Some(Protocol::Ipp | Protocol::Ipps) => ipp::IppDevice {
-            uri,
-            options: &profile.ipp,
-            limits,
+        Some(Protocol::Ipp | Protocol::Ipps) => {
+            ipp::IppDevice::new(uri, profile, limits, tls).status()
         }
-        .status(),
         Some(p @ (Protocol::Socket | Protocol::Lpd)) => {
             let address = p.address_of(uri);
             let reachable = std::net::ToSocketAddrs::to_socket_addrs(&address)

@@ -8,15 +8,17 @@
 //! - bytes reached the copier but no confirmation → `processing-stopped`, **never resent
 //!   automatically**: the user decides at the next session.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::db::models::deliveries;
 use crate::db::models::documents::DocumentRow;
 use crate::db::models::jobs::JobRow;
 use crate::devices::Device;
 use crate::domain::{ColorMode, DocumentFormat, JobState, JobStateReason, Sides};
 use crate::drivers::{DriverProfile, Protocol};
 use crate::output::{
-    ipp::IppDevice, pjl, JobLabel, Limits, OutputError, RemoteOutcome, Sent, Ticket,
+    ipp::IppDevice, lpd, pjl, JobLabel, Limits, OutputError, RemoteOutcome, Sent, Ticket,
 };
 use crate::spool::Spool;
 
@@ -27,20 +29,30 @@ const FOLLOW_FOR: Duration = Duration::from_secs(30 * 60);
 
 /// What the job becomes.
 enum Outcome {
-    Completed(String),
+    Completed(String, Option<i32>),
     HeldAgain(String),
     NeedsDecision(String),
     Canceled(String),
 }
 
-/// Sends `job` to `device` on the blocking pool, then records the outcome.
-pub fn spawn(spool: Spool, device: Device, profile: DriverProfile, job: JobRow, limits: Limits) {
+/// Where and how a job goes.
+pub struct Target {
+    pub device: Device,
+    pub profile: DriverProfile,
+    pub tls: Arc<rustls::ClientConfig>,
+    pub limits: Limits,
+}
+
+/// Sends `job` to the target's device on the blocking pool, then records the outcome (the job's
+/// state, and the end of its delivery row).
+pub fn spawn(spool: Spool, target: Target, job: JobRow) {
     tokio::spawn(async move {
-        let (s, d, id, owner) = (spool.clone(), device.clone(), job.id, job.owner.clone());
+        let (s, id, owner) = (spool.clone(), job.id, job.owner.clone());
+        let device = target.device.clone();
         let outcome = match spool.job(id).await {
             Ok(Some((_, docs))) if !docs.is_empty() => {
                 let doc = docs[0].clone();
-                tokio::task::spawn_blocking(move || deliver(&s, &d, &profile, &job, &doc, limits))
+                tokio::task::spawn_blocking(move || deliver(&s, &target, &job, &doc))
                     .await
                     .unwrap_or_else(|_| {
                         Outcome::NeedsDecision("the release was interrupted".into())
@@ -49,25 +61,43 @@ pub fn spawn(spool: Spool, device: Device, profile: DriverProfile, job: JobRow, 
             Ok(_) => Outcome::HeldAgain("not printed: the job has no document".into()),
             Err(e) => Outcome::HeldAgain(format!("not printed: {e}")),
         };
-        let (to, reason, message) = match outcome {
-            Outcome::Completed(m) => (
-                JobState::Completed,
-                JobStateReason::JobCompletedSuccessfully,
-                m,
-            ),
+        let mut impressions = None;
+        let (to, reason, message, recorded) = match outcome {
+            Outcome::Completed(m, n) => {
+                impressions = n;
+                (
+                    JobState::Completed,
+                    JobStateReason::JobCompletedSuccessfully,
+                    m,
+                    "completed",
+                )
+            }
             Outcome::HeldAgain(m) => (
                 JobState::PendingHeld,
                 JobStateReason::JobHoldUntilSpecified,
                 m,
+                "held-again",
             ),
-            Outcome::NeedsDecision(m) => {
-                (JobState::ProcessingStopped, JobStateReason::JobPrinting, m)
-            }
-            Outcome::Canceled(m) => (JobState::Canceled, JobStateReason::JobCanceledByOperator, m),
+            Outcome::NeedsDecision(m) => (
+                JobState::ProcessingStopped,
+                JobStateReason::JobPrinting,
+                m,
+                "needs-decision",
+            ),
+            Outcome::Canceled(m) => (
+                JobState::Canceled,
+                JobStateReason::JobCanceledByOperator,
+                m,
+                "canceled",
+            ),
         };
         tracing::info!(job_id = id, device = %device.name, state = to.keyword(), %message, "release finished");
+        let end = move |conn: &mut crate::db::Conn, _: &crate::spool::Transitioned| {
+            deliveries::finish(conn, id, recorded, impressions, crate::db::now_ms())?;
+            Ok(())
+        };
         if let Err(e) = spool
-            .transition_with(id, to, reason, Some(message), owner)
+            .transition_then(id, to, reason, Some(message), owner, end)
             .await
         {
             tracing::error!(job_id = id, error = %e, "cannot record the end of a release");
@@ -94,14 +124,8 @@ fn ticket_for(job: &JobRow, device: &Device) -> Ticket {
     }
 }
 
-fn deliver(
-    spool: &Spool,
-    device: &Device,
-    profile: &DriverProfile,
-    job: &JobRow,
-    doc: &DocumentRow,
-    limits: Limits,
-) -> Outcome {
+fn deliver(spool: &Spool, target: &Target, job: &JobRow, doc: &DocumentRow) -> Outcome {
+    let (device, profile, limits) = (&target.device, &target.profile, target.limits);
     let format = DocumentFormat::from_code(doc.format)
         .map(|f| f.mime())
         .unwrap_or("application/pdf");
@@ -122,12 +146,13 @@ fn deliver(
             }
         };
         let sent: Result<Sent, OutputError> = match protocol {
-            Some(Protocol::Ipp | Protocol::Ipps) => IppDevice {
-                uri: &device.uri,
-                options: &profile.ipp,
+            Some(Protocol::Ipp | Protocol::Ipps) => IppDevice::new(
+                &device.uri,
+                profile,
                 limits,
-            }
-            .print(&label, &ticket, format, reader),
+                Some(target.tls.clone()),
+            )
+            .print(&label, &ticket, format, reader, Some(doc.size_bytes as u64)),
             Some(Protocol::Socket) => match &profile.pjl {
                 Some(p) => {
                     let address = Protocol::Socket.address_of(&device.uri);
@@ -143,13 +168,27 @@ fn deliver(
                 }
                 None => Err(OutputError::Unsupported("the profile has no PJL".into())),
             },
-            _ => Err(OutputError::Unsupported(format!(
+            Some(Protocol::Lpd) => match &profile.pjl {
+                Some(p) => lpd::send(
+                    &device.uri,
+                    p,
+                    device.capabilities.color,
+                    &label,
+                    &ticket,
+                    reader,
+                    doc.size_bytes as u64,
+                    (job.id % 1000) as u32,
+                    limits,
+                ),
+                None => Err(OutputError::Unsupported("the profile has no PJL".into())),
+            },
+            None => Err(OutputError::Unsupported(format!(
                 "{} is not supported yet",
                 device.uri
             ))),
         };
         match sent {
-            Ok(sent) => return follow(device, profile, &label, sent, limits),
+            Ok(sent) => return follow(target, &label, sent),
             Err(OutputError::Busy) if attempt < BUSY_RETRIES => {
                 attempt += 1;
                 std::thread::sleep(Duration::from_millis(500 * 2u64.pow(attempt)));
@@ -167,29 +206,31 @@ fn deliver(
     }
 }
 
-fn follow(
-    device: &Device,
-    profile: &DriverProfile,
-    label: &JobLabel,
-    sent: Sent,
-    limits: Limits,
-) -> Outcome {
+fn follow(target: &Target, label: &JobLabel, sent: Sent) -> Outcome {
+    let device = &target.device;
     let Some(remote) = sent.remote_job_id else {
-        return Outcome::Completed(format!(
-            "sent to {} (this protocol gives no confirmation)",
-            device.name
-        ));
+        return Outcome::Completed(
+            format!(
+                "sent to {} (this protocol gives no confirmation)",
+                device.name
+            ),
+            None,
+        );
     };
-    let ipp = IppDevice {
-        uri: &device.uri,
-        options: &profile.ipp,
-        limits,
-    };
+    let ipp = IppDevice::new(
+        &device.uri,
+        &target.profile,
+        target.limits,
+        Some(target.tls.clone()),
+    );
     match ipp.follow(remote, &label.user, Duration::from_secs(1), Instant::now() + FOLLOW_FOR) {
-        Some(RemoteOutcome::Completed { impressions }) => Outcome::Completed(match impressions {
-            Some(n) => format!("printed at {} ({n} impressions)", device.name),
-            None => format!("printed at {}", device.name),
-        }),
+        Some(RemoteOutcome::Completed { impressions }) => Outcome::Completed(
+            match impressions {
+                Some(n) => format!("printed at {} ({n} impressions)", device.name),
+                None => format!("printed at {}", device.name),
+            },
+            impressions,
+        ),
         Some(RemoteOutcome::Aborted { reason }) => {
             Outcome::HeldAgain(format!("{} did not print it ({reason}); release it again", device.name))
         }

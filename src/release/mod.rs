@@ -5,6 +5,8 @@
 
 pub mod delegation;
 mod deliver;
+mod recovery;
+pub mod settings;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -13,6 +15,7 @@ use std::time::{Duration, Instant};
 use rand::RngCore;
 use serde::Serialize;
 
+use crate::db::models::deliveries::{self, NewDelivery};
 use crate::db::models::jobs::Which;
 use crate::db::models::release_sessions::{self as rows, SessionRow};
 use crate::db::{self, Db, DbError};
@@ -34,6 +37,8 @@ pub enum ReleaseError {
     Badge(#[from] BadgeError),
     #[error("too many failed attempts: try again in a few minutes")]
     Locked,
+    #[error("wrong login or password")]
+    WrongPassword,
     #[error("no such session, or it has expired: badge again")]
     NoSession,
     #[error(transparent)]
@@ -128,6 +133,8 @@ struct Inner {
     idle: Duration,
     limits: Limits,
     failures: Mutex<Failures>,
+    /// This node's name, recorded on deliveries (see [`recovery`]).
+    node: String,
 }
 
 impl ReleaseService {
@@ -136,7 +143,8 @@ impl ReleaseService {
         spool: Spool,
         directory: DirectoryService,
         devices: DeviceRegistry,
-        idle: Duration,
+        settings: &settings::ReleaseSettings,
+        node: String,
     ) -> ReleaseService {
         ReleaseService {
             inner: Arc::new(Inner {
@@ -148,9 +156,10 @@ impl ReleaseService {
                 spool,
                 directory,
                 devices,
-                idle,
+                idle: Duration::from_secs(settings.session_idle_secs.max(10)),
                 limits: Limits::default(),
                 failures: Mutex::new(Failures::default()),
+                node,
             }),
         }
     }
@@ -191,20 +200,77 @@ impl ReleaseService {
                 return Err(e.into());
             }
         };
+        self.open(device, &found.user, found.degraded, "badge")
+            .await
+    }
+
+    /// Opens a session for a user who signed in with their login and password at the
+    /// terminal (a forgotten badge). Wrong passwords count towards the device's lockout.
+    pub async fn start_with_password(
+        &self,
+        device: &Device,
+        login: &str,
+        password: &str,
+    ) -> Result<SessionView, ReleaseError> {
+        let user = self.authenticate(device, login, password).await?;
+        self.open(device, &user, false, "password").await
+    }
+
+    /// Checks a login and password typed at `device`'s terminal, with the same lockout as
+    /// badges (per login, per device).
+    pub async fn authenticate(
+        &self,
+        device: &Device,
+        login: &str,
+        password: &str,
+    ) -> Result<crate::directory::DirectoryUser, ReleaseError> {
+        let login_key = format!("login:{}", login.trim().to_lowercase());
+        let device_key = format!("device:{}", device.id);
+        {
+            let f = self.failures();
+            if f.locked(&login_key) || f.locked(&device_key) {
+                return Err(ReleaseError::Locked);
+            }
+        }
+        match self.inner.directory.authenticate(login, password).await {
+            Ok(Some(user)) => Ok(user),
+            Ok(None) => {
+                let mut f = self.failures();
+                f.fail(login_key);
+                f.fail(device_key);
+                Err(ReleaseError::WrongPassword)
+            }
+            Err(crate::directory::LookupError::Unavailable(m)) => {
+                Err(ReleaseError::Badge(BadgeError::Unavailable(m)))
+            }
+            Err(crate::directory::LookupError::Database(m)) => {
+                Err(ReleaseError::Badge(BadgeError::Database(m)))
+            }
+        }
+    }
+
+    /// Opens a session for `user` at `device` (who proved who they are).
+    pub(crate) async fn open(
+        &self,
+        device: &Device,
+        user: &crate::directory::DirectoryUser,
+        degraded: bool,
+        via: &'static str,
+    ) -> Result<SessionView, ReleaseError> {
         let mut raw = [0u8; 16];
         rand::rngs::OsRng.fill_bytes(&mut raw);
         let now = db::now_ms();
         let row = SessionRow {
             id: hex::encode(raw),
-            uid: found.user.uid.clone(),
+            uid: user.uid.clone(),
             device_id: device.id,
-            degraded: found.degraded as i16,
+            degraded: degraded as i16,
             created_at: now,
             expires_at: now + self.inner.idle.as_millis() as i64,
             ended_at: None,
         };
         let r = row.clone();
-        let (uid, device_name) = (found.user.uid.clone(), device.name.clone());
+        let (uid, device_name) = (user.uid.clone(), device.name.clone());
         self.inner
             .db
             .run(move |conn| {
@@ -217,7 +283,7 @@ impl ReleaseService {
                             action: "release.session",
                             object: &format!("device:{}", r.device_id),
                             detail: serde_json::json!({
-                                "device": device_name, "degraded": found.degraded,
+                                "device": device_name, "degraded": degraded, "via": via,
                             })
                             .to_string(),
                         },
@@ -229,12 +295,12 @@ impl ReleaseService {
         Ok(SessionView {
             device_status: self.device_status(device).await,
             session: row.id,
-            user: found.user.uid.clone(),
-            display_name: found.user.display_name.clone(),
+            user: user.uid.clone(),
+            display_name: user.display_name.clone(),
             device: device.name.clone(),
             expires_at: row.expires_at,
-            degraded: found.degraded,
-            jobs: self.jobs_of(&found.user.uid).await?,
+            degraded,
+            jobs: self.jobs_of(&user.uid).await?,
         })
     }
 
@@ -253,14 +319,17 @@ impl ReleaseService {
             connect: Duration::from_millis(1500),
             io: Duration::from_millis(1500),
         };
-        tokio::task::spawn_blocking(move || crate::output::device_status(&uri, &profile, limits))
-            .await
-            .unwrap_or_else(|_| crate::output::DeviceStatus {
-                ready: false,
-                state: "unknown".into(),
-                reasons: Vec::new(),
-                message: "the copier's state could not be checked".into(),
-            })
+        let tls = Some(self.inner.devices.tls_for(device));
+        tokio::task::spawn_blocking(move || {
+            crate::output::device_status(&uri, &profile, limits, tls)
+        })
+        .await
+        .unwrap_or_else(|_| crate::output::DeviceStatus {
+            ready: false,
+            state: "unknown".into(),
+            reasons: Vec::new(),
+            message: "the copier's state could not be checked".into(),
+        })
     }
 
     /// The open session `id` at `device`, its idle expiry pushed back.
@@ -298,6 +367,12 @@ impl ReleaseService {
             expires_at: db::now_ms() + self.inner.idle.as_millis() as i64,
             degraded: s.degraded != 0,
         })
+    }
+
+    /// The session's jobs, without asking the copier its state.
+    pub async fn jobs(&self, device: &Device, id: &str) -> Result<Vec<JobView>, ReleaseError> {
+        let s = self.session(device, id).await?;
+        self.jobs_of(&s.uid).await
     }
 
     /// Ends a session (logout at the terminal).
@@ -422,26 +497,40 @@ impl ReleaseService {
             } else {
                 format!("released at {}", device.name)
             };
+            // The delivery row is written with the move to `processing`: a node that stops
+            // before the job ends leaves it open, and marks the job at its next start.
+            let delivery = NewDelivery {
+                job_id: job.id,
+                device_id: device.id,
+                node: self.inner.node.clone(),
+                actor: s.uid.clone(),
+                started_at: db::now_ms(),
+            };
+            let record = move |conn: &mut db::Conn, _: &crate::spool::Transitioned| {
+                deliveries::insert(conn, &delivery)?;
+                Ok(())
+            };
             match self
                 .inner
                 .spool
-                .transition_with(
+                .transition_then(
                     job.id,
                     JobState::Processing,
                     JobStateReason::JobPrinting,
                     Some(message),
                     s.uid.clone(),
+                    record,
                 )
                 .await
             {
                 Ok(t) => {
-                    deliver::spawn(
-                        self.inner.spool.clone(),
-                        device.clone(),
+                    let target = deliver::Target {
+                        device: device.clone(),
                         profile,
-                        t.job,
-                        self.inner.limits,
-                    );
+                        tls: self.inner.devices.tls_for(device),
+                        limits: self.inner.limits,
+                    };
+                    deliver::spawn(self.inner.spool.clone(), target, t.job);
                     results.push(JobResult {
                         id: job.id,
                         result: "releasing",

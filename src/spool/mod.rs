@@ -364,6 +364,24 @@ impl Spool {
         message: Option<String>,
         actor: String,
     ) -> Result<Transitioned, SpoolError> {
+        self.transition_then(job_id, to, reason, message, actor, |_, _| Ok(()))
+            .await
+    }
+
+    /// [`Spool::transition_with`], then `then` in the same transaction (a record that must
+    /// exist exactly when the move happened, such as a delivery).
+    pub async fn transition_then<F>(
+        &self,
+        job_id: i64,
+        to: JobState,
+        reason: JobStateReason,
+        message: Option<String>,
+        actor: String,
+        then: F,
+    ) -> Result<Transitioned, SpoolError>
+    where
+        F: FnOnce(&mut db::Conn, &Transitioned) -> Result<(), SpoolError> + Send + 'static,
+    {
         let done = self
             .inner
             .db
@@ -374,7 +392,11 @@ impl Spool {
                     message: message.as_deref(),
                     actor: &actor,
                 };
-                db::write_tx(conn, |conn| state::transition(conn, job_id, change))
+                db::write_tx(conn, |conn| {
+                    let done = state::transition(conn, job_id, change)?;
+                    then(conn, &done)?;
+                    Ok::<_, SpoolError>(done)
+                })
             })
             .await?;
         self.after_transition(&done);

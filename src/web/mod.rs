@@ -5,6 +5,7 @@ pub mod delegations;
 pub mod devices;
 pub mod me;
 pub mod release;
+pub mod terminal;
 
 use actix_web::{web, HttpResponse};
 
@@ -21,6 +22,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(me::routes)
         .configure(devices::routes)
         .configure(release::routes)
+        .configure(terminal::routes)
         .configure(delegations::routes);
 }
 

@@ -54,7 +54,7 @@ pub async fn device_of(req: &HttpRequest, devices: &DeviceRegistry) -> Result<De
         .ok_or_else(unauthorized)
 }
 
-fn release_error(e: ReleaseError) -> ApiError {
+pub fn release_error(e: ReleaseError) -> ApiError {
     use StatusCode as S;
     match e {
         ReleaseError::Badge(b) => match b {
@@ -82,6 +82,9 @@ fn release_error(e: ReleaseError) -> ApiError {
             BadgeError::Database(m) => ApiError::internal(m),
         },
         ReleaseError::Locked => ApiError::new(S::TOO_MANY_REQUESTS, "locked", e.to_string()),
+        ReleaseError::WrongPassword => {
+            ApiError::new(S::UNAUTHORIZED, "wrong_password", e.to_string())
+        }
         ReleaseError::NoSession => ApiError::new(S::NOT_FOUND, "no_session", e.to_string()),
         ReleaseError::Spool(e) => ApiError::internal(e),
         ReleaseError::Db(e) => ApiError::internal(e),

@@ -199,6 +199,93 @@ impl SocketSink {
     }
 }
 
+/// A job an [`LpdSink`] received.
+#[derive(Clone, Debug, Default)]
+pub struct LpdJob {
+    pub queue: String,
+    pub control: String,
+    pub data: Vec<u8>,
+}
+
+/// A minimal LPD server (RFC 1179 "receive a printer job"): acknowledges every command and
+/// keeps the queue, control file and data file of each job.
+pub struct LpdSink {
+    pub port: u16,
+    pub received: Arc<Mutex<Vec<LpdJob>>>,
+}
+
+impl LpdSink {
+    pub fn start() -> LpdSink {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let r = received.clone();
+        thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let r = r.clone();
+                thread::spawn(move || {
+                    if let Some(job) = lpd_receive(conn) {
+                        r.lock().unwrap().push(job);
+                    }
+                });
+            }
+        });
+        LpdSink { port, received }
+    }
+
+    /// The jobs received, waiting up to `wait` for `count`.
+    pub fn jobs(&self, count: usize, wait: Duration) -> Vec<LpdJob> {
+        let deadline = Instant::now() + wait;
+        loop {
+            let jobs = self.received.lock().unwrap().clone();
+            if jobs.len() >= count || Instant::now() > deadline {
+                return jobs;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn lpd_line(conn: &mut std::net::TcpStream) -> Option<Vec<u8>> {
+    let mut line = Vec::new();
+    let mut b = [0u8; 1];
+    loop {
+        if conn.read(&mut b).ok()? == 0 {
+            return None;
+        }
+        if b[0] == b'\n' {
+            return Some(line);
+        }
+        line.push(b[0]);
+    }
+}
+
+fn lpd_receive(mut conn: std::net::TcpStream) -> Option<LpdJob> {
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+    let first = lpd_line(&mut conn)?;
+    assert_eq!(first.first(), Some(&2), "not a receive-job command");
+    let mut job = LpdJob {
+        queue: String::from_utf8_lossy(&first[1..]).into_owned(),
+        ..LpdJob::default()
+    };
+    conn.write_all(&[0]).ok()?;
+    while let Some(sub) = lpd_line(&mut conn) {
+        let text = String::from_utf8_lossy(&sub[1..]).into_owned();
+        let count: usize = text.split(' ').next()?.parse().ok()?;
+        conn.write_all(&[0]).ok()?;
+        let mut content = vec![0u8; count + 1];
+        conn.read_exact(&mut content).ok()?;
+        assert_eq!(content.pop(), Some(0), "a file ends with a zero byte");
+        match sub[0] {
+            2 => job.control = String::from_utf8_lossy(&content).into_owned(),
+            3 => job.data = content,
+            other => panic!("unexpected LPD subcommand {other}"),
+        }
+        conn.write_all(&[0]).ok()?;
+    }
+    Some(job)
+}
+
 /// How a fake IPP copier misbehaves.
 #[derive(Clone, Copy, Debug)]
 pub enum Misbehaviour {
@@ -212,6 +299,25 @@ pub enum Misbehaviour {
 pub struct FakeCopier {
     pub port: u16,
     pub requests: Arc<Mutex<u32>>,
+    /// Every request as received (head and body, as sent on the wire).
+    pub raw: Arc<Mutex<Vec<Vec<u8>>>>,
+}
+
+/// Whether `all` holds a whole HTTP request: a Content-Length body read, or a chunked body's
+/// last chunk.
+fn request_complete(all: &[u8]) -> bool {
+    let Some(end) = all.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&all[..end]).to_ascii_lowercase();
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    match length {
+        Some(n) => all.len() >= end + 4 + n,
+        None => all.ends_with(b"0\r\n\r\n"),
+    }
 }
 
 impl FakeCopier {
@@ -219,10 +325,13 @@ impl FakeCopier {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let requests = Arc::new(Mutex::new(0));
+        let raw = Arc::new(Mutex::new(Vec::new()));
         let count = requests.clone();
+        let kept = raw.clone();
         thread::spawn(move || {
             for conn in listener.incoming().flatten() {
                 let count = count.clone();
+                let kept = kept.clone();
                 thread::spawn(move || {
                     let mut conn = conn;
                     let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
@@ -234,11 +343,12 @@ impl FakeCopier {
                             break;
                         }
                         all.extend_from_slice(&buf[..n]);
-                        if all.ends_with(b"0\r\n\r\n") {
+                        if request_complete(&all) {
                             break;
                         }
                     }
                     *count.lock().unwrap() += 1;
+                    kept.lock().unwrap().push(all);
                     match how {
                         Misbehaviour::Busy => {
                             let _ = conn.write_all(
@@ -250,7 +360,11 @@ impl FakeCopier {
                 });
             }
         });
-        FakeCopier { port, requests }
+        FakeCopier {
+            port,
+            requests,
+            raw,
+        }
     }
 
     pub fn uri(&self) -> String {

@@ -24,8 +24,10 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How long a server may take to print its `listening on` line.
+pub mod browser;
 pub mod copier;
 pub mod directory;
+pub mod release;
 
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// File in the data directory that receives the server's stderr (appended across restarts).

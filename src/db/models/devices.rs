@@ -23,6 +23,7 @@ pub struct DeviceRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub removed_at: Option<i64>,
+    pub tls_pin: Option<String>,
 }
 
 /// A new device.
@@ -41,6 +42,7 @@ pub struct NewDeviceRow {
     pub token_rotated_at: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    pub tls_pin: Option<String>,
 }
 
 /// Inserts a device; returns its id (looked up by its unique token hash).
@@ -119,4 +121,20 @@ pub fn remove(conn: &mut Conn, id: i64, now: i64) -> QueryResult<bool> {
     .set((devices::removed_at.eq(now), devices::updated_at.eq(now)))
     .execute(conn)?;
     Ok(n == 1)
+}
+
+/// Sets (or clears) the TLS pin of device `id`.
+pub fn set_pin(conn: &mut Conn, id: i64, pin: Option<&str>, now: i64) -> QueryResult<usize> {
+    diesel::update(devices::table.find(id))
+        .set((devices::tls_pin.eq(pin), devices::updated_at.eq(now)))
+        .execute(conn)
+}
+
+/// A device by id, removed or not (history).
+pub fn by_id_any(conn: &mut Conn, id: i64) -> QueryResult<Option<DeviceRow>> {
+    devices::table
+        .find(id)
+        .select(DeviceRow::as_select())
+        .first(conn)
+        .optional()
 }

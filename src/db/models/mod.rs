@@ -2,6 +2,7 @@
 
 pub mod audit_events;
 pub mod delegations;
+pub mod deliveries;
 pub mod devices;
 pub mod directory;
 pub mod documents;

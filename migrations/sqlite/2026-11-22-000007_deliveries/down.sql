@@ -1,0 +1,2 @@
+ALTER TABLE devices DROP COLUMN tls_pin;
+DROP TABLE deliveries;

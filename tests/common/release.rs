@@ -1,0 +1,70 @@
+//! Helpers of the release tests: devices added with the CLI, jobs printed and followed over IPP.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use super::{op, parse_response, status, tag, RawIpp, TestServer};
+
+pub fn add_device(data: &Path, db_url: Option<&str>, name: &str, uri: &str) -> String {
+    let out = super::folio_cli(
+        data,
+        db_url,
+        &[
+            "device",
+            "add",
+            "--json",
+            "--name",
+            name,
+            "--uri",
+            uri,
+            "--driver",
+            "ipp-everywhere",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    v["token"].as_str().unwrap().to_owned()
+}
+
+pub fn print_as(server: &TestServer, user: &str, name: &str) -> i32 {
+    let req = RawIpp::new(op::PRINT_JOB)
+        .operation_prelude(&server.ipp_uri())
+        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", user)
+        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "job-name", name)
+        .attr_str(tag::MIME_MEDIA_TYPE, "document-format", "application/pdf")
+        .document(&folio::bench::sample_pdf(2))
+        .build();
+    let r = parse_response(&server.post_ipp(&req).1).unwrap();
+    assert_eq!(r.status, status::SUCCESSFUL_OK);
+    r.integer("job-id").unwrap()
+}
+
+pub fn job_state(server: &TestServer, user: &str, id: i32) -> (i32, String) {
+    let req = RawIpp::new(op::GET_JOB_ATTRIBUTES)
+        .operation_prelude(&server.ipp_uri())
+        .attr_i32(tag::INTEGER, "job-id", id)
+        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", user)
+        .build();
+    let r = parse_response(&server.post_ipp(&req).1).unwrap();
+    (
+        r.integer("job-state").unwrap_or(0),
+        r.text("job-state-message").unwrap_or_default(),
+    )
+}
+
+pub fn wait_state(server: &TestServer, user: &str, id: i32, want: i32) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (state, message) = job_state(server, user, id);
+        if state == want {
+            return message;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "job {id} stayed in state {state} ({message})"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

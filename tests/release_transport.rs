@@ -1,0 +1,252 @@
+//! Releases over the other paths: an `ipps://` copier with a self-signed certificate (refused
+//! until pinned), LPD with a PJL header, and a Folio node killed in the middle of a release (the
+//! job awaits its owner's decision after the restart, and only the node that was sending marks
+//! it).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::copier::{FakeCopier, IppEvePrinter, LpdSink, Misbehaviour};
+use common::directory::{http, write_ldif, HttpAnswer, TestUser};
+use common::release::{add_device, job_state, print_as, wait_state};
+use common::{both_backends, folio_cli, TestServer};
+
+const HELD: i32 = 4;
+const PROCESSING: i32 = 5;
+const PROCESSING_STOPPED: i32 = 6;
+const COMPLETED: i32 = 9;
+
+fn terminal(server: &TestServer, token: &str, method: &str, path: &str, body: &str) -> HttpAnswer {
+    http(
+        method,
+        &server.http_url(path),
+        Some(&format!("Bearer {token}")),
+        "application/json",
+        body.as_bytes(),
+    )
+}
+
+/// Opens a session with `badge` and releases `job`; returns the session as JSON.
+fn badge_and_release(server: &TestServer, token: &str, badge: &str, job: i32) -> serde_json::Value {
+    let s = terminal(
+        server,
+        token,
+        "POST",
+        "/api/v1/release/sessions",
+        &format!(r#"{{"badge":"{badge}"}}"#),
+    );
+    assert_eq!(s.status, 201, "{}", String::from_utf8_lossy(&s.body));
+    let session = s.json();
+    let sid = session["session"].as_str().unwrap();
+    let r = terminal(
+        server,
+        token,
+        "POST",
+        &format!("/api/v1/release/sessions/{sid}/release"),
+        &format!(r#"{{"jobs":[{job}]}}"#),
+    );
+    assert_eq!(
+        r.json()["results"][0]["result"],
+        "releasing",
+        "{}",
+        r.json()
+    );
+    session
+}
+
+/// Waits until `job` is held again with a message saying it was not printed.
+fn wait_held_again(server: &TestServer, job: i32) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (state, message) = job_state(server, "alice", job);
+        if state == HELD && message.contains("not printed") {
+            return message;
+        }
+        assert!(Instant::now() < deadline, "job {job}: {state} {message}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn alice_directory(data: &std::path::Path) {
+    let mut users = vec![TestUser::new("alice")];
+    users[0].badges = vec!["04A1B2C3".into()];
+    write_ldif(&data.join("directory.ldif"), &users);
+}
+
+#[test]
+fn an_ipps_copier_with_a_self_signed_certificate_prints_only_once_pinned() {
+    let data = tempfile::tempdir().unwrap();
+    alice_directory(data.path());
+    let server = TestServer::start_with(common::Backend::Sqlite, data.path(), None, &[]);
+    let copier = IppEvePrinter::start("Secure Copier", true, false);
+    let uri = format!("ipps://127.0.0.1:{}/ipp/print", copier.port);
+
+    // Not pinned: its certificate chains to nothing Folio trusts. Nothing is sent.
+    let token = add_device(data.path(), None, "secure-1", &uri);
+    let job = print_as(&server, "alice", "Bilan");
+    let session = badge_and_release(&server, &token, "04A1B2C3", job);
+    assert_eq!(session["device_status"]["ready"], false, "{session}");
+    let message = wait_held_again(&server, job);
+    assert!(message.contains("certificate"), "{message}");
+    assert!(copier.received(1, Duration::from_millis(500)).is_empty());
+
+    // Pinned with the CLI: the fingerprint it records is the copier's certificate.
+    let out = folio_cli(data.path(), None, &["device", "pin", "secure-1"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let cert = copier.dir.path().join("keys/localhost.crt");
+    let openssl = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-fingerprint", "-sha256", "-in"])
+        .arg(&cert)
+        .output()
+        .expect("openssl");
+    let expected = String::from_utf8_lossy(&openssl.stdout)
+        .split('=')
+        .nth(1)
+        .unwrap()
+        .trim()
+        .replace(':', "")
+        .to_lowercase();
+    assert_eq!(
+        expected.len(),
+        64,
+        "{}",
+        String::from_utf8_lossy(&openssl.stdout)
+    );
+    assert!(
+        out.stdout.contains(&expected),
+        "{} vs {expected}",
+        out.stdout
+    );
+
+    let session = badge_and_release(&server, &token, "04A1B2C3", job);
+    assert_eq!(session["device_status"]["ready"], true, "{session}");
+    wait_state(&server, "alice", job, COMPLETED);
+    assert_eq!(copier.received(1, Duration::from_secs(30)).len(), 1);
+
+    // Another certificate than the pinned one is refused again.
+    let wrong = "ab".repeat(32);
+    let out = folio_cli(
+        data.path(),
+        None,
+        &["device", "pin", "secure-1", "--certificate-sha256", &wrong],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let second = print_as(&server, "alice", "Courrier");
+    badge_and_release(&server, &token, "04A1B2C3", second);
+    wait_held_again(&server, second);
+    assert_eq!(copier.received(2, Duration::from_millis(500)).len(), 1);
+}
+
+both_backends!(
+    a_release_interrupted_by_a_crash_awaits_the_owners_decision,
+    |backend| {
+        let data = tempfile::tempdir().unwrap();
+        alice_directory(data.path());
+        let mut server =
+            TestServer::start_with(backend, data.path(), None, &[("FOLIO_NODE_NAME", "node-a")]);
+        // A copier that takes the bytes and never answers: the release is in flight.
+        let copier = FakeCopier::start(Misbehaviour::Silent);
+        let token = add_device(
+            data.path(),
+            server.db_url.as_deref(),
+            "ward-3",
+            &copier.uri(),
+        );
+        let job = print_as(&server, "alice", "Compte rendu");
+        badge_and_release(&server, &token, "04A1B2C3", job);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while *copier.requests.lock().unwrap() == 0 {
+            assert!(Instant::now() < deadline, "nothing reached the copier");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert_eq!(job_state(&server, "alice", job).0, PROCESSING);
+
+        // Another node starting on the same database leaves node-a's release alone.
+        server.restart_env(&[("FOLIO_NODE_NAME", "node-b")]);
+        assert_eq!(job_state(&server, "alice", job).0, PROCESSING);
+
+        // node-a comes back: the job may have printed, so it is not resent; its owner decides.
+        server.restart_env(&[("FOLIO_NODE_NAME", "node-a")]);
+        let (state, message) = job_state(&server, "alice", job);
+        assert_eq!(state, PROCESSING_STOPPED, "{message}");
+        assert!(message.contains("may or may not have printed"), "{message}");
+        let s = terminal(
+            &server,
+            &token,
+            "POST",
+            "/api/v1/release/sessions",
+            r#"{"badge":"04A1B2C3"}"#,
+        );
+        let session = s.json();
+        assert_eq!(session["jobs"][0]["id"], job as i64, "{session}");
+        assert_eq!(session["jobs"][0]["state"], "needs-decision");
+        std::thread::sleep(Duration::from_secs(1));
+        let documents_sent = copier
+            .raw
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.windows(5).any(|w| w == b"%PDF-"))
+            .count();
+        assert_eq!(documents_sent, 1, "nothing is resent by itself");
+    }
+);
+
+#[test]
+fn an_lpd_printer_gets_the_control_file_and_the_pjl_wrapped_document_once() {
+    let data = tempfile::tempdir().unwrap();
+    alice_directory(data.path());
+    let server = TestServer::start_with(common::Backend::Sqlite, data.path(), None, &[]);
+    let sink = LpdSink::start();
+    let out = folio_cli(
+        data.path(),
+        None,
+        &[
+            "device",
+            "add",
+            "--json",
+            "--name",
+            "old-laser",
+            "--uri",
+            &format!("lpd://127.0.0.1:{}/BINARY_P1", sink.port),
+            "--driver",
+            "generic-pjl-pdf",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let token = serde_json::from_str::<serde_json::Value>(&out.stdout).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let job = print_as(&server, "alice", "Compte rendu");
+    let session = badge_and_release(&server, &token, "04A1B2C3", job);
+    assert_eq!(session["device_status"]["ready"], true, "{session}");
+    let message = wait_state(&server, "alice", job, COMPLETED);
+    assert!(message.contains("no confirmation"), "{message}");
+
+    let jobs = sink.jobs(1, Duration::from_secs(10));
+    assert_eq!(jobs.len(), 1);
+    let got = &jobs[0];
+    assert_eq!(got.queue, "BINARY_P1");
+    assert!(got.control.contains("Palice\n"), "{}", got.control);
+    assert!(
+        got.control.contains("ldfA"),
+        "raw data file: {}",
+        got.control
+    );
+    let pdf = folio::bench::sample_pdf(2);
+    assert!(
+        got.data.starts_with(b"\x1b%-12345X@PJL"),
+        "PJL header first"
+    );
+    let text = String::from_utf8_lossy(&got.data);
+    assert!(text.contains("@PJL SET DUPLEX=ON"), "duplex by default");
+    assert!(
+        got.data.windows(pdf.len()).any(|w| w == pdf.as_slice()),
+        "the document, whole"
+    );
+    assert!(text.ends_with("@PJL EOJ\n\x1b%-12345X"), "PJL trailer last");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(sink.jobs(2, Duration::from_millis(100)).len(), 1, "once");
+}
