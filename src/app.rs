@@ -166,9 +166,20 @@ impl App {
             ),
             Err(e) => tracing::error!(error = %e, "cannot check for interrupted releases"),
         }
+        let release = self.release.clone();
+        let abandoned = tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(300));
+            loop {
+                every.tick().await;
+                if let Err(e) = release.recover_abandoned().await {
+                    tracing::error!(error = %e, "cannot check for abandoned releases");
+                }
+            }
+        });
         let expiry = spool::spawn_expiry(self.spool.clone(), expiry_interval);
         let result = self.server.await;
         expiry.abort();
+        abandoned.abort();
         result
     }
 }

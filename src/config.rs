@@ -256,6 +256,16 @@ impl Settings {
                 message: "needs at least one attribute".into(),
             });
         }
+        if self.release.terminal_logout_secs > self.release.session_idle_secs {
+            return Err(ConfigError::Invalid {
+                key: "release.terminal_logout_secs".into(),
+                message: format!(
+                    "must not exceed release.session_idle_secs ({}): the session would end \
+                     before the page logs out",
+                    self.release.session_idle_secs
+                ),
+            });
+        }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return Err(ConfigError::Invalid {
                 key: "log_format".into(),

@@ -57,15 +57,31 @@ fn badge_and_release(server: &TestServer, token: &str, badge: &str, job: i32) ->
 
 /// Waits until `job` is held again with a message saying it was not printed.
 fn wait_held_again(server: &TestServer, job: i32) -> String {
+    wait_held_with(server, job, "not printed")
+}
+
+/// Waits until `job` is held again with a message containing `why`.
+fn wait_held_with(server: &TestServer, job: i32, why: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let (state, message) = job_state(server, "alice", job);
-        if state == HELD && message.contains("not printed") {
+        if state == HELD && message.contains(why) {
             return message;
         }
         assert!(Instant::now() < deadline, "job {job}: {state} {message}");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Requests that carried a document to `copier`.
+fn documents_at(copier: &FakeCopier) -> usize {
+    copier
+        .raw
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.windows(5).any(|w| w == b"%PDF-"))
+        .count()
 }
 
 fn alice_directory(data: &std::path::Path) {
@@ -155,9 +171,13 @@ both_backends!(
         );
         let job = print_as(&server, "alice", "Compte rendu");
         badge_and_release(&server, &token, "04A1B2C3", job);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while *copier.requests.lock().unwrap() == 0 {
-            assert!(Instant::now() < deadline, "nothing reached the copier");
+        // (The session's status check is a request too: wait for the document itself.)
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while documents_at(&copier) == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "the document never reached the copier"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         assert_eq!(job_state(&server, "alice", job).0, PROCESSING);
@@ -182,14 +202,7 @@ both_backends!(
         assert_eq!(session["jobs"][0]["id"], job as i64, "{session}");
         assert_eq!(session["jobs"][0]["state"], "needs-decision");
         std::thread::sleep(Duration::from_secs(1));
-        let documents_sent = copier
-            .raw
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|r| r.windows(5).any(|w| w == b"%PDF-"))
-            .count();
-        assert_eq!(documents_sent, 1, "nothing is resent by itself");
+        assert_eq!(documents_at(&copier), 1, "nothing is resent by itself");
     }
 );
 
@@ -250,3 +263,40 @@ fn an_lpd_printer_gets_the_control_file_and_the_pjl_wrapped_document_once() {
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(sink.jobs(2, Duration::from_millis(100)).len(), 1, "once");
 }
+
+both_backends!(
+    a_copier_that_aborts_holds_the_job_again_and_one_busy_twice_prints_it_once,
+    |backend| {
+        let data = tempfile::tempdir().unwrap();
+        alice_directory(data.path());
+        let server = TestServer::start_with(backend, data.path(), None, &[]);
+
+        // The copier takes the job, then gives up on it: nothing printed, held again.
+        let aborts = FakeCopier::start(Misbehaviour::Aborts);
+        let token = add_device(
+            data.path(),
+            server.db_url.as_deref(),
+            "ward-5",
+            &aborts.uri(),
+        );
+        let job = print_as(&server, "alice", "Compte rendu");
+        badge_and_release(&server, &token, "04A1B2C3", job);
+        let message = wait_held_with(&server, job, "did not print it");
+        assert!(message.contains("ward-5"), "{message}");
+
+        // Busy twice, then it takes the job: retried with backoff, printed once.
+        let busy = FakeCopier::start(Misbehaviour::BusyTwice);
+        let token = add_device(data.path(), server.db_url.as_deref(), "ward-6", &busy.uri());
+        badge_and_release(&server, &token, "04A1B2C3", job);
+        let message = wait_state(&server, "alice", job, COMPLETED);
+        assert!(
+            message.contains("printed at ward-6 (2 impressions)"),
+            "{message}"
+        );
+        assert_eq!(
+            documents_at(&busy),
+            3,
+            "two busy answers, then the one that printed"
+        );
+    }
+);

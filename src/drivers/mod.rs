@@ -70,15 +70,34 @@ impl Protocol {
             .and_then(|(scheme, _)| Protocol::of_scheme(scheme))
     }
 
-    /// `host:port` of a socket or LPD device URI (9100 and 515 by default).
+    /// The port a URI of this protocol means when it names none.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Protocol::Ipp | Protocol::Ipps => 631,
+            Protocol::Socket => 9100,
+            Protocol::Lpd => 515,
+        }
+    }
+
+    /// `host:port` of a device URI of this protocol (with its default port when none is
+    /// given; IPv6 literals stay bracketed: `[fe80::1]:631`).
     pub fn address_of(self, uri: &str) -> String {
         let rest = uri.split_once("://").map_or(uri, |(_, r)| r);
-        let authority = rest.split('/').next().unwrap_or(rest);
-        if authority.contains(':') {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+        let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+        let has_port = match authority.rsplit_once(':') {
+            // `[v6]` alone has colons but no port; `[v6]:631` and `host:631` have one.
+            Some((host, port)) => {
+                !port.is_empty()
+                    && port.chars().all(|c| c.is_ascii_digit())
+                    && (!host.starts_with('[') || host.ends_with(']'))
+            }
+            None => false,
+        };
+        if has_port {
             authority.to_owned()
         } else {
-            let port = if self == Protocol::Lpd { 515 } else { 9100 };
-            format!("{authority}:{port}")
+            format!("{authority}:{}", self.default_port())
         }
     }
 
@@ -353,6 +372,22 @@ mod tests {
             "10.0.0.9:9101"
         );
         assert_eq!(Protocol::Lpd.address_of("lpd://h/queue"), "h:515");
+        assert_eq!(
+            Protocol::Ipps.address_of("ipps://10.1.2.3/ipp/print"),
+            "10.1.2.3:631"
+        );
+        assert_eq!(
+            Protocol::Ipps.address_of("ipps://copier.chu.fr:443/ipp/print"),
+            "copier.chu.fr:443"
+        );
+        assert_eq!(
+            Protocol::Ipp.address_of("ipp://[fe80::1]/ipp/print"),
+            "[fe80::1]:631"
+        );
+        assert_eq!(
+            Protocol::Ipp.address_of("ipp://[fe80::1]:8631/ipp/print"),
+            "[fe80::1]:8631"
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ use super::{pjl, CountingReader, JobLabel, Limits, OutputError, Sent, Ticket};
 use crate::domain::ColorMode;
 use crate::drivers::{PjlOptions, Protocol};
 
-/// The host name written in control and data file names (RFC 1179 allows 31 characters).
+/// The host name written in control files (RFC 1179 allows 31 characters).
 const HOST: &str = "folio";
 
 /// The queue of an `lpd://host/queue` URI (`lp` when none is named).
@@ -65,7 +65,9 @@ impl Conn {
     }
 }
 
-/// Sends `document` (`length` bytes) as one LPD job numbered `number` (0–999).
+/// Sends `document` (`length` bytes) as LPD job `job_id`. The daemon knows a job by its
+/// three-digit number and the host part of its file names; both come from the job id, so two
+/// jobs sent at once never share file names.
 #[allow(clippy::too_many_arguments)]
 pub fn send<R: Read>(
     uri: &str,
@@ -75,7 +77,7 @@ pub fn send<R: Read>(
     ticket: &Ticket,
     document: R,
     length: u64,
-    number: u32,
+    job_id: i64,
     limits: Limits,
 ) -> Result<Sent, OutputError> {
     if ticket.color == ColorMode::Color && !color_capable {
@@ -108,7 +110,8 @@ pub fn send<R: Read>(
             "the device refused the LPD queue `{queue}` (answer {ack})"
         )));
     }
-    let file = |kind: &str| format!("{kind}A{:03}{HOST}", number % 1000);
+    let (number, rest) = (job_id.rem_euclid(1000), job_id.div_euclid(1000));
+    let file = |kind: &str| format!("{kind}A{number:03}{HOST}{rest}");
     let (control_name, data_name) = (file("cf"), file("df"));
 
     // The control file first (as CUPS sends it): who, what, and "print the data file raw".
@@ -153,12 +156,15 @@ pub fn send<R: Read>(
     let mut doc = CountingReader::new(document.take(length));
     let probe = doc.probe();
     let copied = std::io::copy(&mut doc, &mut conn.stream).map_err(|e| {
-        if let Some(d) = probe.document_error() {
-            OutputError::Document(d)
-        } else if probe.bytes() == 0 {
-            OutputError::Unreachable(e.to_string())
-        } else {
-            OutputError::Ambiguous(format!("the connection failed while sending: {e}"))
+        match (probe.bytes(), probe.document_error()) {
+            (0, Some(d)) => OutputError::Document(d),
+            (0, None) => OutputError::Unreachable(e.to_string()),
+            // Some devices print while the data file still arrives: past the first byte,
+            // nothing can be promised either way.
+            (_, Some(d)) => OutputError::Ambiguous(format!("the document could not be read: {d}")),
+            (_, None) => {
+                OutputError::Ambiguous(format!("the connection failed while sending: {e}"))
+            }
         }
     })?;
     if copied != length {
@@ -175,9 +181,10 @@ pub fn send<R: Read>(
         .map_err(ambiguous)?;
     match conn.ack() {
         Ok(0) => {}
+        // Refused after the whole data file went out: it may have started printing.
         Ok(n) => {
-            return Err(OutputError::Refused(format!(
-                "the device refused the data file (answer {n})"
+            return Err(OutputError::Ambiguous(format!(
+                "the device refused the data file after receiving it (answer {n})"
             )))
         }
         Err(e) => return Err(ambiguous(e)),

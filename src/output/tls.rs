@@ -70,7 +70,9 @@ impl CopierTls {
         let builder = ClientConfig::builder_with_provider(self.provider.clone())
             .with_safe_default_protocol_versions()
             .expect("ring supports the default TLS versions");
-        let config = match pin.and_then(parse_pin) {
+        // A stored pin that does not parse (edited by hand) pins nothing: refuse every
+        // certificate rather than fall back to the roots.
+        let config = match pin.map(|p| parse_pin(p).unwrap_or([0; 32])) {
             Some(pin) => builder
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(Pinned {

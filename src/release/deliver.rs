@@ -177,7 +177,7 @@ fn deliver(spool: &Spool, target: &Target, job: &JobRow, doc: &DocumentRow) -> O
                     &ticket,
                     reader,
                     doc.size_bytes as u64,
-                    (job.id % 1000) as u32,
+                    job.id,
                     limits,
                 ),
                 None => Err(OutputError::Unsupported("the profile has no PJL".into())),

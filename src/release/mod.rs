@@ -25,10 +25,14 @@ use crate::domain::{ColorMode, JobState, JobStateReason, Sides};
 use crate::output::Limits;
 use crate::spool::{Spool, SpoolError};
 
-/// Failed attempts (unknown badge, wrong PIN) before a badge or a device is locked.
+/// Failed attempts (unknown badge, wrong PIN, wrong password) before a badge, a login or a
+/// device is locked.
 const MAX_FAILURES: u32 = 5;
-/// How long failures are counted, and a lock lasts.
+/// How long failures are counted, and a badge's or a login's lock lasts (PIN guessing).
 const LOCKOUT: Duration = Duration::from_secs(300);
+/// A device's lock (badge number guessing) is short: while it lasts nobody can badge there,
+/// so one person must not be able to take a copier away from a ward for long.
+const DEVICE_LOCKOUT: Duration = Duration::from_secs(60);
 
 /// Why a release request was refused.
 #[derive(Debug, thiserror::Error)]
@@ -103,15 +107,29 @@ struct Failures {
 }
 
 impl Failures {
+    fn window(key: &str) -> Duration {
+        if key.starts_with("device:") {
+            DEVICE_LOCKOUT
+        } else {
+            LOCKOUT
+        }
+    }
+
     fn locked(&self, key: &str) -> bool {
+        let window = Failures::window(key);
         self.by_key
             .get(key)
-            .is_some_and(|(n, since)| *n >= MAX_FAILURES && since.elapsed() < LOCKOUT)
+            .is_some_and(|(n, since)| *n >= MAX_FAILURES && since.elapsed() < window)
     }
 
     fn fail(&mut self, key: String) {
+        let window = Failures::window(&key);
+        if self.by_key.len() >= 100_000 {
+            self.by_key
+                .retain(|_, (_, since)| since.elapsed() < LOCKOUT);
+        }
         let e = self.by_key.entry(key).or_insert((0, Instant::now()));
-        if e.1.elapsed() >= LOCKOUT {
+        if e.1.elapsed() >= window {
             *e = (0, Instant::now());
         }
         e.0 += 1;
@@ -178,7 +196,16 @@ impl ReleaseService {
         badge: &str,
         pin: Option<&str>,
     ) -> Result<SessionView, ReleaseError> {
-        let badge_key = format!("badge:{}", badge.trim().to_uppercase());
+        // The card, not the way a reader spelled it: a lock holds whatever the reader's format.
+        let canonical = self
+            .inner
+            .directory
+            .rules()
+            .candidates(badge)
+            .first()
+            .map(|c| c.value.clone())
+            .unwrap_or_else(|| badge.trim().to_uppercase());
+        let badge_key = format!("badge:{canonical}");
         let device_key = format!("device:{}", device.id);
         {
             let f = self.failures();

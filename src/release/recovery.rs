@@ -1,14 +1,24 @@
-//! After a stop in the middle of a release (crash, kill, restart), this node's deliveries that
-//! never ended belong to jobs that may or may not have printed: bytes may have reached the
-//! copier. They become `processing-stopped` ("needs decision"), never resent automatically; the
-//! user decides at the next session. Each node recovers only its own deliveries (by
-//! `node_name`), so a node starting does not touch the jobs another node is sending.
+//! After a stop in the middle of a release (crash, kill, restart), the deliveries that never
+//! ended belong to jobs that may or may not have printed: bytes may have reached the copier.
+//! They become `processing-stopped` ("needs decision"), never resent automatically; the user
+//! decides at the next session.
+//!
+//! - At start, a node recovers **its own** open deliveries (by `node_name`), so a node starting
+//!   does not touch the jobs another node is sending.
+//! - Every few minutes, any node recovers deliveries open for longer than a release can last
+//!   (a node that never came back, or came back under another name).
+
+use std::time::Duration;
 
 use super::{ReleaseError, ReleaseService};
-use crate::db::models::{deliveries, devices};
+use crate::db::models::deliveries::{self, DeliveryRow};
+use crate::db::models::devices;
 use crate::db::{self, DbError};
 use crate::domain::{JobState, JobStateReason};
 use crate::spool::SpoolError;
+
+/// Longer than any release lasts: a copier's job is followed 30 minutes at most.
+pub const ABANDONED_AFTER: Duration = Duration::from_secs(45 * 60);
 
 impl ReleaseService {
     /// Marks the jobs this node was sending when it stopped; returns how many.
@@ -17,20 +27,35 @@ impl ReleaseService {
         let open = self
             .inner
             .db
-            .run(move |conn| {
-                let open = deliveries::open_of(conn, &node)?;
-                let mut out = Vec::new();
-                for d in open {
-                    let name = devices::by_id_any(conn, d.device_id)?
-                        .map(|r| r.name)
-                        .unwrap_or_else(|| format!("device {}", d.device_id));
-                    out.push((d, name));
-                }
-                Ok::<_, DbError>(out)
-            })
+            .run(move |conn| Ok::<_, DbError>(deliveries::open_of(conn, &node)?))
             .await?;
+        self.mark(open).await
+    }
+
+    /// Marks the jobs of deliveries open longer than [`ABANDONED_AFTER`], whoever started
+    /// them; returns how many.
+    pub async fn recover_abandoned(&self) -> Result<usize, ReleaseError> {
+        let cutoff = db::now_ms() - ABANDONED_AFTER.as_millis() as i64;
+        let open = self
+            .inner
+            .db
+            .run(move |conn| Ok::<_, DbError>(deliveries::open_before(conn, cutoff)?))
+            .await?;
+        self.mark(open).await
+    }
+
+    async fn mark(&self, open: Vec<DeliveryRow>) -> Result<usize, ReleaseError> {
         let mut marked = 0;
-        for (delivery, device_name) in open {
+        for delivery in open {
+            let device_id = delivery.device_id;
+            let device_name = self
+                .inner
+                .db
+                .run(move |conn| {
+                    Ok::<_, DbError>(devices::by_id_any(conn, device_id)?.map(|r| r.name))
+                })
+                .await?
+                .unwrap_or_else(|| format!("device {device_id}"));
             let message = format!(
                 "Folio stopped while sending this job to {device_name}: it may or may not have \
                  printed. Check the output tray, then print it again or cancel"
@@ -58,7 +83,8 @@ impl ReleaseService {
                     tracing::warn!(
                         job_id,
                         device = %device_name,
-                        "a release was interrupted by a stop: the job awaits its owner's decision"
+                        node = %delivery.node,
+                        "a release was interrupted: the job awaits its owner's decision"
                     );
                 }
                 // The job moved on (canceled, expired): only the delivery row is left to close.

@@ -293,6 +293,95 @@ pub enum Misbehaviour {
     Busy,
     /// Reads the whole request, then never answers.
     Silent,
+    /// A working IPP copier whose jobs end `aborted` (a jam it gave up on, a bad document).
+    Aborts,
+    /// Answers Print-Job `server-error-busy` twice, then takes the job and completes it.
+    BusyTwice,
+}
+
+/// The IPP operation of a request as received (Content-Length or chunked body).
+fn ipp_operation(raw: &[u8]) -> Option<u16> {
+    let end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+    let mut body = &raw[end + 4..];
+    if head.contains("transfer-encoding: chunked") {
+        let line = body.windows(2).position(|w| w == b"\r\n")?;
+        body = &body[line + 2..];
+    }
+    Some(u16::from_be_bytes([*body.get(2)?, *body.get(3)?]))
+}
+
+/// An HTTP 200 carrying an IPP response with `status` and `groups`.
+fn ipp_answer(status: u16, groups: Vec<folio::ipp::wire::Group>) -> Vec<u8> {
+    use folio::ipp::values::{charset, language};
+    use folio::ipp::wire::{Attr, Group, Response};
+    let mut op = Group::new(0x01);
+    op.attrs
+        .push(Attr::new("attributes-charset", charset("utf-8")));
+    op.attrs
+        .push(Attr::new("attributes-natural-language", language("en")));
+    let mut all = vec![op];
+    all.extend(groups);
+    let body = folio::ipp::wire::encode(&Response {
+        version: (2, 0),
+        status,
+        request_id: 1,
+        groups: all,
+    });
+    let mut out = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/ipp\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend(body);
+    out
+}
+
+/// What a scripted fake copier answers to `operation` (`print_jobs`: Print-Jobs seen so far,
+/// this one included).
+fn scripted(how: Misbehaviour, operation: u16, print_jobs: u32) -> Vec<u8> {
+    use folio::ipp::values::{integer, keyword};
+    use folio::ipp::wire::{Attr, Group};
+    use folio::ipp::IppValue;
+    match operation {
+        // Get-Printer-Attributes: idle and accepting.
+        0x000B => {
+            let mut p = Group::new(0x04);
+            p.attrs.push(Attr::new("printer-state", IppValue::Enum(3)));
+            p.attrs
+                .push(Attr::new("printer-state-reasons", keyword("none")));
+            p.attrs.push(Attr::new(
+                "printer-is-accepting-jobs",
+                IppValue::Boolean(true),
+            ));
+            ipp_answer(0, vec![p])
+        }
+        // Print-Job.
+        0x0002 if matches!(how, Misbehaviour::BusyTwice) && print_jobs <= 2 => {
+            ipp_answer(0x0507, Vec::new())
+        }
+        0x0002 => {
+            let mut j = Group::new(0x02);
+            j.attrs.push(Attr::new("job-id", integer(7)));
+            j.attrs.push(Attr::new("job-state", IppValue::Enum(3)));
+            ipp_answer(0, vec![j])
+        }
+        // Get-Job-Attributes: the job's end.
+        0x0009 => {
+            let mut j = Group::new(0x02);
+            let (state, reason) = match how {
+                Misbehaviour::Aborts => (8, "aborted-by-system"),
+                _ => (9, "job-completed-successfully"),
+            };
+            j.attrs.push(Attr::new("job-state", IppValue::Enum(state)));
+            j.attrs
+                .push(Attr::new("job-state-reasons", keyword(reason)));
+            j.attrs
+                .push(Attr::new("job-impressions-completed", integer(2)));
+            ipp_answer(0, vec![j])
+        }
+        _ => ipp_answer(0x0501, Vec::new()),
+    }
 }
 
 /// A fake IPP copier on loopback; counts the requests it got.
@@ -328,10 +417,12 @@ impl FakeCopier {
         let raw = Arc::new(Mutex::new(Vec::new()));
         let count = requests.clone();
         let kept = raw.clone();
+        let print_jobs = Arc::new(Mutex::new(0u32));
         thread::spawn(move || {
             for conn in listener.incoming().flatten() {
                 let count = count.clone();
                 let kept = kept.clone();
+                let print_jobs = print_jobs.clone();
                 thread::spawn(move || {
                     let mut conn = conn;
                     let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
@@ -348,8 +439,20 @@ impl FakeCopier {
                         }
                     }
                     *count.lock().unwrap() += 1;
+                    let operation = ipp_operation(&all);
                     kept.lock().unwrap().push(all);
                     match how {
+                        Misbehaviour::Aborts | Misbehaviour::BusyTwice => {
+                            let operation = operation.unwrap_or(0);
+                            let n = {
+                                let mut p = print_jobs.lock().unwrap();
+                                if operation == 0x0002 {
+                                    *p += 1;
+                                }
+                                *p
+                            };
+                            let _ = conn.write_all(&scripted(how, operation, n));
+                        }
                         Misbehaviour::Busy => {
                             let _ = conn.write_all(
                                 b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",

@@ -75,3 +75,12 @@ pub fn of_job(conn: &mut Conn, job_id: i64) -> QueryResult<Vec<DeliveryRow>> {
         .select(DeliveryRow::as_select())
         .load(conn)
 }
+
+/// Deliveries started before `cutoff` and never ended, whichever node started them.
+pub fn open_before(conn: &mut Conn, cutoff: i64) -> QueryResult<Vec<DeliveryRow>> {
+    deliveries::table
+        .filter(deliveries::ended_at.is_null())
+        .filter(deliveries::started_at.lt(cutoff))
+        .select(DeliveryRow::as_select())
+        .load(conn)
+}

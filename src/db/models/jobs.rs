@@ -118,7 +118,8 @@ pub fn active_ids_of(conn: &mut Conn, owner: &str) -> QueryResult<Vec<i64>> {
 /// Ids of held or incoming jobs whose hold has expired at `now`, at most `limit`.
 pub fn expired_ids(conn: &mut Conn, now: i64, limit: i64) -> QueryResult<Vec<i64>> {
     jobs::table
-        .filter(jobs::state.eq_any([3i16, 4]))
+        // Held, pending, and awaiting the owner's decision: none may stay forever.
+        .filter(jobs::state.eq_any([3i16, 4, 6]))
         .filter(jobs::expires_at.le(now))
         .select(jobs::id)
         .order(jobs::id.asc())

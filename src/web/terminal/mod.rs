@@ -28,6 +28,11 @@ use texts::Texts;
 const DEVICE_COOKIE: &str = "folio_device";
 const SESSION_COOKIE: &str = "folio_session";
 const CSRF_COOKIE: &str = "folio_csrf";
+/// The confirmations of the last action, carried over the redirect that follows it (so that
+/// reloading the page does not repeat "Print all"); read once, then removed.
+const NOTICE_COOKIE: &str = "folio_notice";
+/// Confirmations carried at most (a cookie holds 4 KB).
+const MAX_NOTICES: usize = 8;
 const COOKIE_PATH: &str = "/terminal";
 
 /// Registers the terminal's routes.
@@ -105,7 +110,8 @@ impl Ctx {
         r.insert_header((header::CACHE_CONTROL, "no-store"))
             .insert_header((header::X_FRAME_OPTIONS, "DENY"))
             .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-            .insert_header((header::REFERRER_POLICY, "no-referrer"))
+            // Not no-referrer: with it, browsers send `Origin: null` on our own forms.
+            .insert_header((header::REFERRER_POLICY, "same-origin"))
             .insert_header((
                 header::CONTENT_SECURITY_POLICY,
                 "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; \
@@ -187,9 +193,11 @@ fn csrf_ok(req: &HttpRequest, ctx: &Ctx, form: &Form) -> bool {
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
     {
+        // An opaque origin ("null": a sandboxed frame, a data: URL) is not this page either.
+        // Behind a reverse proxy, the proxy must pass the Host header on (docs/release.md).
         let host = req.connection_info().host().to_owned();
         let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
-        if origin != "null" && !origin_host.eq_ignore_ascii_case(&host) {
+        if origin == "null" || !origin_host.eq_ignore_ascii_case(&host) {
             return false;
         }
     }
@@ -245,11 +253,15 @@ async fn page(
         return ctx.respond(StatusCode::OK, &PairPage::new(&ctx, None), Vec::new());
     };
     if let Some(session) = req.cookie(SESSION_COOKIE) {
+        let notices = req
+            .cookie(NOTICE_COOKIE)
+            .map(|c| Notice::decode(c.value()))
+            .unwrap_or_default();
         return match release.view(&device, session.value()).await {
             Ok(view) => ctx.respond(
                 StatusCode::OK,
-                &SessionPage::new(&ctx, &view, Vec::new()),
-                Vec::new(),
+                &SessionPage::new(&ctx, &view, notices),
+                vec![ctx.removal(NOTICE_COOKIE)],
             ),
             Err(e) => session_lost(&ctx, &device, e),
         };
@@ -488,16 +500,21 @@ async fn jobs(
                 });
             }
         }
-        Err(e) => return session_lost(&ctx, &device, e),
+        Err(e @ ReleaseError::NoSession) => return session_lost(&ctx, &device, e),
+        // Some jobs may have gone before the failure: the list (after the redirect) tells.
+        Err(e) => {
+            tracing::error!(error = %e, "a release at the terminal failed");
+            notices.push(Notice::error(t.failed.into()));
+        }
     }
-    match release.view(&device, &session).await {
-        Ok(view) => ctx.respond(
-            StatusCode::OK,
-            &SessionPage::new(&ctx, &view, notices),
-            Vec::new(),
-        ),
-        Err(e) => session_lost(&ctx, &device, e),
+    if notices.len() > MAX_NOTICES {
+        let more = notices.len() - MAX_NOTICES + 1;
+        notices.truncate(MAX_NOTICES - 1);
+        notices.push(Notice::ok(format!("+ {more}")));
     }
+    let mut carried = ctx.cookie(NOTICE_COOKIE, Notice::encode(&notices));
+    carried.set_max_age(actix_web::cookie::time::Duration::seconds(60));
+    ctx.redirect(vec![carried])
 }
 
 async fn logout(

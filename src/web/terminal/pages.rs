@@ -8,12 +8,30 @@ use crate::devices::Device;
 use crate::release::{JobView, SessionView};
 
 /// A message above the list: a job sent, deleted, or not printed.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Notice {
     pub ok: bool,
     pub text: String,
 }
 
 impl Notice {
+    /// The cookie form of a list of notices (URL-safe base64 of JSON).
+    pub fn encode(notices: &[Notice]) -> String {
+        use base64::Engine;
+        let json = serde_json::to_vec(notices).unwrap_or_default();
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+    }
+
+    /// Notices back from their cookie form; nothing when it is not one.
+    pub fn decode(value: &str) -> Vec<Notice> {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(value)
+            .ok()
+            .and_then(|json| serde_json::from_slice(&json).ok())
+            .unwrap_or_default()
+    }
+
     pub fn ok(text: String) -> Notice {
         Notice { ok: true, text }
     }
@@ -161,5 +179,20 @@ impl SessionPage {
             held: view.jobs.iter().filter(|j| j.state == "held").count(),
             logout_secs: ctx.logout_secs,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notices_survive_their_cookie_form() {
+        let notices = vec![
+            Notice::ok("Compte rendu — envoyé au copieur".into()),
+            Notice::error("Bilan — non imprimé: \"busy\"; <b>".into()),
+        ];
+        assert_eq!(Notice::decode(&Notice::encode(&notices)), notices);
+        assert!(Notice::decode("not base64 ¤").is_empty());
     }
 }
