@@ -87,8 +87,10 @@ impl App {
             started_ms: crate::db::now_ms(),
             uuid: format!("urn:uuid:{}", queue_uuid(&settings.data_dir)),
         });
+        let policy = crate::policy::PolicyStore::new(db_for_devices.clone());
         let service = web::Data::new(IppService {
             spool: spool.clone(),
+            policy: policy.clone(),
             info,
             auth: Arc::new(crate::ipp::auth::IppAuth {
                 mode: settings.ipp.auth,
@@ -113,9 +115,11 @@ impl App {
             devices.get_ref().clone(),
             &settings.release,
             settings.effective_node_name(),
+            policy.clone(),
         ));
         let release_service = release.get_ref().clone();
         let release_settings = web::Data::new(settings.release.clone());
+        let policy_data = web::Data::new(policy);
         let listener = TcpListener::bind(&settings.listen)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
         let local = listener.local_addr()?;
@@ -127,6 +131,7 @@ impl App {
                 .app_data(roles.clone())
                 .app_data(release.clone())
                 .app_data(release_settings.clone())
+                .app_data(policy_data.clone())
                 // IPP bodies are streamed; this bounds only what extractors would buffer.
                 .app_data(web::PayloadConfig::new(64 * 1024))
                 .configure(crate::web::routes)

@@ -131,6 +131,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    policy_rules (id) {
+        id -> BigInt,
+        position -> Integer,
+        name -> Text,
+        enabled -> SmallInt,
+        conditions -> Text,
+        actions -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+        updated_by -> Text,
+    }
+}
+
+diesel::table! {
     release_sessions (id) {
         id -> Text,
         uid -> Text,
@@ -167,5 +181,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     devices,
     release_sessions,
     delegations,
-    deliveries
+    deliveries,
+    policy_rules
 );

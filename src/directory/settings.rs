@@ -219,11 +219,39 @@ impl Default for RolesSettings {
     }
 }
 
+/// A Folio role, from the directory groups of a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Helpdesk,
+    Auditor,
+}
+
 impl RolesSettings {
     /// True when one of `groups` (a user's) is an admin group (names compared ignoring case).
     pub fn is_admin(&self, groups: &[String]) -> bool {
+        Self::any(&self.admin, groups)
+    }
+
+    fn any(role_groups: &[String], groups: &[String]) -> bool {
         groups
             .iter()
-            .any(|g| self.admin.iter().any(|a| a.eq_ignore_ascii_case(g)))
+            .any(|g| role_groups.iter().any(|a| a.eq_ignore_ascii_case(g)))
+    }
+
+    /// The roles `groups` give (a user may have several).
+    pub fn roles_of(&self, groups: &[String]) -> Vec<Role> {
+        let mut out = Vec::new();
+        if Self::any(&self.admin, groups) {
+            out.push(Role::Admin);
+        }
+        if Self::any(&self.helpdesk, groups) {
+            out.push(Role::Helpdesk);
+        }
+        if Self::any(&self.auditor, groups) {
+            out.push(Role::Auditor);
+        }
+        out
     }
 }

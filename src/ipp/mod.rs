@@ -153,6 +153,8 @@ pub struct IppService {
     pub spool: Spool,
     pub info: std::sync::Arc<QueueInfo>,
     pub auth: std::sync::Arc<auth::IppAuth>,
+    /// IT's print rules.
+    pub policy: crate::policy::PolicyStore,
 }
 
 /// What every operation knows about the request it serves.
@@ -164,6 +166,8 @@ pub struct Ctx<'a> {
     /// `ipp://host:port` as the client addressed us.
     pub base: String,
     pub peer: Option<String>,
+    /// The client's `User-Agent` (the submitting application, for rules).
+    pub user_agent: String,
 }
 
 impl Ctx<'_> {
@@ -427,6 +431,14 @@ async fn process(
         user,
         base: base_uri(op, http),
         peer: http.peer_addr().map(|a| a.ip().to_string()),
+        user_agent: http
+            .headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .chars()
+            .take(200)
+            .collect(),
     };
     let span = tracing::debug_span!("ipp", op = operation_name(req.operation), user = %ctx.user, request_id = req.request_id);
     let _guard = span.enter();

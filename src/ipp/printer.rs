@@ -61,21 +61,62 @@ pub async fn get_printer_attributes(ctx: &Ctx<'_>) -> Result<Reply, IppError> {
     }]))
 }
 
-fn spec_for(ctx: &Ctx<'_>, request: &super::template::JobRequest) -> JobSpec {
+fn spec_for(
+    ctx: &Ctx<'_>,
+    request: &super::template::JobRequest,
+    decision: &policy::Decision,
+) -> JobSpec {
     JobSpec {
         owner: ctx.user.clone(),
         name: request.job_name.clone(),
         originating_host: ctx.peer.clone(),
         requested: request.requested,
-        ticket: policy::ticket_for(request.requested),
+        ticket: decision.ticket,
         media: request.media.clone(),
+        hold_hours: decision.hold_hours,
     }
+}
+
+/// IT's rules for this job (`pages` once the document is in). A refusal is the rule's message,
+/// as `client-error-not-possible` (the print dialog shows it).
+async fn decide(
+    ctx: &Ctx<'_>,
+    request: &super::template::JobRequest,
+    pages: Option<u32>,
+) -> Result<policy::Decision, IppError> {
+    let rules = ctx.svc.policy.rules().await.map_err(|e| {
+        tracing::error!(error = %e, "cannot read the print rules");
+        IppError::new(
+            status::INTERNAL_ERROR,
+            "the print rules cannot be read; try again",
+        )
+    })?;
+    let facts = policy::facts_for(
+        &ctx.svc.auth.directory,
+        &ctx.user,
+        policy::JobFacts {
+            requested: request.requested,
+            pages,
+            color_used: None,
+            document_name: request
+                .document_name
+                .clone()
+                .unwrap_or_else(|| request.job_name.clone()),
+            application: ctx.user_agent.clone(),
+        },
+    )
+    .await;
+    let decision = policy::rules::evaluate(&rules, &facts);
+    if let Some(message) = &decision.refuse {
+        tracing::info!(user = %ctx.user, rule = %decision.decided_by["refuse"].rule, "job refused by a rule");
+        return Err(IppError::new(status::NOT_POSSIBLE, message.clone()));
+    }
+    Ok(decision)
 }
 
 /// Print-Job (RFC 8011 §4.2.1): the document is stored, the job held.
 pub async fn print_job(ctx: &Ctx<'_>, body: &mut Body) -> Result<Reply, IppError> {
     let request = job_request(ctx)?;
-    let spec = spec_for(ctx, &request);
     let doc = body
         .receive_document(
             &ctx.svc.spool,
@@ -85,6 +126,15 @@ pub async fn print_job(ctx: &Ctx<'_>, body: &mut Body) -> Result<Reply, IppError
             request.document_name.clone(),
         )
         .await?;
+    // Rules may look at the pages: decided once the document is in (and refused ones deleted).
+    let decision = match decide(ctx, &request, doc.analysis.pages).await {
+        Ok(d) => d,
+        Err(e) => {
+            ctx.svc.spool.discard(doc);
+            return Err(e);
+        }
+    };
+    let spec = spec_for(ctx, &request, &decision);
     let job = ctx.svc.spool.submit(spec, Some(doc)).await?;
     tracing::info!(job_id = job.id, user = %job.owner, pages = ?job.impressions, "job held");
     Ok(Reply::ok(vec![created_group(ctx, &job)]).with_unsupported(request.unsupported))
@@ -93,13 +143,15 @@ pub async fn print_job(ctx: &Ctx<'_>, body: &mut Body) -> Result<Reply, IppError
 /// Validate-Job (RFC 8011 §4.2.3): the same checks as Print-Job, nothing stored.
 pub async fn validate_job(ctx: &Ctx<'_>) -> Result<Reply, IppError> {
     let request = job_request(ctx)?;
+    decide(ctx, &request, None).await?;
     Ok(Reply::ok(Vec::new()).with_unsupported(request.unsupported))
 }
 
 /// Create-Job (RFC 8011 §4.2.4): a held job waiting for its document.
 pub async fn create_job(ctx: &Ctx<'_>) -> Result<Reply, IppError> {
     let request = job_request(ctx)?;
-    let spec = spec_for(ctx, &request);
+    let decision = decide(ctx, &request, None).await?;
+    let spec = spec_for(ctx, &request, &decision);
     let job = ctx.svc.spool.submit(spec, None).await?;
     Ok(Reply::ok(vec![created_group(ctx, &job)]).with_unsupported(request.unsupported))
 }

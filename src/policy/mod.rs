@@ -1,10 +1,16 @@
 //! Policy: what the client asked for becomes the ticket actually printed.
 //!
 //! The hospital default is duplex and black & white; a request that is already stricter
-//! (short-edge duplex, bi-level) is kept. Rules by group, quotas and colour permissions come
-//! later and will live here too.
+//! (short-edge duplex, bi-level) is kept. IT's rules ([`rules`], stored by [`store`]) change
+//! that per group, department, document, time or device, first match wins per setting.
 
+pub mod rules;
+pub mod store;
+
+use crate::directory::DirectoryService;
 use crate::domain::{ColorMode, Sides};
+pub use rules::{Decision, Facts};
+pub use store::PolicyStore;
 
 /// What the client asked for (any of it may be absent).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -42,6 +48,54 @@ pub fn ticket_for(requested: Requested) -> Ticket {
         sides,
         color_mode,
         copies: requested.copies.unwrap_or(1).clamp(1, MAX_COPIES),
+    }
+}
+
+/// The local time as rules see it: minutes since midnight and the weekday (0 = Monday), in the
+/// system's time zone (`TZ`, or `/etc/localtime`).
+pub fn local_time() -> (u32, u8) {
+    let now = jiff::Zoned::now();
+    (
+        now.hour() as u32 * 60 + now.minute() as u32,
+        now.weekday().to_monday_zero_offset() as u8,
+    )
+}
+
+/// What a job is, for the rules.
+#[derive(Debug, Clone, Default)]
+pub struct JobFacts {
+    pub requested: Requested,
+    pub pages: Option<u32>,
+    pub color_used: Option<bool>,
+    pub document_name: String,
+    pub application: String,
+}
+
+/// The facts of `user`'s job: the directory gives groups, department and cost centre (a user
+/// the directory cannot answer for gets none, so group rules do not match).
+pub async fn facts_for(directory: &DirectoryService, user: &str, job: JobFacts) -> Facts {
+    let found = directory.user(user).await.ok().flatten().map(|l| l.user);
+    let (minute_of_day, weekday) = local_time();
+    Facts {
+        user: user.to_owned(),
+        groups: found.as_ref().map(|u| u.groups.clone()).unwrap_or_default(),
+        department: found
+            .as_ref()
+            .map(|u| u.department.clone())
+            .unwrap_or_default(),
+        cost_centre: found
+            .as_ref()
+            .map(|u| u.cost_centre.clone())
+            .unwrap_or_default(),
+        requested: job.requested,
+        pages: job.pages,
+        color_used: job.color_used,
+        document_name: job.document_name,
+        application: job.application,
+        minute_of_day,
+        weekday,
+        device: None,
+        site: None,
     }
 }
 

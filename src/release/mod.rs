@@ -153,6 +153,7 @@ struct Inner {
     failures: Mutex<Failures>,
     /// This node's name, recorded on deliveries (see [`recovery`]).
     node: String,
+    policy: crate::policy::PolicyStore,
 }
 
 impl ReleaseService {
@@ -163,6 +164,7 @@ impl ReleaseService {
         devices: DeviceRegistry,
         settings: &settings::ReleaseSettings,
         node: String,
+        policy: crate::policy::PolicyStore,
     ) -> ReleaseService {
         ReleaseService {
             inner: Arc::new(Inner {
@@ -178,6 +180,7 @@ impl ReleaseService {
                 limits: Limits::default(),
                 failures: Mutex::new(Failures::default()),
                 node,
+                policy,
             }),
         }
     }
@@ -511,6 +514,14 @@ impl ReleaseService {
                 });
                 continue;
             };
+            if let Some(refusal) = self.refused_here(device, &s.uid, job).await? {
+                results.push(JobResult {
+                    id: job_id,
+                    result: "not-here",
+                    message: refusal,
+                });
+                continue;
+            }
             let Some(profile) = profile.clone() else {
                 results.push(JobResult {
                     id: job_id,
@@ -573,6 +584,63 @@ impl ReleaseService {
             }
         }
         Ok(results)
+    }
+
+    /// Why IT's rules keep `job` from printing at `device` (a site restriction, a refusal at
+    /// release), if they do. Rules are evaluated again at release with the device and its site.
+    async fn refused_here(
+        &self,
+        device: &Device,
+        uid: &str,
+        job: &JobView,
+    ) -> Result<Option<String>, ReleaseError> {
+        let rules = self.inner.policy.rules().await?;
+        if rules.is_empty() {
+            return Ok(None);
+        }
+        let row = self.inner.spool.job(job.id).await?.map(|(j, _)| j);
+        let requested = crate::policy::Requested {
+            sides: row
+                .as_ref()
+                .and_then(|j| j.requested_sides)
+                .map(Sides::from_code),
+            color_mode: row
+                .as_ref()
+                .and_then(|j| j.requested_color_mode)
+                .map(ColorMode::from_code),
+            copies: Some(job.copies.max(1) as u32),
+        };
+        let mut facts = crate::policy::facts_for(
+            &self.inner.directory,
+            &job.owner,
+            crate::policy::JobFacts {
+                requested,
+                pages: job.pages.map(|p| p.max(0) as u32),
+                color_used: None,
+                document_name: job.name.clone(),
+                application: String::new(),
+            },
+        )
+        .await;
+        facts.device = Some(device.name.clone());
+        facts.site = Some(device.location.site.clone());
+        let decision = crate::policy::rules::evaluate(&rules, &facts);
+        if let Some(message) = decision.refuse {
+            return Ok(Some(message));
+        }
+        let sites = &decision.release_sites;
+        if !sites.is_empty()
+            && !sites
+                .iter()
+                .any(|s| s.trim().eq_ignore_ascii_case(device.location.site.trim()))
+        {
+            tracing::info!(job_id = job.id, user = %uid, device = %device.name, "release refused here by a rule");
+            return Ok(Some(format!(
+                "this document can only be printed at {}",
+                sites.join(", ")
+            )));
+        }
+        Ok(None)
     }
 
     /// Cancels jobs of the session's user.

@@ -83,6 +83,8 @@ pub struct JobSpec {
     pub requested: crate::policy::Requested,
     pub ticket: crate::policy::Ticket,
     pub media: Option<String>,
+    /// Hours before it expires unreleased, when a rule set it (the default otherwise).
+    pub hold_hours: Option<u32>,
 }
 
 /// The spool service, shared by every protocol.
@@ -187,6 +189,11 @@ impl Spool {
         )
     }
 
+    /// Deletes a stored document that will not become a job (refused by a rule).
+    pub fn discard(&self, document: StoredDocument) {
+        store::remove_files(&self.inner.docs_dir, &[document.file_name]);
+    }
+
     /// Records a new held job, with its document if it has one (Print-Job) or waiting for
     /// documents (Create-Job). Returns only after the commit.
     pub async fn submit(
@@ -219,7 +226,11 @@ impl Spool {
                 .and_then(|d| d.analysis.pages)
                 .map(|p| p as i32),
             created_at: now,
-            expires_at: now.saturating_add(self.inner.hold_ms),
+            expires_at: now.saturating_add(
+                spec.hold_hours
+                    .map(|h| i64::from(h) * 3_600_000)
+                    .unwrap_or(self.inner.hold_ms),
+            ),
         };
         let encrypted = document.as_ref().map(|d| d.encrypted_bytes).unwrap_or(0);
         let file = document.as_ref().map(|d| d.file_name.clone());

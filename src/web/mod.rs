@@ -4,6 +4,7 @@
 pub mod delegations;
 pub mod devices;
 pub mod me;
+pub mod policy;
 pub mod release;
 pub mod terminal;
 
@@ -23,6 +24,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(devices::routes)
         .configure(release::routes)
         .configure(terminal::routes)
+        .configure(policy::routes)
         .configure(delegations::routes);
 }
 

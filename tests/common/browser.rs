@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -48,7 +49,10 @@ impl Browser {
             );
         }
         let port = free_port();
+        // Its own process group: the Chromium it starts is killed with it, even when a test
+        // panics before closing the session.
         let driver = Command::new(CHROMEDRIVER)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -165,16 +169,17 @@ impl Browser {
         }
     }
 
-    pub async fn close(mut self) {
+    pub async fn close(self) {
         let _ = self.client.clone().close().await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
     }
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
+        // The whole group: chromedriver and the browser processes it started.
+        let _ = Command::new("kill")
+            .args(["-9", &format!("-{}", self.driver.id())])
+            .status();
         let _ = self.driver.wait();
     }
 }

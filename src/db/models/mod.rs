@@ -7,4 +7,5 @@ pub mod devices;
 pub mod directory;
 pub mod documents;
 pub mod jobs;
+pub mod policy_rules;
 pub mod release_sessions;
