@@ -120,6 +120,10 @@ impl App {
         let release_service = release.get_ref().clone();
         let release_settings = web::Data::new(settings.release.clone());
         let policy_data = web::Data::new(policy);
+        let console_sessions = web::Data::new(crate::web::console::ConsoleSessions::new(
+            db_for_devices.clone(),
+        ));
+        let spool_data = web::Data::new(spool.clone());
         let listener = TcpListener::bind(&settings.listen)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
         let local = listener.local_addr()?;
@@ -132,6 +136,8 @@ impl App {
                 .app_data(release.clone())
                 .app_data(release_settings.clone())
                 .app_data(policy_data.clone())
+                .app_data(console_sessions.clone())
+                .app_data(spool_data.clone())
                 // IPP bodies are streamed; this bounds only what extractors would buffer.
                 .app_data(web::PayloadConfig::new(64 * 1024))
                 .configure(crate::web::routes)

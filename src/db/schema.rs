@@ -145,6 +145,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    console_sessions (id) {
+        id -> Text,
+        uid -> Text,
+        roles -> Text,
+        csrf -> Text,
+        address -> Nullable<Text>,
+        created_at -> BigInt,
+        last_seen_at -> BigInt,
+        ended_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     release_sessions (id) {
         id -> Text,
         uid -> Text,
@@ -182,5 +195,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     release_sessions,
     delegations,
     deliveries,
-    policy_rules
+    policy_rules,
+    console_sessions
 );

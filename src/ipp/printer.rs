@@ -91,6 +91,14 @@ async fn decide(
             "the print rules cannot be read; try again",
         )
     })?;
+    // No rules (a fresh install): the hospital default, without asking the directory.
+    if rules.is_empty() {
+        let facts = policy::Facts {
+            requested: request.requested,
+            ..policy::Facts::default()
+        };
+        return Ok(policy::rules::evaluate(&rules, &facts));
+    }
     let facts = policy::facts_for(
         &ctx.svc.auth.directory,
         &ctx.user,

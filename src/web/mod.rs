@@ -1,8 +1,10 @@
 //! HTTP routes on the one listener: IPP, health and metrics. The console and REST API come
 //! later and will live here too.
 
+pub mod console;
 pub mod delegations;
 pub mod devices;
+pub mod form;
 pub mod me;
 pub mod policy;
 pub mod release;
@@ -10,7 +12,7 @@ pub mod terminal;
 
 use actix_web::{web, HttpResponse};
 
-use crate::ipp::{self, IppService};
+use crate::ipp;
 use crate::metrics::METRICS;
 
 /// Registers every route.
@@ -19,12 +21,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/ipp/print/{job}", web::post().to(ipp::handle))
         .route("/healthz", web::get().to(healthz))
         .route("/metrics", web::get().to(metrics))
-        .route("/", web::get().to(index))
         .configure(me::routes)
         .configure(devices::routes)
         .configure(release::routes)
         .configure(terminal::routes)
         .configure(policy::routes)
+        .configure(console::routes)
         .configure(delegations::routes);
 }
 
@@ -36,14 +38,4 @@ async fn metrics() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(METRICS.render())
-}
-
-async fn index(svc: web::Data<IppService>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain; charset=utf-8")
-        .body(format!(
-            "Folio: {} secure release queue.\nPrint to ipp://<this host>{}\n",
-            svc.info.name,
-            ipp::QUEUE_PATH
-        ))
 }

@@ -151,6 +151,14 @@ impl Browser {
         }
     }
 
+    /// Saves a PNG of the page as `target/screenshots/{name}.png` (to look at every page).
+    pub async fn save_screenshot(&self, name: &str) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+
     /// The page's HTML (for failure messages).
     pub async fn source(&self) -> String {
         self.client.source().await.unwrap_or_default()
@@ -176,10 +184,12 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // The whole group: chromedriver and the browser processes it started.
+        // The whole group: chromedriver and the browser processes it started. (`--`: util-linux
+        // kill reads a bare negative number as an option.)
         let _ = Command::new("kill")
-            .args(["-9", &format!("-{}", self.driver.id())])
+            .args(["-s", "KILL", "--", &format!("-{}", self.driver.id())])
             .status();
+        let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
 }

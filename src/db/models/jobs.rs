@@ -201,3 +201,12 @@ pub fn stale_incoming_ids(conn: &mut Conn, cutoff: i64, limit: i64) -> QueryResu
         .limit(limit)
         .load(conn)
 }
+
+/// Jobs completed (printed) since `since` (ms).
+pub fn completed_since(conn: &mut Conn, since: i64) -> QueryResult<i64> {
+    jobs::table
+        .filter(jobs::state.eq(9i16))
+        .filter(jobs::completed_at.ge(since))
+        .count()
+        .get_result(conn)
+}

@@ -1,6 +1,7 @@
 //! One file per table: the row, its insert form and its queries.
 
 pub mod audit_events;
+pub mod console_sessions;
 pub mod delegations;
 pub mod deliveries;
 pub mod devices;

@@ -18,6 +18,7 @@ use askama::Template;
 use rand::RngCore;
 use subtle::ConstantTimeEq;
 
+use super::form::Form;
 use crate::devices::{Device, DeviceRegistry};
 use crate::directory::{BadgeError, DirectoryService};
 use crate::release::settings::ReleaseSettings;
@@ -156,30 +157,6 @@ impl Ctx {
             r.cookie(c);
         }
         r.finish()
-    }
-}
-
-/// A submitted form (`application/x-www-form-urlencoded`), with repeated fields (`job`).
-struct Form(Vec<(String, String)>);
-
-impl Form {
-    fn parse(body: &[u8]) -> Form {
-        Form(form_urlencoded::parse(body).into_owned().collect())
-    }
-
-    fn get(&self, name: &str) -> &str {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or_default()
-    }
-
-    fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.0
-            .iter()
-            .filter(move |(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
     }
 }
 

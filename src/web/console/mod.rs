@@ -1,0 +1,548 @@
+//! The IT console, served at `/`: sign-in with the directory, roles from its groups
+//! (`[roles]`), then the dashboard, jobs (metadata only), devices and print rules. Templates and
+//! assets are in `web/` (compiled in).
+//!
+//! Sessions live in the database (any node serves the next page): the cookie carries a random
+//! token, the table its SHA-256; 30 minutes idle or 12 hours at most. Every form carries the
+//! session's CSRF token (synchronizer token); the sign-in form, before any session, a
+//! double-submit cookie. Failed sign-ins are limited per address.
+
+mod pages;
+mod policies;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
+use askama::Template;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::form::Form;
+use crate::config::RolesSettings;
+use crate::db::models::console_sessions::{self as rows, ConsoleSessionRow};
+use crate::db::{self, Db, DbError};
+use crate::devices::DeviceRegistry;
+use crate::directory::settings::Role;
+use crate::directory::DirectoryService;
+use crate::spool::Spool;
+use pages::{DashboardPage, DevicesPage, JobLine, JobsPage, LoginPage, MessagePage};
+
+const SESSION_COOKIE: &str = "folio_console";
+const LOGIN_CSRF_COOKIE: &str = "folio_login_csrf";
+const IDLE: Duration = Duration::from_secs(30 * 60);
+const ABSOLUTE: Duration = Duration::from_secs(12 * 3600);
+/// Failed sign-ins from one address before it must wait.
+const MAX_FAILED_LOGINS: u32 = 10;
+const FAILED_LOGIN_WINDOW: Duration = Duration::from_secs(300);
+
+/// Registers the console's routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(dashboard))
+        .route("/login", web::get().to(login_page))
+        .route("/login", web::post().to(login))
+        .route("/logout", web::post().to(logout))
+        .route("/jobs", web::get().to(jobs))
+        .route("/devices", web::get().to(devices))
+        .route("/assets/console.css", web::get().to(css))
+        .configure(policies::routes);
+}
+
+/// Console sessions and sign-in limits (cheap to clone).
+#[derive(Clone)]
+pub struct ConsoleSessions {
+    db: Db,
+    failures: Arc<Mutex<HashMap<String, (u32, Instant)>>>,
+}
+
+impl ConsoleSessions {
+    pub fn new(db: Db) -> ConsoleSessions {
+        ConsoleSessions {
+            db,
+            failures: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    fn limited(&self, address: &str) -> bool {
+        let f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        f.get(address).is_some_and(|(n, since)| {
+            *n >= MAX_FAILED_LOGINS && since.elapsed() < FAILED_LOGIN_WINDOW
+        })
+    }
+
+    fn failed(&self, address: &str) {
+        let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if f.len() > 100_000 {
+            f.clear();
+        }
+        let e = f.entry(address.to_owned()).or_insert((0, Instant::now()));
+        if e.1.elapsed() >= FAILED_LOGIN_WINDOW {
+            *e = (0, Instant::now());
+        }
+        e.0 += 1;
+    }
+}
+
+/// A signed-in member of IT.
+#[derive(Debug, Clone)]
+pub struct Staff {
+    pub uid: String,
+    pub roles: Vec<Role>,
+    pub csrf: String,
+    session: String,
+    pub is_admin: bool,
+    pub roles_text: String,
+}
+
+impl Staff {
+    pub fn has(&self, any: &[Role]) -> bool {
+        self.roles.iter().any(|r| any.contains(r))
+    }
+}
+
+fn random_hex(n: usize) -> String {
+    let mut raw = vec![0u8; n];
+    rand::rngs::OsRng.fill_bytes(&mut raw);
+    hex::encode(raw)
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn secure(req: &HttpRequest) -> bool {
+    req.connection_info().scheme() == "https"
+}
+
+fn cookie(
+    req: &HttpRequest,
+    name: &'static str,
+    value: String,
+    path: &'static str,
+) -> Cookie<'static> {
+    Cookie::build(name, value)
+        .path(path)
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure(req))
+        .finish()
+}
+
+/// The headers of every console page.
+fn page(status: StatusCode) -> HttpResponseBuilder {
+    let mut r = HttpResponse::build(status);
+    r.insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::REFERRER_POLICY, "same-origin"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ));
+    r
+}
+
+/// Renders a template with `status`.
+pub fn render(status: StatusCode, template: &impl Template) -> HttpResponse {
+    match template.render() {
+        Ok(html) => page(status)
+            .content_type("text/html; charset=utf-8")
+            .body(html),
+        Err(e) => {
+            tracing::error!(error = %e, "console page could not be rendered");
+            HttpResponse::InternalServerError()
+                .content_type("text/plain; charset=utf-8")
+                .body("Folio: this page could not be shown; the details are in the log.\n")
+        }
+    }
+}
+
+pub fn see_other(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to.to_owned()))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+/// A page saying why not.
+pub fn message(staff: &Staff, status: StatusCode, heading: &str, text: &str) -> HttpResponse {
+    render(
+        status,
+        &MessagePage {
+            staff: staff.clone(),
+            nav: "",
+            heading: heading.to_owned(),
+            message: text.to_owned(),
+            kind: if status.is_success() { "ok" } else { "error" },
+        },
+    )
+}
+
+/// The signed-in staff member of this request, or the response to send instead (the sign-in
+/// page for a missing or expired session; "not for your role" when `allowed` excludes them).
+pub async fn gate(
+    req: &HttpRequest,
+    sessions: &ConsoleSessions,
+    allowed: &[Role],
+) -> Result<Staff, HttpResponse> {
+    let Some(token) = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned()) else {
+        return Err(see_other("/login"));
+    };
+    let id = token_hash(&token);
+    let now = db::now_ms();
+    let found = sessions
+        .db
+        .run(move |conn| {
+            let row = rows::open(
+                conn,
+                &id,
+                now - IDLE.as_millis() as i64,
+                now - ABSOLUTE.as_millis() as i64,
+            )?;
+            if row.is_some() {
+                rows::touch(conn, &id, now)?;
+            }
+            Ok::<_, DbError>(row)
+        })
+        .await;
+    let row = match found {
+        Ok(Some(row)) => row,
+        Ok(None) => return Err(see_other("/login")),
+        Err(e) => {
+            tracing::error!(error = %e, "console session lookup failed");
+            return Err(HttpResponse::ServiceUnavailable().body("Folio: try again in a moment\n"));
+        }
+    };
+    let roles: Vec<Role> = serde_json::from_str::<Vec<String>>(&row.roles)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|r| match r.as_str() {
+            "admin" => Some(Role::Admin),
+            "helpdesk" => Some(Role::Helpdesk),
+            "auditor" => Some(Role::Auditor),
+            _ => None,
+        })
+        .collect();
+    let staff = Staff {
+        is_admin: roles.contains(&Role::Admin),
+        roles_text: serde_json::from_str::<Vec<String>>(&row.roles)
+            .unwrap_or_default()
+            .join(", "),
+        uid: row.uid,
+        roles,
+        csrf: row.csrf,
+        session: row.id,
+    };
+    if !staff.has(allowed) {
+        return Err(message(
+            &staff,
+            StatusCode::FORBIDDEN,
+            "Not for your role",
+            "This page is for another role. Ask IT if you need it.",
+        ));
+    }
+    Ok(staff)
+}
+
+/// A POST of a signed-in staff member: the session, the role, and the form's CSRF token.
+pub async fn gate_form(
+    req: &HttpRequest,
+    sessions: &ConsoleSessions,
+    allowed: &[Role],
+    form: &Form,
+) -> Result<Staff, HttpResponse> {
+    let staff = gate(req, sessions, allowed).await?;
+    let sent = form.get("csrf");
+    if sent.is_empty() || !bool::from(sent.as_bytes().ct_eq(staff.csrf.as_bytes())) {
+        tracing::warn!(user = %staff.uid, path = %req.path(), "console form without a valid CSRF token");
+        return Err(message(
+            &staff,
+            StatusCode::FORBIDDEN,
+            "This form has expired",
+            "Reload the page and try again.",
+        ));
+    }
+    Ok(staff)
+}
+
+pub const EVERY_ROLE: &[Role] = &[Role::Admin, Role::Helpdesk, Role::Auditor];
+
+async fn login_page(req: HttpRequest, sessions: web::Data<ConsoleSessions>) -> HttpResponse {
+    if gate(&req, &sessions, EVERY_ROLE).await.is_ok() {
+        return see_other("/");
+    }
+    login_form(&req, None, StatusCode::OK)
+}
+
+fn login_form(req: &HttpRequest, error: Option<&str>, status: StatusCode) -> HttpResponse {
+    let csrf = req
+        .cookie(LOGIN_CSRF_COOKIE)
+        .map(|c| c.value().to_owned())
+        .filter(|v| v.len() == 32)
+        .unwrap_or_else(|| random_hex(16));
+    let mut r = render(
+        status,
+        &LoginPage {
+            csrf: csrf.clone(),
+            error: error.map(str::to_owned),
+        },
+    );
+    let _ = r.add_cookie(&cookie(req, LOGIN_CSRF_COOKIE, csrf, "/login"));
+    r
+}
+
+fn address(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default()
+}
+
+async fn login(
+    req: HttpRequest,
+    body: web::Bytes,
+    sessions: web::Data<ConsoleSessions>,
+    directory: web::Data<DirectoryService>,
+    roles: web::Data<RolesSettings>,
+) -> HttpResponse {
+    let form = Form::parse(&body);
+    let expected = req.cookie(LOGIN_CSRF_COOKIE).map(|c| c.value().to_owned());
+    let sent = form.get("csrf");
+    let csrf_ok = expected
+        .as_deref()
+        .is_some_and(|e| !sent.is_empty() && bool::from(sent.as_bytes().ct_eq(e.as_bytes())));
+    if !csrf_ok {
+        return login_form(
+            &req,
+            Some("This page expired; sign in again."),
+            StatusCode::FORBIDDEN,
+        );
+    }
+    let from = address(&req);
+    if sessions.limited(&from) {
+        return login_form(
+            &req,
+            Some("Too many failed sign-ins from this computer: wait a few minutes."),
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+    }
+    let user = match directory
+        .authenticate(form.get("login").trim(), form.get("password"))
+        .await
+    {
+        Ok(Some(user)) => user,
+        Ok(None) => {
+            sessions.failed(&from);
+            return login_form(
+                &req,
+                Some("Wrong login or password."),
+                StatusCode::UNAUTHORIZED,
+            );
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "console sign-in: directory unavailable");
+            return login_form(
+                &req,
+                Some("The staff directory is unavailable; try again in a minute."),
+                StatusCode::SERVICE_UNAVAILABLE,
+            );
+        }
+    };
+    let granted = roles.roles_of(&user.groups);
+    if granted.is_empty() {
+        return login_form(
+            &req,
+            Some(
+                "The console is for IT: your account has no Folio role (admin, helpdesk, auditor).",
+            ),
+            StatusCode::FORBIDDEN,
+        );
+    }
+    let token = random_hex(32);
+    let now = db::now_ms();
+    let row = ConsoleSessionRow {
+        id: token_hash(&token),
+        uid: user.uid.clone(),
+        roles: serde_json::to_string(&granted).unwrap_or_else(|_| "[]".into()),
+        csrf: random_hex(16),
+        address: Some(from.clone()),
+        created_at: now,
+        last_seen_at: now,
+        ended_at: None,
+    };
+    let uid = user.uid.clone();
+    let stored = sessions
+        .db
+        .run(move |conn| {
+            db::write_tx(conn, |conn| {
+                rows::insert(conn, &row)?;
+                crate::audit::append(
+                    conn,
+                    crate::audit::Event {
+                        actor: &uid,
+                        action: "console.login",
+                        object: &format!("user:{uid}"),
+                        detail: serde_json::json!({ "address": from, "roles": row.roles })
+                            .to_string(),
+                    },
+                )
+            })
+            .map_err(DbError::from)
+        })
+        .await;
+    if let Err(e) = stored {
+        tracing::error!(error = %e, "cannot store a console session");
+        return login_form(
+            &req,
+            Some("Folio cannot sign you in right now; the details are in its log."),
+            StatusCode::INTERNAL_SERVER_ERROR,
+        );
+    }
+    let mut r = see_other("/");
+    let _ = r.add_cookie(&cookie(&req, SESSION_COOKIE, token, "/"));
+    r
+}
+
+async fn logout(
+    req: HttpRequest,
+    body: web::Bytes,
+    sessions: web::Data<ConsoleSessions>,
+) -> HttpResponse {
+    let form = Form::parse(&body);
+    let staff = match gate_form(&req, &sessions, EVERY_ROLE, &form).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let id = staff.session.clone();
+    let _ = sessions
+        .db
+        .run(move |conn| Ok::<_, DbError>(rows::end(conn, &id, db::now_ms())?))
+        .await;
+    let mut r = see_other("/login");
+    let mut gone = cookie(&req, SESSION_COOKIE, String::new(), "/");
+    gone.make_removal();
+    let _ = r.add_cookie(&gone);
+    r
+}
+
+async fn dashboard(
+    req: HttpRequest,
+    sessions: web::Data<ConsoleSessions>,
+    spool: web::Data<Spool>,
+    devices: web::Data<DeviceRegistry>,
+    policy: web::Data<crate::policy::PolicyStore>,
+) -> HttpResponse {
+    let staff = match gate(&req, &sessions, EVERY_ROLE).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let counts = sessions
+        .db
+        .run(|conn| {
+            use crate::db::models::jobs;
+            let today = pages::start_of_today_ms();
+            Ok::<_, DbError>((
+                jobs::count_in_state(conn, 4)?,
+                jobs::count_in_state(conn, 5)?,
+                jobs::count_in_state(conn, 6)?,
+                jobs::completed_since(conn, today)?,
+            ))
+        })
+        .await;
+    let (held, printing, needs_decision, printed_today) = match counts {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "dashboard counts failed");
+            (0, 0, 0, 0)
+        }
+    };
+    let recent = spool
+        .list(crate::db::models::jobs::Which::All, None, 10)
+        .await
+        .unwrap_or_default();
+    render(
+        StatusCode::OK,
+        &DashboardPage {
+            nav: "dashboard",
+            held,
+            printing,
+            needs_decision,
+            printed_today,
+            devices: devices.list().await.map(|d| d.len()).unwrap_or(0),
+            rules: policy.rules().await.map(|r| r.len()).unwrap_or(0),
+            recent: recent.iter().map(JobLine::of).collect(),
+            staff,
+        },
+    )
+}
+
+#[derive(serde::Deserialize)]
+struct JobsQuery {
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    state: String,
+}
+
+async fn jobs(
+    req: HttpRequest,
+    query: web::Query<JobsQuery>,
+    sessions: web::Data<ConsoleSessions>,
+    spool: web::Data<Spool>,
+) -> HttpResponse {
+    let staff = match gate(&req, &sessions, EVERY_ROLE).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    use crate::db::models::jobs::Which;
+    let (which, state) = match query.state.as_str() {
+        "done" => (Which::Completed, "done"),
+        "all" => (Which::All, "all"),
+        _ => (Which::NotCompleted, "open"),
+    };
+    let user = query.user.trim().to_owned();
+    let owner = (!user.is_empty()).then(|| user.clone());
+    let found = spool.list(which, owner, 500).await.unwrap_or_default();
+    render(
+        StatusCode::OK,
+        &JobsPage {
+            nav: "jobs",
+            staff,
+            user,
+            state,
+            jobs: found.iter().map(JobLine::of).collect(),
+        },
+    )
+}
+
+async fn devices(
+    req: HttpRequest,
+    sessions: web::Data<ConsoleSessions>,
+    registry: web::Data<DeviceRegistry>,
+) -> HttpResponse {
+    let staff = match gate(&req, &sessions, EVERY_ROLE).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let all = registry.list().await.unwrap_or_default();
+    render(
+        StatusCode::OK,
+        &DevicesPage {
+            nav: "devices",
+            staff,
+            devices: all.iter().map(pages::DeviceLine::of).collect(),
+        },
+    )
+}
+
+async fn css() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .content_type("text/css; charset=utf-8")
+        .body(include_str!("../../../web/static/console.css"))
+}

@@ -1,0 +1,182 @@
+//! The IT console in headless Chromium against a real Folio: an administrator signs in with the
+//! directory, adds the rule "radiology may print colour" with the form, the same colour request
+//! from a radiologist and from a nurse gives one colour and one mono ticket in the jobs page;
+//! the simulation names the rule; helpdesk cannot open policies; a form without its CSRF token
+//! is refused. Every page is saved under `target/screenshots/`.
+
+mod common;
+
+use std::time::Duration;
+
+use common::browser::{Browser, BrowserOptions};
+use common::directory::{password_of, write_ldif, TestUser};
+use common::{op, parse_response, status, tag, Backend, RawIpp, TestServer};
+use fantoccini::Locator;
+
+fn print_colour(server: &TestServer, user: &str, name: &str) -> i32 {
+    let req = RawIpp::new(op::PRINT_JOB)
+        .operation_prelude(&server.ipp_uri())
+        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", user)
+        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "job-name", name)
+        .attr_str(tag::MIME_MEDIA_TYPE, "document-format", "application/pdf")
+        .group(tag::JOB_ATTRIBUTES)
+        .attr_str(tag::KEYWORD, "print-color-mode", "color")
+        .document(&folio::bench::sample_pdf(1))
+        .build();
+    let r = parse_response(&server.post_ipp(&req).1).unwrap();
+    assert_eq!(r.status, status::SUCCESSFUL_OK);
+    r.integer("job-id").unwrap()
+}
+
+async fn sign_in(b: &Browser, server: &TestServer, who: &str) {
+    b.client.goto(&server.http_url("/login")).await.unwrap();
+    b.wait_for("login", Duration::from_secs(10)).await;
+    b.type_into("login", who).await;
+    b.type_into("password", &format!("{}\n", password_of(who)))
+        .await;
+    b.wait_for("who", Duration::from_secs(10)).await;
+    assert_eq!(b.text("who").await, who);
+}
+
+/// Submits, from the page itself, a form to `path` without the CSRF token (what a forged
+/// form would do with the session cookie); the page that answers.
+async fn post_without_csrf(b: &Browser, path: &str) -> String {
+    let script = format!(
+        "var f = document.createElement('form'); f.method = 'post'; f.action = '{path}'; \
+         [['name', 'sneaky'], ['color', 'allow']].forEach(function (p) {{ \
+           var i = document.createElement('input'); i.type = 'hidden'; i.name = p[0]; \
+           i.value = p[1]; f.appendChild(i); }}); \
+         document.body.appendChild(f); f.submit(); return true;"
+    );
+    b.client.execute(&script, Vec::new()).await.unwrap();
+    b.wait_for("heading", Duration::from_secs(10)).await;
+    b.text("heading").await
+}
+
+#[test]
+fn an_administrator_adds_a_colour_rule_and_sees_its_effect() {
+    let data = tempfile::tempdir().unwrap();
+    let mut users: Vec<TestUser> = ["carol", "harry", "rita", "nina"]
+        .into_iter()
+        .map(TestUser::new)
+        .collect();
+    users[0].groups = vec!["folio-admins".into()];
+    users[1].groups = vec!["folio-helpdesk".into()];
+    users[2].groups = vec!["radiology".into()];
+    users[3].groups = vec!["nurses".into()];
+    write_ldif(&data.path().join("directory.ldif"), &users);
+    let server = TestServer::start_with(Backend::Sqlite, data.path(), None, &[]);
+
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let b = Browser::start(BrowserOptions::default()).await;
+            // Not signed in: every page leads to the sign-in.
+            b.client.goto(&server.http_url("/policies")).await.unwrap();
+            b.wait_for("login", Duration::from_secs(10)).await;
+            b.save_screenshot("console-login").await;
+            // A wrong password is said.
+            b.type_into("login", "carol").await;
+            b.type_into("password", "wrong\n").await;
+            b.wait_for("error", Duration::from_secs(10)).await;
+            assert!(b.text("error").await.contains("Wrong login or password"));
+
+            sign_in(&b, &server, "carol").await;
+            b.save_screenshot("console-dashboard").await;
+            b.client.goto(&server.http_url("/policies")).await.unwrap();
+            b.wait_for("add-rule", Duration::from_secs(10)).await;
+            b.save_screenshot("console-policies-empty").await;
+            b.type_into("name", "radiology may print colour").await;
+            b.type_into("groups", "radiology").await;
+            b.element(Locator::Css("#color option[value=allow]"))
+                .await
+                .click()
+                .await
+                .unwrap();
+            b.click("#save-rule").await;
+            b.wait_for("notice", Duration::from_secs(10)).await;
+            let rules = b.text("rules").await;
+            assert!(rules.contains("radiology may print colour"), "{rules}");
+            assert!(rules.contains("groups: radiology"), "{rules}");
+
+            // The same colour request from a radiologist and from a nurse.
+            let rita = print_colour(&server, "rita", "IRM genou Dupont");
+            let nina = print_colour(&server, "nina", "Planning");
+            b.client.goto(&server.http_url("/jobs")).await.unwrap();
+            b.wait_for("jobs", Duration::from_secs(10)).await;
+            b.save_screenshot("console-jobs").await;
+            let rita_row = b.text(&format!("job-{rita}")).await;
+            let nina_row = b.text(&format!("job-{nina}")).await;
+            assert!(
+                rita_row.contains("rita") && rita_row.contains("colour"),
+                "{rita_row}"
+            );
+            assert!(
+                nina_row.contains("nina") && nina_row.contains("mono"),
+                "{nina_row}"
+            );
+            let page = b.source().await;
+            assert!(
+                !page.contains("IRM genou Dupont"),
+                "document names stay private"
+            );
+
+            // The simulation names the rule.
+            b.client.goto(&server.http_url("/policies")).await.unwrap();
+            b.wait_for("simulate", Duration::from_secs(10)).await;
+            b.type_into("sim-user", "rita").await;
+            b.click("#run-simulation").await;
+            b.wait_for("simulation", Duration::from_secs(10)).await;
+            let sim = b.text("simulation").await;
+            assert!(
+                sim.contains("color") && sim.contains("radiology may print colour"),
+                "{sim}"
+            );
+            b.save_screenshot("console-policies-simulation").await;
+
+            b.client.goto(&server.http_url("/devices")).await.unwrap();
+            b.wait_for("logout", Duration::from_secs(10)).await;
+            b.save_screenshot("console-devices").await;
+
+            // A form without its CSRF token is refused, even for an administrator.
+            assert_eq!(
+                post_without_csrf(&b, "/policies").await,
+                "This form has expired"
+            );
+            b.client.goto(&server.http_url("/policies")).await.unwrap();
+            b.wait_for("rules", Duration::from_secs(10)).await;
+            assert!(!b.text("rules").await.contains("sneaky"));
+
+            b.click("#logout").await;
+            b.wait_for("login", Duration::from_secs(10)).await;
+
+            // Helpdesk: jobs yes, policies no (no menu entry, and the page refuses).
+            sign_in(&b, &server, "harry").await;
+            assert!(!b.has("nav-policies").await);
+            b.client.goto(&server.http_url("/policies")).await.unwrap();
+            b.wait_for("heading", Duration::from_secs(10)).await;
+            assert_eq!(b.text("heading").await, "Not for your role");
+            b.save_screenshot("console-forbidden").await;
+            b.client
+                .goto(&server.http_url("/jobs?state=all"))
+                .await
+                .unwrap();
+            b.wait_for("jobs", Duration::from_secs(10)).await;
+            b.close().await;
+        });
+
+    // Staff without a Folio role cannot sign in to the console.
+    let r = common::directory::http(
+        "POST",
+        &server.http_url("/login"),
+        None,
+        "application/x-www-form-urlencoded",
+        b"login=nina&password=x",
+    );
+    assert_eq!(
+        r.status, 403,
+        "no CSRF cookie: refused before the password is even checked"
+    );
+}
