@@ -140,6 +140,42 @@ fn an_administrator_adds_a_colour_rule_and_sees_its_effect() {
             b.wait_for("logout", Duration::from_secs(10)).await;
             b.save_screenshot("console-devices").await;
 
+            // The audit log: the sign-in and the new rule are there, the chain checks out, and
+            // the export is a CSV of the same events.
+            b.client
+                .goto(&server.http_url("/audit?action=policy."))
+                .await
+                .unwrap();
+            b.wait_for("events", Duration::from_secs(10)).await;
+            let events = b.text("events").await;
+            assert!(events.contains("policy.rule_created"), "{events}");
+            assert!(!events.contains("console.login"), "filtered by action");
+            b.client
+                .goto(&server.http_url("/audit?verify=1"))
+                .await
+                .unwrap();
+            b.wait_for("verdict", Duration::from_secs(10)).await;
+            assert!(b.text("verdict").await.contains("intact"));
+            assert!(b.text("events").await.contains("console.login"));
+            b.save_screenshot("console-audit").await;
+            let session = b.client.get_named_cookie("folio_console").await.unwrap();
+            let csv = ureq::get(&server.http_url("/audit.csv?action=policy."))
+                .set("Cookie", &format!("folio_console={}", session.value()))
+                .call()
+                .unwrap();
+            assert_eq!(csv.content_type(), "text/csv");
+            let body = csv.into_string().unwrap();
+            assert!(
+                body.starts_with("id,at,actor,action,object,detail,hash\r\n"),
+                "{body}"
+            );
+            assert!(body.contains(",carol,policy.rule_created,"), "{body}");
+            let no_session = ureq::get(&server.http_url("/audit.csv")).call();
+            assert!(
+                matches!(&no_session, Ok(r) if r.get_url().ends_with("/login")),
+                "without a session: sent to the sign-in"
+            );
+
             // A form without its CSRF token is refused, even for an administrator.
             assert_eq!(
                 post_without_csrf(&b, "/policies").await,
@@ -164,6 +200,13 @@ fn an_administrator_adds_a_colour_rule_and_sees_its_effect() {
                 .await
                 .unwrap();
             b.wait_for("jobs", Duration::from_secs(10)).await;
+            assert!(
+                !b.has("nav-audit").await,
+                "helpdesk does not read the audit log"
+            );
+            b.client.goto(&server.http_url("/audit")).await.unwrap();
+            b.wait_for("heading", Duration::from_secs(10)).await;
+            assert_eq!(b.text("heading").await, "Not for your role");
             b.close().await;
         });
 

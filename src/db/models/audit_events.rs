@@ -57,3 +57,52 @@ pub fn list_after(conn: &mut Conn, after: i64, limit: i64) -> QueryResult<Vec<Au
         .select(AuditRow::as_select())
         .load(conn)
 }
+
+/// What the audit page asks for.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// Exactly this actor.
+    pub actor: Option<String>,
+    /// Actions starting with this (`job.`, `policy.rule_created`).
+    pub action_prefix: Option<String>,
+    /// From this time (ms), inclusive.
+    pub from: Option<i64>,
+    /// Before this time (ms).
+    pub until: Option<i64>,
+    /// Older than this event id (paging).
+    pub before_id: Option<i64>,
+}
+
+/// Events matching `q`, newest first, at most `limit`.
+pub fn search(conn: &mut Conn, q: &AuditQuery, limit: i64) -> QueryResult<Vec<AuditRow>> {
+    let mut query = audit_events::table.into_boxed();
+    if let Some(a) = &q.actor {
+        query = query.filter(audit_events::actor.eq(a.clone()));
+    }
+    if let Some(p) = &q.action_prefix {
+        // LIKE with the prefix's own wildcards escaped.
+        let escaped = p
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        query = query.filter(
+            audit_events::action
+                .like(format!("{escaped}%"))
+                .escape('\\'),
+        );
+    }
+    if let Some(f) = q.from {
+        query = query.filter(audit_events::at.ge(f));
+    }
+    if let Some(u) = q.until {
+        query = query.filter(audit_events::at.lt(u));
+    }
+    if let Some(b) = q.before_id {
+        query = query.filter(audit_events::id.lt(b));
+    }
+    query
+        .order(audit_events::id.desc())
+        .limit(limit)
+        .select(AuditRow::as_select())
+        .load(conn)
+}

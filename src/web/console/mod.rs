@@ -7,6 +7,7 @@
 //! session's CSRF token (synchronizer token); the sign-in form, before any session, a
 //! double-submit cookie. Failed sign-ins are limited per address.
 
+mod audit;
 mod pages;
 mod policies;
 
@@ -49,7 +50,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/jobs", web::get().to(jobs))
         .route("/devices", web::get().to(devices))
         .route("/assets/console.css", web::get().to(css))
-        .configure(policies::routes);
+        .configure(policies::routes)
+        .configure(audit::routes);
 }
 
 /// Console sessions and sign-in limits (cheap to clone).
@@ -95,6 +97,8 @@ pub struct Staff {
     pub csrf: String,
     session: String,
     pub is_admin: bool,
+    /// Admin or auditor: the audit log.
+    pub can_audit: bool,
     pub roles_text: String,
 }
 
@@ -230,6 +234,7 @@ pub async fn gate(
         .collect();
     let staff = Staff {
         is_admin: roles.contains(&Role::Admin),
+        can_audit: roles.contains(&Role::Admin) || roles.contains(&Role::Auditor),
         roles_text: serde_json::from_str::<Vec<String>>(&row.roles)
             .unwrap_or_default()
             .join(", "),
