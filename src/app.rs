@@ -88,9 +88,11 @@ impl App {
             uuid: format!("urn:uuid:{}", queue_uuid(&settings.data_dir)),
         });
         let policy = crate::policy::PolicyStore::new(db_for_devices.clone());
+        let quotas = crate::policy::quota::Quotas::new(db_for_devices.clone());
         let service = web::Data::new(IppService {
             spool: spool.clone(),
             policy: policy.clone(),
+            quotas: quotas.clone(),
             info,
             auth: Arc::new(crate::ipp::auth::IppAuth {
                 mode: settings.ipp.auth,
@@ -124,6 +126,7 @@ impl App {
             db_for_devices.clone(),
         ));
         let spool_data = web::Data::new(spool.clone());
+        let quotas_data = web::Data::new(quotas);
         let listener = TcpListener::bind(&settings.listen)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
         let local = listener.local_addr()?;
@@ -138,6 +141,7 @@ impl App {
                 .app_data(policy_data.clone())
                 .app_data(console_sessions.clone())
                 .app_data(spool_data.clone())
+                .app_data(quotas_data.clone())
                 // IPP bodies are streamed; this bounds only what extractors would buffer.
                 .app_data(web::PayloadConfig::new(64 * 1024))
                 .configure(crate::web::routes)

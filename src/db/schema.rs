@@ -158,6 +158,32 @@ diesel::table! {
 }
 
 diesel::table! {
+    quotas (id) {
+        id -> BigInt,
+        scope -> Text,
+        name -> Text,
+        color -> SmallInt,
+        monthly_pages -> Integer,
+        hard -> SmallInt,
+        created_at -> BigInt,
+        created_by -> Text,
+    }
+}
+
+diesel::table! {
+    page_usage (id) {
+        id -> BigInt,
+        month -> Text,
+        uid -> Text,
+        department -> Text,
+        color -> SmallInt,
+        pages -> Integer,
+        job_id -> BigInt,
+        at -> BigInt,
+    }
+}
+
+diesel::table! {
     release_sessions (id) {
         id -> Text,
         uid -> Text,
@@ -196,5 +222,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     delegations,
     deliveries,
     policy_rules,
-    console_sessions
+    console_sessions,
+    quotas,
+    page_usage
 );

@@ -155,6 +155,8 @@ pub struct IppService {
     pub auth: std::sync::Arc<auth::IppAuth>,
     /// IT's print rules.
     pub policy: crate::policy::PolicyStore,
+    /// Monthly page budgets.
+    pub quotas: crate::policy::quota::Quotas,
 }
 
 /// What every operation knows about the request it serves.

@@ -92,7 +92,7 @@ async fn decide(
         )
     })?;
     // No rules (a fresh install): the hospital default, without asking the directory.
-    if rules.is_empty() {
+    if rules.is_empty() && !ctx.svc.quotas.any().await.unwrap_or(false) {
         let facts = policy::Facts {
             requested: request.requested,
             ..policy::Facts::default()
@@ -119,7 +119,32 @@ async fn decide(
         tracing::info!(user = %ctx.user, rule = %decision.decided_by["refuse"].rule, "job refused by a rule");
         return Err(IppError::new(status::NOT_POSSIBLE, message.clone()));
     }
+    over_budget(ctx, &decision, pages, &facts.department).await?;
     Ok(decision)
+}
+
+/// A hard monthly budget this job would pass refuses it now, rather than at the copier.
+async fn over_budget(
+    ctx: &Ctx<'_>,
+    decision: &policy::Decision,
+    pages: Option<u32>,
+    department: &str,
+) -> Result<(), IppError> {
+    let quotas = &ctx.svc.quotas;
+    if !quotas.any().await.unwrap_or(false) {
+        return Ok(());
+    }
+    let color = decision.color_mode == crate::domain::ColorMode::Color;
+    let pages = u64::from(pages.unwrap_or(1).max(1)) * u64::from(decision.copies);
+    match quotas.check(&ctx.user, department, color, pages).await {
+        Ok(policy::quota::Verdict::Refuse(m)) => Err(IppError::new(status::NOT_POSSIBLE, m)),
+        Ok(_) => Ok(()),
+        Err(e) => {
+            // Budgets are checked again at release: a database hiccup does not stop printing.
+            tracing::warn!(error = %e, "cannot check the monthly budgets at submission");
+            Ok(())
+        }
+    }
 }
 
 /// Print-Job (RFC 8011 §4.2.1): the document is stored, the job held.

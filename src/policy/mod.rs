@@ -4,6 +4,7 @@
 //! (short-edge duplex, bi-level) is kept. IT's rules ([`rules`], stored by [`store`]) change
 //! that per group, department, document, time or device, first match wins per setting.
 
+pub mod quota;
 pub mod rules;
 pub mod store;
 

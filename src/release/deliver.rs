@@ -41,6 +41,17 @@ pub struct Target {
     pub profile: DriverProfile,
     pub tls: Arc<rustls::ClientConfig>,
     pub limits: Limits,
+    pub usage: Usage,
+}
+
+/// What a completed job counts against its owner's budgets.
+#[derive(Debug, Clone)]
+pub struct Usage {
+    /// The owner's department at release.
+    pub department: String,
+    pub color: bool,
+    /// Pages × copies, when the copier does not report impressions.
+    pub estimated_pages: u32,
 }
 
 /// Sends `job` to the target's device on the blocking pool, then records the outcome (the job's
@@ -49,6 +60,7 @@ pub fn spawn(spool: Spool, target: Target, job: JobRow) {
     tokio::spawn(async move {
         let (s, id, owner) = (spool.clone(), job.id, job.owner.clone());
         let device = target.device.clone();
+        let usage = target.usage.clone();
         let outcome = match spool.job(id).await {
             Ok(Some((_, docs))) if !docs.is_empty() => {
                 let doc = docs[0].clone();
@@ -92,8 +104,25 @@ pub fn spawn(spool: Spool, target: Target, job: JobRow) {
             ),
         };
         tracing::info!(job_id = id, device = %device.name, state = to.keyword(), %message, "release finished");
+        let counted_by = owner.clone();
         let end = move |conn: &mut crate::db::Conn, _: &crate::spool::Transitioned| {
             deliveries::finish(conn, id, recorded, impressions, crate::db::now_ms())?;
+            if recorded == "completed" {
+                // Printed: counted against the owner's budgets (a copier that reports 0 or
+                // nothing is counted at pages × copies).
+                let pages = impressions
+                    .filter(|n| *n > 0)
+                    .map(|n| n as u32)
+                    .unwrap_or(usage.estimated_pages);
+                crate::policy::quota::record(
+                    conn,
+                    id,
+                    &counted_by,
+                    &usage.department,
+                    usage.color,
+                    pages,
+                )?;
+            }
             Ok(())
         };
         if let Err(e) = spool

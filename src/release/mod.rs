@@ -154,6 +154,7 @@ struct Inner {
     /// This node's name, recorded on deliveries (see [`recovery`]).
     node: String,
     policy: crate::policy::PolicyStore,
+    quotas: crate::policy::quota::Quotas,
 }
 
 impl ReleaseService {
@@ -166,8 +167,10 @@ impl ReleaseService {
         node: String,
         policy: crate::policy::PolicyStore,
     ) -> ReleaseService {
+        let quotas = crate::policy::quota::Quotas::new(db.clone());
         ReleaseService {
             inner: Arc::new(Inner {
+                quotas,
                 delegations: delegation::Delegations {
                     db: db.clone(),
                     directory: directory.clone(),
@@ -522,6 +525,32 @@ impl ReleaseService {
                 });
                 continue;
             }
+            // Monthly budgets: the owner's (counted against the owner, even when a delegate
+            // releases), checked with the pages this job will print here.
+            let department = match self.inner.directory.user(&job.owner).await {
+                Ok(Some(l)) => l.user.department,
+                _ => String::new(),
+            };
+            let color = job.color && device.capabilities.color;
+            let pages = (job.pages.unwrap_or(1).max(1) * job.copies.max(1)) as u32;
+            let mut warning = None;
+            match self
+                .inner
+                .quotas
+                .check(&job.owner, &department, color, u64::from(pages))
+                .await?
+            {
+                crate::policy::quota::Verdict::Within => {}
+                crate::policy::quota::Verdict::Warn(w) => warning = Some(w),
+                crate::policy::quota::Verdict::Refuse(m) => {
+                    results.push(JobResult {
+                        id: job_id,
+                        result: "over-quota",
+                        message: m,
+                    });
+                    continue;
+                }
+            }
             let Some(profile) = profile.clone() else {
                 results.push(JobResult {
                     id: job_id,
@@ -567,12 +596,20 @@ impl ReleaseService {
                         profile,
                         tls: self.inner.devices.tls_for(device),
                         limits: self.inner.limits,
+                        usage: deliver::Usage {
+                            department,
+                            color,
+                            estimated_pages: pages,
+                        },
                     };
                     deliver::spawn(self.inner.spool.clone(), target, t.job);
                     results.push(JobResult {
                         id: job.id,
                         result: "releasing",
-                        message: format!("sent to {}", device.name),
+                        message: match warning {
+                            Some(w) => format!("sent to {} ({w})", device.name),
+                            None => format!("sent to {}", device.name),
+                        },
                     });
                 }
                 Err(SpoolError::NotPossible(m)) => results.push(JobResult {

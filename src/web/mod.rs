@@ -7,6 +7,7 @@ pub mod devices;
 pub mod form;
 pub mod me;
 pub mod policy;
+pub mod quotas;
 pub mod release;
 pub mod terminal;
 
@@ -26,6 +27,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(release::routes)
         .configure(terminal::routes)
         .configure(policy::routes)
+        .configure(quotas::routes)
         .configure(console::routes)
         .configure(delegations::routes);
 }

@@ -9,4 +9,5 @@ pub mod directory;
 pub mod documents;
 pub mod jobs;
 pub mod policy_rules;
+pub mod quotas;
 pub mod release_sessions;

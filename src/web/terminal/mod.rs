@@ -471,7 +471,13 @@ async fn jobs(
                     .map(|j| j.name.clone())
                     .unwrap_or_else(|| format!("#{}", r.id));
                 notices.push(match r.result {
-                    "releasing" => Notice::ok(format!("{name} — {}", t.sent)),
+                    // A budget's warning rides in the message: "sent to X (…)".
+                    "releasing" => match r.message.split_once(" (") {
+                        Some((_, warning)) => {
+                            Notice::error(format!("{name} — {} ({warning}", t.sent))
+                        }
+                        None => Notice::ok(format!("{name} — {}", t.sent)),
+                    },
                     "canceled" => Notice::ok(format!("{name} — {}", t.canceled)),
                     _ => Notice::error(format!("{name} — {}: {}", t.not_released, r.message)),
                 });

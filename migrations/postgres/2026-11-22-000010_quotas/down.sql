@@ -1,0 +1,2 @@
+DROP TABLE page_usage;
+DROP TABLE quotas;
