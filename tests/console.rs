@@ -210,7 +210,7 @@ fn an_administrator_adds_a_colour_rule_and_sees_its_effect() {
             b.close().await;
         });
 
-    // Staff without a Folio role cannot sign in to the console.
+    // A sign-in post without the CSRF cookie (another site's form) is refused.
     let r = common::directory::http(
         "POST",
         &server.http_url("/login"),
@@ -222,4 +222,63 @@ fn an_administrator_adds_a_colour_rule_and_sees_its_effect() {
         r.status, 403,
         "no CSRF cookie: refused before the password is even checked"
     );
+}
+
+#[test]
+fn staff_manage_their_own_printing_on_their_page() {
+    let data = tempfile::tempdir().unwrap();
+    let users: Vec<TestUser> = ["nina", "rita"].into_iter().map(TestUser::new).collect();
+    write_ldif(&data.path().join("directory.ldif"), &users);
+    let server = TestServer::start_with(Backend::Postgres, data.path(), None, &[]);
+    let kept = print_colour(&server, "nina", "Planning de garde");
+    let dropped = print_colour(&server, "nina", "Brouillon");
+    print_colour(&server, "rita", "Compte rendu de rita");
+
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let b = Browser::start(BrowserOptions::default()).await;
+            sign_in(&b, &server, "nina").await;
+            // No role: her own page, and no IT pages.
+            b.wait_for("held", Duration::from_secs(10)).await;
+            assert!(b
+                .text(&format!("mine-{kept}"))
+                .await
+                .contains("Planning de garde"));
+            assert!(!b.source().await.contains("Compte rendu de rita"));
+            assert!(!b.has("nav-policies").await);
+            b.save_screenshot("console-me").await;
+
+            // Delete a document of hers.
+            b.click(&format!("#cancel-{dropped}")).await;
+            b.wait_for("notice", Duration::from_secs(10)).await;
+            assert!(!b.has(&format!("mine-{dropped}")).await);
+            assert!(b.has(&format!("mine-{kept}")).await);
+
+            // A PIN, a badge, a delegation.
+            b.type_into("pin", "2468").await;
+            b.click("#set-pin").await;
+            b.wait_for("notice", Duration::from_secs(10)).await;
+            assert!(b.text("notice").await.contains("PIN saved"));
+            assert!(b.has("remove-pin").await);
+            b.type_into("badge", "04CC0001").await;
+            b.click("#link-badge").await;
+            b.wait_for("badges", Duration::from_secs(10)).await;
+            assert!(b.text("badges").await.contains("4CC0001"));
+            b.type_into("to_user", "rita").await;
+            b.click("#delegate").await;
+            b.wait_for("given", Duration::from_secs(10)).await;
+            assert!(b.text("given").await.contains("rita"));
+            b.save_screenshot("console-me-after").await;
+
+            // The IT pages refuse her; the dashboard sends her to her page.
+            b.client.goto(&server.http_url("/jobs")).await.unwrap();
+            b.wait_for("heading", Duration::from_secs(10)).await;
+            assert_eq!(b.text("heading").await, "Not for your role");
+            b.client.goto(&server.http_url("/")).await.unwrap();
+            b.wait_for("held", Duration::from_secs(10)).await;
+            b.close().await;
+        });
 }

@@ -8,6 +8,7 @@
 //! double-submit cookie. Failed sign-ins are limited per address.
 
 mod audit;
+mod me;
 mod pages;
 mod policies;
 
@@ -51,7 +52,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/devices", web::get().to(devices))
         .route("/assets/console.css", web::get().to(css))
         .configure(policies::routes)
-        .configure(audit::routes);
+        .configure(audit::routes)
+        .configure(me::routes);
 }
 
 /// Console sessions and sign-in limits (cheap to clone).
@@ -99,6 +101,8 @@ pub struct Staff {
     pub is_admin: bool,
     /// Admin or auditor: the audit log.
     pub can_audit: bool,
+    /// Any Folio role (the IT pages); staff without one have their own page only.
+    pub is_it: bool,
     pub roles_text: String,
 }
 
@@ -235,6 +239,7 @@ pub async fn gate(
     let staff = Staff {
         is_admin: roles.contains(&Role::Admin),
         can_audit: roles.contains(&Role::Admin) || roles.contains(&Role::Auditor),
+        is_it: !roles.is_empty(),
         roles_text: serde_json::from_str::<Vec<String>>(&row.roles)
             .unwrap_or_default()
             .join(", "),
@@ -243,7 +248,7 @@ pub async fn gate(
         csrf: row.csrf,
         session: row.id,
     };
-    if !staff.has(allowed) {
+    if !allowed.is_empty() && !staff.has(allowed) {
         return Err(message(
             &staff,
             StatusCode::FORBIDDEN,
@@ -278,7 +283,7 @@ pub async fn gate_form(
 pub const EVERY_ROLE: &[Role] = &[Role::Admin, Role::Helpdesk, Role::Auditor];
 
 async fn login_page(req: HttpRequest, sessions: web::Data<ConsoleSessions>) -> HttpResponse {
-    if gate(&req, &sessions, EVERY_ROLE).await.is_ok() {
+    if gate(&req, &sessions, &[]).await.is_ok() {
         return see_other("/");
     }
     login_form(&req, None, StatusCode::OK)
@@ -357,16 +362,8 @@ async fn login(
             );
         }
     };
+    // Staff without a Folio role sign in too: to their own page.
     let granted = roles.roles_of(&user.groups);
-    if granted.is_empty() {
-        return login_form(
-            &req,
-            Some(
-                "The console is for IT: your account has no Folio role (admin, helpdesk, auditor).",
-            ),
-            StatusCode::FORBIDDEN,
-        );
-    }
     let token = random_hex(32);
     let now = db::now_ms();
     let row = ConsoleSessionRow {
@@ -407,7 +404,7 @@ async fn login(
             StatusCode::INTERNAL_SERVER_ERROR,
         );
     }
-    let mut r = see_other("/");
+    let mut r = see_other(if granted.is_empty() { "/me" } else { "/" });
     let _ = r.add_cookie(&cookie(&req, SESSION_COOKIE, token, "/"));
     r
 }
@@ -418,7 +415,7 @@ async fn logout(
     sessions: web::Data<ConsoleSessions>,
 ) -> HttpResponse {
     let form = Form::parse(&body);
-    let staff = match gate_form(&req, &sessions, EVERY_ROLE, &form).await {
+    let staff = match gate_form(&req, &sessions, &[], &form).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -441,8 +438,9 @@ async fn dashboard(
     devices: web::Data<DeviceRegistry>,
     policy: web::Data<crate::policy::PolicyStore>,
 ) -> HttpResponse {
-    let staff = match gate(&req, &sessions, EVERY_ROLE).await {
-        Ok(s) => s,
+    let staff = match gate(&req, &sessions, &[]).await {
+        Ok(s) if s.is_it => s,
+        Ok(_) => return see_other("/me"),
         Err(r) => return r,
     };
     let counts = sessions
