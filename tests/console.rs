@@ -10,20 +10,11 @@ use std::time::Duration;
 
 use common::browser::{Browser, BrowserOptions};
 use common::directory::{password_of, write_ldif, TestUser};
-use common::{op, parse_response, status, tag, Backend, RawIpp, TestServer};
+use common::{status, Backend, TestServer};
 use fantoccini::Locator;
 
 fn print_colour(server: &TestServer, user: &str, name: &str) -> i32 {
-    let req = RawIpp::new(op::PRINT_JOB)
-        .operation_prelude(&server.ipp_uri())
-        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", user)
-        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "job-name", name)
-        .attr_str(tag::MIME_MEDIA_TYPE, "document-format", "application/pdf")
-        .group(tag::JOB_ATTRIBUTES)
-        .attr_str(tag::KEYWORD, "print-color-mode", "color")
-        .document(&folio::bench::sample_pdf(1))
-        .build();
-    let r = parse_response(&server.post_ipp(&req).1).unwrap();
+    let r = common::release::print_colour(server, user, name);
     assert_eq!(r.status, status::SUCCESSFUL_OK);
     r.integer("job-id").unwrap()
 }

@@ -6,6 +6,7 @@
 mod common;
 
 use common::directory::{basic, http, password_of, write_ldif, HttpAnswer, TestUser};
+use common::release::print_colour;
 use common::{both_backends, op, parse_response, status, tag, RawIpp, TestServer};
 use serde_json::json;
 
@@ -32,21 +33,6 @@ fn api(server: &TestServer, who: Option<&str>, method: &str, path: &str, body: &
         "application/json",
         body.as_bytes(),
     )
-}
-
-/// Prints a one-page PDF as `user` asking for colour and one-sided; the IPP answer.
-fn print_colour(server: &TestServer, user: &str, name: &str) -> common::IppResponse {
-    let req = RawIpp::new(op::PRINT_JOB)
-        .operation_prelude(&server.ipp_uri())
-        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", user)
-        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "job-name", name)
-        .attr_str(tag::MIME_MEDIA_TYPE, "document-format", "application/pdf")
-        .group(tag::JOB_ATTRIBUTES)
-        .attr_str(tag::KEYWORD, "print-color-mode", "color")
-        .attr_str(tag::KEYWORD, "sides", "one-sided")
-        .document(&folio::bench::sample_pdf(1))
-        .build();
-    parse_response(&server.post_ipp(&req).1).unwrap()
 }
 
 fn actual_colour(server: &TestServer, user: &str, job: i32) -> String {

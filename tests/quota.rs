@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::copier::SocketSink;
 use common::directory::{basic, http, password_of, write_ldif, HttpAnswer, TestUser};
-use common::release::wait_state;
+use common::release::{release_one, wait_state};
 use common::{both_backends, folio_cli, op, parse_response, status, tag, RawIpp, TestServer};
 
 fn api(server: &TestServer, who: &str, method: &str, path: &str, body: &str) -> HttpAnswer {
@@ -39,24 +39,7 @@ fn print(server: &TestServer, user: &str) -> (u16, i32, String) {
 
 /// Badges `badge` at the device and releases `job`; the result of that job.
 fn release(server: &TestServer, token: &str, badge: &str, job: i32) -> serde_json::Value {
-    let bearer = format!("Bearer {token}");
-    let s = http(
-        "POST",
-        &server.http_url("/api/v1/release/sessions"),
-        Some(&bearer),
-        "application/json",
-        format!(r#"{{"badge":"{badge}"}}"#).as_bytes(),
-    );
-    assert_eq!(s.status, 201, "{}", String::from_utf8_lossy(&s.body));
-    let sid = s.json()["session"].as_str().unwrap().to_owned();
-    let r = http(
-        "POST",
-        &server.http_url(&format!("/api/v1/release/sessions/{sid}/release")),
-        Some(&bearer),
-        "application/json",
-        format!(r#"{{"jobs":[{job}]}}"#).as_bytes(),
-    );
-    r.json()["results"][0].clone()
+    release_one(server, token, badge, job).1
 }
 
 both_backends!(budgets_warn_refuse_and_count_what_printed, |backend| {

@@ -6,19 +6,9 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::copier::IppEvePrinter;
-use common::directory::{basic, http, password_of, write_ldif, HttpAnswer, TestUser};
-use common::release::{add_device, job_state, print_as, wait_state};
+use common::directory::{basic, http, password_of, write_ldif, TestUser};
+use common::release::{add_device, job_state, print_as, terminal, wait_state};
 use common::{both_backends, TestServer};
-
-fn terminal(server: &TestServer, token: &str, method: &str, path: &str, body: &str) -> HttpAnswer {
-    http(
-        method,
-        &server.http_url(path),
-        Some(&format!("Bearer {token}")),
-        "application/json",
-        body.as_bytes(),
-    )
-}
 
 both_backends!(
     a_badge_releases_the_holders_jobs_at_that_copier_exactly_once,

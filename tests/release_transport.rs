@@ -8,8 +8,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::copier::{FakeCopier, IppEvePrinter, LpdSink, Misbehaviour};
-use common::directory::{http, write_ldif, HttpAnswer, TestUser};
-use common::release::{add_device, job_state, print_as, wait_state};
+use common::directory::{write_ldif, TestUser};
+use common::release::{add_device, job_state, print_as, release_one, terminal, wait_state};
 use common::{both_backends, folio_cli, TestServer};
 
 const HELD: i32 = 4;
@@ -17,41 +17,10 @@ const PROCESSING: i32 = 5;
 const PROCESSING_STOPPED: i32 = 6;
 const COMPLETED: i32 = 9;
 
-fn terminal(server: &TestServer, token: &str, method: &str, path: &str, body: &str) -> HttpAnswer {
-    http(
-        method,
-        &server.http_url(path),
-        Some(&format!("Bearer {token}")),
-        "application/json",
-        body.as_bytes(),
-    )
-}
-
 /// Opens a session with `badge` and releases `job`; returns the session as JSON.
 fn badge_and_release(server: &TestServer, token: &str, badge: &str, job: i32) -> serde_json::Value {
-    let s = terminal(
-        server,
-        token,
-        "POST",
-        "/api/v1/release/sessions",
-        &format!(r#"{{"badge":"{badge}"}}"#),
-    );
-    assert_eq!(s.status, 201, "{}", String::from_utf8_lossy(&s.body));
-    let session = s.json();
-    let sid = session["session"].as_str().unwrap();
-    let r = terminal(
-        server,
-        token,
-        "POST",
-        &format!("/api/v1/release/sessions/{sid}/release"),
-        &format!(r#"{{"jobs":[{job}]}}"#),
-    );
-    assert_eq!(
-        r.json()["results"][0]["result"],
-        "releasing",
-        "{}",
-        r.json()
-    );
+    let (session, result) = release_one(server, token, badge, job);
+    assert_eq!(result["result"], "releasing", "{result}");
     session
 }
 

@@ -41,3 +41,16 @@ async fn metrics() -> HttpResponse {
         .content_type("text/plain; version=0.0.4")
         .body(METRICS.render())
 }
+
+/// A static asset compiled into the binary (the terminal's and the console's styles and
+/// script), cached briefly so that an upgrade shows within minutes.
+pub fn asset(body: &'static str, content_type: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((
+            actix_web::http::header::CACHE_CONTROL,
+            "public, max-age=300",
+        ))
+        .insert_header((actix_web::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .content_type(content_type)
+        .body(body)
+}

@@ -68,3 +68,64 @@ pub fn wait_state(server: &TestServer, user: &str, id: i32, want: i32) -> String
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// A call of the release REST API with a device token.
+pub fn terminal(
+    server: &TestServer,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> super::directory::HttpAnswer {
+    super::directory::http(
+        method,
+        &server.http_url(path),
+        Some(&format!("Bearer {token}")),
+        "application/json",
+        body.as_bytes(),
+    )
+}
+
+/// Badges `badge` at the device of `token` and releases `job`: the session and that job's
+/// result, as JSON.
+pub fn release_one(
+    server: &TestServer,
+    token: &str,
+    badge: &str,
+    job: i32,
+) -> (serde_json::Value, serde_json::Value) {
+    let s = terminal(
+        server,
+        token,
+        "POST",
+        "/api/v1/release/sessions",
+        &format!(r#"{{"badge":"{badge}"}}"#),
+    );
+    assert_eq!(s.status, 201, "{}", String::from_utf8_lossy(&s.body));
+    let session = s.json();
+    let sid = session["session"].as_str().unwrap().to_owned();
+    let r = terminal(
+        server,
+        token,
+        "POST",
+        &format!("/api/v1/release/sessions/{sid}/release"),
+        &format!(r#"{{"jobs":[{job}]}}"#),
+    );
+    let result = r.json()["results"][0].clone();
+    (session, result)
+}
+
+/// Prints a one-page PDF as `user` asking for colour and one-sided; the IPP answer.
+pub fn print_colour(server: &TestServer, user: &str, name: &str) -> super::IppResponse {
+    let req = RawIpp::new(op::PRINT_JOB)
+        .operation_prelude(&server.ipp_uri())
+        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", user)
+        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "job-name", name)
+        .attr_str(tag::MIME_MEDIA_TYPE, "document-format", "application/pdf")
+        .group(tag::JOB_ATTRIBUTES)
+        .attr_str(tag::KEYWORD, "print-color-mode", "color")
+        .attr_str(tag::KEYWORD, "sides", "one-sided")
+        .document(&folio::bench::sample_pdf(1))
+        .build();
+    parse_response(&server.post_ipp(&req).1).unwrap()
+}

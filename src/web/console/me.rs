@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use super::pages::{local, JobLine};
-use super::{gate, gate_form, render, see_other, ConsoleSessions, Staff};
+use super::{gate, posted, render, see_other, ConsoleSessions, Staff};
 use crate::db::models::jobs::Which;
 use crate::directory::{DirectoryService, DirectoryUser};
 use crate::domain::JobState;
@@ -77,6 +77,23 @@ fn back(notice: Result<String, String>) -> HttpResponse {
         .append_pair(key, &value)
         .finish();
     see_other(&format!("/me?{q}"))
+}
+
+/// A form posted by a signed-in user, with their directory entry (a stale form, or the
+/// directory down, answer instead).
+async fn signed_in(
+    req: &HttpRequest,
+    body: &[u8],
+    sessions: &ConsoleSessions,
+    directory: &DirectoryService,
+) -> Result<(Staff, Form, DirectoryUser), HttpResponse> {
+    let (staff, form) = super::posted(req, body, sessions, &[]).await?;
+    match me_in_directory(directory, &staff).await {
+        Some(user) => Ok((staff, form, user)),
+        None => Err(back(Err(
+            "The staff directory is unavailable; try again later.".into(),
+        ))),
+    }
 }
 
 async fn me_in_directory(directory: &DirectoryService, staff: &Staff) -> Option<DirectoryUser> {
@@ -223,9 +240,8 @@ async fn cancel(
     sessions: web::Data<ConsoleSessions>,
     spool: web::Data<Spool>,
 ) -> HttpResponse {
-    let form = Form::parse(&body);
-    let staff = match gate_form(&req, &sessions, &[], &form).await {
-        Ok(s) => s,
+    let (staff, _) = match posted(&req, &body, &sessions, &[]).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
     // Only one's own job; another's answers the same as a missing one.
@@ -246,15 +262,9 @@ async fn link_badge(
     sessions: web::Data<ConsoleSessions>,
     directory: web::Data<DirectoryService>,
 ) -> HttpResponse {
-    let form = Form::parse(&body);
-    let staff = match gate_form(&req, &sessions, &[], &form).await {
-        Ok(s) => s,
+    let (staff, form, user) = match signed_in(&req, &body, &sessions, &directory).await {
+        Ok(x) => x,
         Err(r) => return r,
-    };
-    let Some(user) = me_in_directory(&directory, &staff).await else {
-        return back(Err(
-            "The staff directory is unavailable; try again later.".into()
-        ));
     };
     match directory
         .register_badge(&user, form.get("badge").trim(), &staff.uid)
@@ -272,9 +282,8 @@ async fn unlink_badge(
     sessions: web::Data<ConsoleSessions>,
     directory: web::Data<DirectoryService>,
 ) -> HttpResponse {
-    let form = Form::parse(&body);
-    let staff = match gate_form(&req, &sessions, &[], &form).await {
-        Ok(s) => s,
+    let (staff, _) = match posted(&req, &body, &sessions, &[]).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
     match directory
@@ -292,9 +301,8 @@ async fn pin(
     sessions: web::Data<ConsoleSessions>,
     directory: web::Data<DirectoryService>,
 ) -> HttpResponse {
-    let form = Form::parse(&body);
-    let staff = match gate_form(&req, &sessions, &[], &form).await {
-        Ok(s) => s,
+    let (staff, form) = match posted(&req, &body, &sessions, &[]).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
     let (pin, done) = if form.get("remove") == "1" {
@@ -318,15 +326,9 @@ async fn delegate(
     directory: web::Data<DirectoryService>,
     release: web::Data<ReleaseService>,
 ) -> HttpResponse {
-    let form = Form::parse(&body);
-    let staff = match gate_form(&req, &sessions, &[], &form).await {
-        Ok(s) => s,
+    let (_, form, user) = match signed_in(&req, &body, &sessions, &directory).await {
+        Ok(x) => x,
         Err(r) => return r,
-    };
-    let Some(user) = me_in_directory(&directory, &staff).await else {
-        return back(Err(
-            "The staff directory is unavailable; try again later.".into()
-        ));
     };
     let text = |f: &str| {
         let v = form.get(f).trim();
@@ -363,15 +365,9 @@ async fn revoke_delegation(
     directory: web::Data<DirectoryService>,
     release: web::Data<ReleaseService>,
 ) -> HttpResponse {
-    let form = Form::parse(&body);
-    let staff = match gate_form(&req, &sessions, &[], &form).await {
-        Ok(s) => s,
+    let (_, _, user) = match signed_in(&req, &body, &sessions, &directory).await {
+        Ok(x) => x,
         Err(r) => return r,
-    };
-    let Some(user) = me_in_directory(&directory, &staff).await else {
-        return back(Err(
-            "The staff directory is unavailable; try again later.".into()
-        ));
     };
     match release.delegations().revoke(&user, *path).await {
         Ok(true) => back(Ok("Stopped.".into())),

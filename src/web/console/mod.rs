@@ -280,6 +280,19 @@ pub async fn gate_form(
     Ok(staff)
 }
 
+/// A form posted by a signed-in user holding one of `allowed` (any user when empty), its CSRF
+/// token checked: the user and the form, or the answer to send instead.
+pub async fn posted(
+    req: &HttpRequest,
+    body: &[u8],
+    sessions: &ConsoleSessions,
+    allowed: &[Role],
+) -> Result<(Staff, Form), HttpResponse> {
+    let form = Form::parse(body);
+    let staff = gate_form(req, sessions, allowed, &form).await?;
+    Ok((staff, form))
+}
+
 pub const EVERY_ROLE: &[Role] = &[Role::Admin, Role::Helpdesk, Role::Auditor];
 
 async fn login_page(req: HttpRequest, sessions: web::Data<ConsoleSessions>) -> HttpResponse {
@@ -414,9 +427,8 @@ async fn logout(
     body: web::Bytes,
     sessions: web::Data<ConsoleSessions>,
 ) -> HttpResponse {
-    let form = Form::parse(&body);
-    let staff = match gate_form(&req, &sessions, &[], &form).await {
-        Ok(s) => s,
+    let (staff, _) = match posted(&req, &body, &sessions, &[]).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
     let id = staff.session.clone();
@@ -543,9 +555,8 @@ async fn devices(
 }
 
 async fn css() -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .content_type("text/css; charset=utf-8")
-        .body(include_str!("../../../web/static/console.css"))
+    super::asset(
+        include_str!("../../../web/static/console.css"),
+        "text/css; charset=utf-8",
+    )
 }

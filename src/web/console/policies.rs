@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::pages::{PoliciesPage, RuleLine};
-use super::{gate, gate_form, render, see_other, ConsoleSessions, Staff};
+use super::{gate, posted, render, see_other, ConsoleSessions, Staff};
 use crate::devices::DeviceRegistry;
 use crate::directory::settings::Role;
 use crate::directory::DirectoryService;
@@ -204,9 +204,8 @@ async fn create(
     sessions: web::Data<ConsoleSessions>,
     policy: web::Data<PolicyStore>,
 ) -> HttpResponse {
-    let form = Form::parse(&body);
-    let staff = match gate_form(&req, &sessions, ADMIN, &form).await {
-        Ok(s) => s,
+    let (staff, form) = match posted(&req, &body, &sessions, ADMIN).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
     let input = match rule_of(&form) {
@@ -258,9 +257,8 @@ async fn delete(
     sessions: web::Data<ConsoleSessions>,
     policy: web::Data<PolicyStore>,
 ) -> HttpResponse {
-    let form = Form::parse(&body);
-    let staff = match gate_form(&req, &sessions, ADMIN, &form).await {
-        Ok(s) => s,
+    let (staff, _) = match posted(&req, &body, &sessions, ADMIN).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
     let name = policy.get(*path).await.map(|r| r.name).unwrap_or_default();
@@ -288,9 +286,8 @@ async fn simulate(
     directory: web::Data<DirectoryService>,
     devices: web::Data<DeviceRegistry>,
 ) -> HttpResponse {
-    let form = Form::parse(&body);
-    let staff = match gate_form(&req, &sessions, ADMIN, &form).await {
-        Ok(s) => s,
+    let (staff, form) = match posted(&req, &body, &sessions, ADMIN).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
     let user = form.get("user").trim().to_owned();

@@ -304,6 +304,25 @@ async fn pair(
     }
 }
 
+/// A form posted from the screen: its context, fields and linked device, or the answer when
+/// the CSRF token does not match (expired) or the screen is not linked (to the pairing page).
+async fn posted(
+    req: &HttpRequest,
+    body: &[u8],
+    devices: &DeviceRegistry,
+    settings: &ReleaseSettings,
+) -> Result<(Ctx, Form, Device), HttpResponse> {
+    let ctx = Ctx::of(req, settings);
+    let form = Form::parse(body);
+    if !csrf_ok(req, &ctx, &form) {
+        return Err(expired(&ctx));
+    }
+    match linked_device(req, devices).await {
+        Some(device) => Ok((ctx, form, device)),
+        None => Err(ctx.redirect(Vec::new())),
+    }
+}
+
 /// The page (step, status, error) for a failed badge or sign-in.
 fn refused(
     ctx: &Ctx,
@@ -361,13 +380,9 @@ async fn badge(
     release: web::Data<ReleaseService>,
     settings: web::Data<ReleaseSettings>,
 ) -> HttpResponse {
-    let ctx = Ctx::of(&req, &settings);
-    let form = Form::parse(&body);
-    if !csrf_ok(&req, &ctx, &form) {
-        return expired(&ctx);
-    }
-    let Some(device) = linked_device(&req, &devices).await else {
-        return ctx.redirect(Vec::new());
+    let (ctx, form, device) = match posted(&req, &body, &devices, &settings).await {
+        Ok(p) => p,
+        Err(r) => return r,
     };
     let (badge, pin) = (form.get("badge").trim(), form.get("pin").trim());
     let pin = (!pin.is_empty()).then_some(pin);
@@ -387,13 +402,9 @@ async fn login(
     directory: web::Data<DirectoryService>,
     settings: web::Data<ReleaseSettings>,
 ) -> HttpResponse {
-    let ctx = Ctx::of(&req, &settings);
-    let form = Form::parse(&body);
-    if !csrf_ok(&req, &ctx, &form) {
-        return expired(&ctx);
-    }
-    let Some(device) = linked_device(&req, &devices).await else {
-        return ctx.redirect(Vec::new());
+    let (ctx, form, device) = match posted(&req, &body, &devices, &settings).await {
+        Ok(p) => p,
+        Err(r) => return r,
     };
     let badge = form.get("badge").trim();
     let step = if badge.is_empty() {
@@ -428,13 +439,9 @@ async fn jobs(
     release: web::Data<ReleaseService>,
     settings: web::Data<ReleaseSettings>,
 ) -> HttpResponse {
-    let ctx = Ctx::of(&req, &settings);
-    let form = Form::parse(&body);
-    if !csrf_ok(&req, &ctx, &form) {
-        return expired(&ctx);
-    }
-    let Some(device) = linked_device(&req, &devices).await else {
-        return ctx.redirect(Vec::new());
+    let (ctx, form, device) = match posted(&req, &body, &devices, &settings).await {
+        Ok(p) => p,
+        Err(r) => return r,
     };
     let Some(session) = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned()) else {
         return ctx.redirect(Vec::new());
@@ -518,20 +525,15 @@ async fn logout(
 }
 
 async fn asset(path: web::Path<String>) -> HttpResponse {
-    let (body, kind) = match path.as_str() {
-        "terminal.css" => (
+    match path.as_str() {
+        "terminal.css" => super::asset(
             include_str!("../../../web/static/terminal.css"),
             "text/css; charset=utf-8",
         ),
-        "terminal.js" => (
+        "terminal.js" => super::asset(
             include_str!("../../../web/static/terminal.js"),
             "text/javascript; charset=utf-8",
         ),
-        _ => return HttpResponse::NotFound().finish(),
-    };
-    HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .content_type(kind)
-        .body(body)
+        _ => HttpResponse::NotFound().finish(),
+    }
 }
