@@ -127,6 +127,7 @@ impl App {
         ));
         let spool_data = web::Data::new(spool.clone());
         let quotas_data = web::Data::new(quotas);
+        let reports_settings = web::Data::new(settings.reports.clone());
         let listener = TcpListener::bind(&settings.listen)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
         let local = listener.local_addr()?;
@@ -142,6 +143,7 @@ impl App {
                 .app_data(console_sessions.clone())
                 .app_data(spool_data.clone())
                 .app_data(quotas_data.clone())
+                .app_data(reports_settings.clone())
                 // IPP bodies are streamed; this bounds only what extractors would buffer.
                 .app_data(web::PayloadConfig::new(64 * 1024))
                 .configure(crate::web::routes)

@@ -12,6 +12,7 @@ pub use crate::directory::settings::{
     RolesSettings,
 };
 pub use crate::release::settings::ReleaseSettings;
+pub use crate::reports::ReportsSettings;
 
 /// Errors while loading the configuration.
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +73,8 @@ pub struct Settings {
     pub node_name: String,
     /// Badge sessions at the copiers.
     pub release: ReleaseSettings,
+    /// Report estimates.
+    pub reports: ReportsSettings,
 }
 
 impl Default for Settings {
@@ -95,6 +98,7 @@ impl Default for Settings {
             roles: RolesSettings::default(),
             node_name: String::new(),
             release: ReleaseSettings::default(),
+            reports: ReportsSettings::default(),
         }
     }
 }
@@ -119,6 +123,7 @@ const KNOWN_KEYS: &[&str] = &[
     "roles",
     "node_name",
     "release",
+    "reports",
 ];
 
 impl Settings {
@@ -221,6 +226,7 @@ impl Settings {
         self.directory = section_from_env(&self.directory, "FOLIO_DIRECTORY__", &env)?;
         self.roles = section_from_env(&self.roles, "FOLIO_ROLES__", &env)?;
         self.release = section_from_env(&self.release, "FOLIO_RELEASE__", &env)?;
+        self.reports = section_from_env(&self.reports, "FOLIO_REPORTS__", &env)?;
         Ok(())
     }
 
@@ -350,6 +356,11 @@ where
             };
             *value = match value {
                 toml::Value::Integer(_) => toml::Value::Integer(
+                    raw.trim()
+                        .parse()
+                        .map_err(|_| invalid(format!("`{raw}` is not a number")))?,
+                ),
+                toml::Value::Float(_) => toml::Value::Float(
                     raw.trim()
                         .parse()
                         .map_err(|_| invalid(format!("`{raw}` is not a number")))?,
@@ -538,6 +549,12 @@ terminal_logout_secs = 60
 # CA certificates (PEM) trusted for ipps:// copiers besides the system roots. A copier with a
 # self-signed certificate is pinned instead: folio device add --pin-certificate.
 copier_ca_file = ""
+
+[reports]
+# The constants behind "trees and CO2 saved" in the reports (sheets not printed thanks to
+# two-sided printing and to expiry). Estimates vary: set your own.
+sheets_per_tree = 8333.0
+grams_co2_per_sheet = 4.6
 "#;
 
 #[cfg(test)]
@@ -564,6 +581,7 @@ mod tests {
             toml::Table::try_from(BadgeSettings::default()).unwrap(),
             toml::Table::try_from(RolesSettings::default()).unwrap(),
             toml::Table::try_from(ReleaseSettings::default()).unwrap(),
+            toml::Table::try_from(ReportsSettings::default()).unwrap(),
         ];
         for section in sections {
             for key in section.keys().filter(|k| *k != "badge") {

@@ -20,5 +20,6 @@ pub mod metrics;
 pub mod output;
 pub mod policy;
 pub mod release;
+pub mod reports;
 pub mod spool;
 pub mod web;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::copier::SocketSink;
 use common::directory::{basic, http, password_of, write_ldif, HttpAnswer, TestUser};
-use common::release::{release_one, wait_state};
+use common::release::{console_cookie, release_one, wait_state};
 use common::{both_backends, folio_cli, op, parse_response, status, tag, RawIpp, TestServer};
 
 fn api(server: &TestServer, who: &str, method: &str, path: &str, body: &str) -> HttpAnswer {
@@ -164,4 +164,30 @@ both_backends!(budgets_warn_refuse_and_count_what_printed, |backend| {
         .filter(|j| j.windows(5).any(|w| w == b"%PDF-"))
         .count();
     assert_eq!(printed, 3, "three jobs printed");
+
+    // The reports count what printed: three two-page jobs, all black & white, two-sided.
+    let cookie = console_cookie(&server, "carol");
+    let get = |path: &str| {
+        ureq::get(&server.http_url(path))
+            .set("Cookie", &cookie)
+            .call()
+            .unwrap()
+            .into_string()
+            .unwrap()
+    };
+    let page = get("/reports?days=7");
+    assert!(page.contains(r#"id="pages-mono">6<"#), "six pages counted");
+    assert!(page.contains(r#"id="jobs-printed">3<"#));
+    assert!(page.contains("<svg") && page.contains("id=\"chart-days\""));
+    let summary = get("/reports.csv?days=7&table=summary");
+    assert!(summary.contains("jobs printed,3\r\n"), "{summary}");
+    assert!(
+        summary.contains("sheets saved by two-sided,3\r\n"),
+        "{summary}"
+    );
+    let users = get("/reports.csv?days=7&table=users");
+    assert!(
+        users.contains("alice,4\r\n") && users.contains("bob,2\r\n"),
+        "{users}"
+    );
 });

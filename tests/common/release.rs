@@ -129,3 +129,34 @@ pub fn print_colour(server: &TestServer, user: &str, name: &str) -> super::IppRe
         .build();
     parse_response(&server.post_ipp(&req).1).unwrap()
 }
+
+/// Signs `user` in to the console over plain HTTP (the sign-in form with its CSRF cookie);
+/// the `Cookie` header value of the session.
+pub fn console_cookie(server: &TestServer, user: &str) -> String {
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let login = agent.get(&server.http_url("/login")).call().unwrap();
+    let csrf = login
+        .all("set-cookie")
+        .iter()
+        .find_map(|c| c.strip_prefix("folio_login_csrf="))
+        .and_then(|c| c.split(';').next())
+        .expect("a sign-in CSRF cookie")
+        .to_owned();
+    let password = super::directory::password_of(user);
+    let body = format!("csrf={csrf}&login={user}&password={password}");
+    let r = agent
+        .post(&server.http_url("/login"))
+        .set("Cookie", &format!("folio_login_csrf={csrf}"))
+        .set("Content-Type", "application/x-www-form-urlencoded")
+        .send_string(&body)
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let session = r
+        .all("set-cookie")
+        .iter()
+        .find_map(|c| c.strip_prefix("folio_console="))
+        .and_then(|c| c.split(';').next())
+        .expect("a console session cookie")
+        .to_owned();
+    format!("folio_console={session}")
+}

@@ -84,3 +84,12 @@ pub fn open_before(conn: &mut Conn, cutoff: i64) -> QueryResult<Vec<DeliveryRow>
         .select(DeliveryRow::as_select())
         .load(conn)
 }
+
+/// Device ids of the deliveries completed since `since` (ms), one per printed job.
+pub fn completed_devices_since(conn: &mut Conn, since: i64) -> QueryResult<Vec<i64>> {
+    deliveries::table
+        .filter(deliveries::outcome.eq("completed"))
+        .filter(deliveries::ended_at.ge(since))
+        .select(deliveries::device_id)
+        .load(conn)
+}

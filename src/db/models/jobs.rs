@@ -210,3 +210,14 @@ pub fn completed_since(conn: &mut Conn, since: i64) -> QueryResult<i64> {
         .count()
         .get_result(conn)
 }
+
+/// Jobs that ended (completed, canceled, aborted) since `since` (ms), at most `limit`.
+pub fn finished_since(conn: &mut Conn, since: i64, limit: i64) -> QueryResult<Vec<JobRow>> {
+    jobs::table
+        .filter(jobs::state.eq_any([7i16, 8, 9]))
+        .filter(jobs::completed_at.ge(since))
+        .order(jobs::id.desc())
+        .limit(limit)
+        .select(JobRow::as_select())
+        .load(conn)
+}

@@ -129,3 +129,26 @@ pub fn used_by_department(
         .first(conn)?;
     Ok(total.unwrap_or(0))
 }
+
+/// A usage row as reports read it: (at, uid, department, colour, pages).
+pub type UsageRow = (i64, String, String, i16, i32);
+
+/// Usage rows since `since` (ms).
+pub fn usage_since(
+    conn: &mut Conn,
+    since: i64,
+    limit: i64,
+) -> QueryResult<Vec<UsageRow>> {
+    page_usage::table
+        .filter(page_usage::at.ge(since))
+        .order(page_usage::id.desc())
+        .limit(limit)
+        .select((
+            page_usage::at,
+            page_usage::uid,
+            page_usage::department,
+            page_usage::color,
+            page_usage::pages,
+        ))
+        .load(conn)
+}

@@ -11,6 +11,7 @@ mod audit;
 mod me;
 mod pages;
 mod policies;
+mod reports;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -53,7 +54,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/assets/console.css", web::get().to(css))
         .configure(policies::routes)
         .configure(audit::routes)
-        .configure(me::routes);
+        .configure(me::routes)
+        .configure(reports::routes);
 }
 
 /// Console sessions and sign-in limits (cheap to clone).
