@@ -124,6 +124,8 @@ impl App {
         let policy_data = web::Data::new(policy);
         let console_sessions = web::Data::new(crate::web::console::ConsoleSessions::new(
             db_for_devices.clone(),
+            directory_data.get_ref().clone(),
+            settings.roles.clone(),
         ));
         let spool_data = web::Data::new(spool.clone());
         let quotas_data = web::Data::new(quotas);

@@ -120,7 +120,7 @@ both_backends!(budgets_warn_refuse_and_count_what_printed, |backend| {
     assert_eq!(st, status::SUCCESSFUL_OK);
     let r = release(&server, &token, "04A1B2C3", a2);
     assert_eq!(r["result"], "releasing", "{r}");
-    let warning = r["message"].as_str().unwrap().to_lowercase();
+    let warning = r["warning"].as_str().unwrap_or_default().to_lowercase();
     assert!(warning.contains("cardiology department"), "{r}");
     wait_state(&server, "alice", a2, 9);
 

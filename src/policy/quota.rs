@@ -185,9 +185,11 @@ impl Quotas {
             .await
     }
 
-    /// The budgets of a user (theirs and their department's) with this month's use.
+    /// The budgets of a user (theirs and their department's) with this month's use: pages
+    /// counted, plus (for their own budgets) their jobs being printed right now, so that
+    /// releasing several jobs at once cannot pass a hard budget.
     pub async fn standing(&self, uid: &str, department: &str) -> Result<Vec<Standing>, DbError> {
-        let (uid, department) = (key(uid), key(department));
+        let (owner, uid, department) = (uid.to_owned(), key(uid), key(department));
         let month = month_of(db::now_ms());
         self.db
             .run(move |conn| {
@@ -195,6 +197,7 @@ impl Quotas {
                 for q in rows::applying(conn, &uid, &department)? {
                     let used = if q.scope == "user" {
                         rows::used_by_user(conn, &month, &uid, q.color)?
+                            + crate::db::models::jobs::in_flight_pages(conn, &owner, q.color != 0)?
                     } else {
                         rows::used_by_department(conn, &month, &department, q.color)?
                     };

@@ -356,7 +356,12 @@ pub fn evaluate(rules: &[Rule], facts: &Facts) -> Decision {
         _ => default.sides,
     };
     let color_mode = match first!("color", color) {
-        Some(ColorAction::Allow) => facts.requested.color_mode.unwrap_or(default.color_mode),
+        // "auto" lets the copier print colour where the document has it: allowed, that is colour.
+        Some(ColorAction::Allow) => match facts.requested.color_mode {
+            Some(ColorMode::Auto) => ColorMode::Color,
+            Some(asked) => asked,
+            None => default.color_mode,
+        },
         _ => default.color_mode,
     };
     let copies = match first!("copies", max_copies) {
@@ -504,6 +509,15 @@ mod tests {
         );
         assert_eq!(d.color_mode, ColorMode::Monochrome, "nothing asked: mono");
         assert_eq!(d.sides, Sides::TwoSidedLongEdge, "nothing asked: duplex");
+        let mut auto = colour_request("a", &[]);
+        auto.requested.color_mode = Some(ColorMode::Auto);
+        let allowed = evaluate(&[rule(1, Conditions::default(), allow_colour())], &auto);
+        assert_eq!(
+            allowed.color_mode,
+            ColorMode::Color,
+            "auto under allow: colour"
+        );
+        assert_eq!(evaluate(&[], &auto).color_mode, ColorMode::Monochrome);
     }
 
     #[test]

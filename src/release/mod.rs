@@ -89,9 +89,13 @@ pub struct SessionView {
 #[derive(Debug, Clone, Serialize)]
 pub struct JobResult {
     pub id: i64,
-    /// `releasing` (on its way to the copier), `not-found`, `not-held`.
+    /// `releasing` (on its way to the copier), `not-found`, `not-held`, `not-here`,
+    /// `over-quota`.
     pub result: &'static str,
     pub message: String,
+    /// Said to the user although the job prints (a soft monthly budget passed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 /// Which jobs to release.
@@ -514,6 +518,7 @@ impl ReleaseService {
                     id: job_id,
                     result: "not-found",
                     message: "no such job of yours".into(),
+                    warning: None,
                 });
                 continue;
             };
@@ -522,6 +527,7 @@ impl ReleaseService {
                     id: job_id,
                     result: "not-here",
                     message: refusal,
+                    warning: None,
                 });
                 continue;
             }
@@ -532,7 +538,8 @@ impl ReleaseService {
                 _ => String::new(),
             };
             let color = job.color && device.capabilities.color;
-            let pages = (job.pages.unwrap_or(1).max(1) * job.copies.max(1)) as u32;
+            let pages =
+                (job.pages.unwrap_or(1).max(1) as u32).saturating_mul(job.copies.max(1) as u32);
             let mut warning = None;
             match self
                 .inner
@@ -547,6 +554,7 @@ impl ReleaseService {
                         id: job_id,
                         result: "over-quota",
                         message: m,
+                        warning: None,
                     });
                     continue;
                 }
@@ -556,6 +564,7 @@ impl ReleaseService {
                     id: job_id,
                     result: "not-held",
                     message: "this copier's driver profile is missing".into(),
+                    warning: None,
                 });
                 continue;
             };
@@ -606,16 +615,15 @@ impl ReleaseService {
                     results.push(JobResult {
                         id: job.id,
                         result: "releasing",
-                        message: match warning {
-                            Some(w) => format!("sent to {} ({w})", device.name),
-                            None => format!("sent to {}", device.name),
-                        },
+                        message: format!("sent to {}", device.name),
+                        warning,
                     });
                 }
                 Err(SpoolError::NotPossible(m)) => results.push(JobResult {
                     id: job.id,
                     result: "not-held",
                     message: m,
+                    warning: None,
                 }),
                 Err(e) => return Err(e.into()),
             }
@@ -696,6 +704,7 @@ impl ReleaseService {
                     id: job_id,
                     result: "not-found",
                     message: "no such job of yours".into(),
+                    warning: None,
                 });
                 continue;
             }
@@ -707,6 +716,7 @@ impl ReleaseService {
                 id: job_id,
                 result: "canceled",
                 message: "canceled".into(),
+                warning: None,
             });
         }
         Ok(results)

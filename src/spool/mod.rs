@@ -226,9 +226,10 @@ impl Spool {
                 .and_then(|d| d.analysis.pages)
                 .map(|p| p as i32),
             created_at: now,
+            // A rule may shorten the hold, never lengthen it past the site's (patient data).
             expires_at: now.saturating_add(
                 spec.hold_hours
-                    .map(|h| i64::from(h) * 3_600_000)
+                    .map(|h| (i64::from(h) * 3_600_000).min(self.inner.hold_ms))
                     .unwrap_or(self.inner.hold_ms),
             ),
         };

@@ -221,3 +221,19 @@ pub fn finished_since(conn: &mut Conn, since: i64, limit: i64) -> QueryResult<Ve
         .select(JobRow::as_select())
         .load(conn)
 }
+
+/// Pages × copies of `owner`'s jobs being printed now (colour or not): counted against budgets
+/// before their usage is recorded.
+pub fn in_flight_pages(conn: &mut Conn, owner: &str, color: bool) -> QueryResult<i64> {
+    let rows: Vec<(Option<i32>, i32, i16)> = jobs::table
+        .filter(jobs::owner.eq(owner))
+        .filter(jobs::state.eq(5i16))
+        .select((jobs::impressions, jobs::copies, jobs::color_mode))
+        .load(conn)?;
+    let color_code = crate::domain::ColorMode::Color.code();
+    Ok(rows
+        .into_iter()
+        .filter(|(_, _, mode)| (*mode == color_code) == color)
+        .map(|(pages, copies, _)| i64::from(pages.unwrap_or(1).max(1)) * i64::from(copies.max(1)))
+        .sum())
+}

@@ -134,11 +134,7 @@ pub fn used_by_department(
 pub type UsageRow = (i64, String, String, i16, i32);
 
 /// Usage rows since `since` (ms).
-pub fn usage_since(
-    conn: &mut Conn,
-    since: i64,
-    limit: i64,
-) -> QueryResult<Vec<UsageRow>> {
+pub fn usage_since(conn: &mut Conn, since: i64, limit: i64) -> QueryResult<Vec<UsageRow>> {
     page_usage::table
         .filter(page_usage::at.ge(since))
         .order(page_usage::id.desc())

@@ -63,13 +63,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub struct ConsoleSessions {
     db: Db,
     failures: Arc<Mutex<HashMap<String, (u32, Instant)>>>,
+    directory: DirectoryService,
+    roles: RolesSettings,
 }
 
 impl ConsoleSessions {
-    pub fn new(db: Db) -> ConsoleSessions {
+    pub fn new(db: Db, directory: DirectoryService, roles: RolesSettings) -> ConsoleSessions {
         ConsoleSessions {
             db,
             failures: Arc::new(Mutex::new(HashMap::new())),
+            directory,
+            roles,
         }
     }
 
@@ -228,21 +232,29 @@ pub async fn gate(
             return Err(HttpResponse::ServiceUnavailable().body("Folio: try again in a moment\n"));
         }
     };
-    let roles: Vec<Role> = serde_json::from_str::<Vec<String>>(&row.roles)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|r| match r.as_str() {
-            "admin" => Some(Role::Admin),
-            "helpdesk" => Some(Role::Helpdesk),
-            "auditor" => Some(Role::Auditor),
-            _ => None,
-        })
-        .collect();
+    // Roles follow the directory's groups now, not as they were at sign-in: someone removed
+    // from the admin group loses the admin pages at their next page. (The directory's cache
+    // answers; when it cannot, the roles of the sign-in hold.)
+    let roles: Vec<Role> = match sessions.directory.user(&row.uid).await {
+        Ok(Some(found)) => sessions.roles.roles_of(&found.user.groups),
+        _ => serde_json::from_str::<Vec<String>>(&row.roles)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|r| match r.as_str() {
+                "admin" => Some(Role::Admin),
+                "helpdesk" => Some(Role::Helpdesk),
+                "auditor" => Some(Role::Auditor),
+                _ => None,
+            })
+            .collect(),
+    };
     let staff = Staff {
         is_admin: roles.contains(&Role::Admin),
         can_audit: roles.contains(&Role::Admin) || roles.contains(&Role::Auditor),
         is_it: !roles.is_empty(),
-        roles_text: serde_json::from_str::<Vec<String>>(&row.roles)
+        roles_text: serde_json::to_value(&roles)
+            .ok()
+            .and_then(|v| serde_json::from_value::<Vec<String>>(v).ok())
             .unwrap_or_default()
             .join(", "),
         uid: row.uid,
@@ -347,8 +359,11 @@ async fn login(
             StatusCode::FORBIDDEN,
         );
     }
+    // Counted per address *and* login: behind a reverse proxy every browser has the proxy's
+    // address, and one person's mistakes must not lock everybody out.
     let from = address(&req);
-    if sessions.limited(&from) {
+    let attempt = format!("{from}|{}", form.get("login").trim().to_lowercase());
+    if sessions.limited(&attempt) {
         return login_form(
             &req,
             Some("Too many failed sign-ins from this computer: wait a few minutes."),
@@ -361,7 +376,7 @@ async fn login(
     {
         Ok(Some(user)) => user,
         Ok(None) => {
-            sessions.failed(&from);
+            sessions.failed(&attempt);
             return login_form(
                 &req,
                 Some("Wrong login or password."),

@@ -478,11 +478,8 @@ async fn jobs(
                     .map(|j| j.name.clone())
                     .unwrap_or_else(|| format!("#{}", r.id));
                 notices.push(match r.result {
-                    // A budget's warning rides in the message: "sent to X (…)".
-                    "releasing" => match r.message.split_once(" (") {
-                        Some((_, warning)) => {
-                            Notice::error(format!("{name} — {} ({warning}", t.sent))
-                        }
+                    "releasing" => match &r.warning {
+                        Some(w) => Notice::error(format!("{name} — {} ({w})", t.sent)),
                         None => Notice::ok(format!("{name} — {}", t.sent)),
                     },
                     "canceled" => Notice::ok(format!("{name} — {}", t.canceled)),
