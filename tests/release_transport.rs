@@ -269,3 +269,80 @@ both_backends!(
         );
     }
 );
+
+#[test]
+fn a_job_larger_than_the_copier_takes_is_kept_for_another_copier() {
+    let data = tempfile::tempdir().unwrap();
+    alice_directory(data.path());
+    // A site profile for a copier that takes at most 1 MB.
+    let drivers = data.path().join("drivers");
+    std::fs::create_dir_all(&drivers).unwrap();
+    let shipped = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("drivers/generic-pjl-pdf.toml"),
+    )
+    .unwrap();
+    std::fs::write(
+        drivers.join("small-pjl.toml"),
+        format!("{shipped}\n[quirks]\nmax_job_mb = 1\n"),
+    )
+    .unwrap();
+    let drivers_env = drivers.display().to_string();
+    let env = [("FOLIO_DRIVERS_DIR", drivers_env.as_str())];
+    let server = TestServer::start_with(common::Backend::Sqlite, data.path(), None, &env);
+    let sink = common::copier::SocketSink::start();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_folio"));
+    let out = cmd
+        .args(["device", "add", "--json", "--name", "small", "--uri"])
+        .arg(format!("socket://127.0.0.1:{}", sink.port))
+        .args(["--driver", "small-pjl", "--data-dir"])
+        .arg(data.path())
+        .env("FOLIO_DRIVERS_DIR", &drivers)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A 2 MB document (400 pages) and a small one.
+    let big = folio::bench::sample_pdf(400);
+    let big = if big.len() > 1024 * 1024 {
+        big
+    } else {
+        let mut padded = big;
+        let mut pages = 400;
+        while padded.len() <= 1024 * 1024 {
+            pages *= 2;
+            padded = folio::bench::sample_pdf(pages);
+        }
+        padded
+    };
+    let req = common::RawIpp::new(common::op::PRINT_JOB)
+        .operation_prelude(&server.ipp_uri())
+        .attr_str(
+            common::tag::NAME_WITHOUT_LANGUAGE,
+            "requesting-user-name",
+            "alice",
+        )
+        .attr_str(
+            common::tag::MIME_MEDIA_TYPE,
+            "document-format",
+            "application/pdf",
+        )
+        .document(&big)
+        .build();
+    let r = common::parse_response(&server.post_ipp(&req).1).unwrap();
+    let large = r.integer("job-id").unwrap();
+    let small = print_as(&server, "alice", "Courrier");
+    let (_, result) = release_one(&server, &token, "04A1B2C3", large);
+    assert_eq!(result["result"], "too-large", "{result}");
+    assert!(result["message"].as_str().unwrap().contains("1 MB"));
+    assert_eq!(job_state(&server, "alice", large).0, HELD, "still held");
+    let (_, result) = release_one(&server, &token, "04A1B2C3", small);
+    assert_eq!(result["result"], "releasing", "{result}");
+    wait_state(&server, "alice", small, COMPLETED);
+}

@@ -568,6 +568,26 @@ impl ReleaseService {
                 });
                 continue;
             };
+            // The profile's largest job (a quirk of some copiers): refused here, before a byte
+            // is sent, so the user can print it at another copier.
+            if profile.quirks.max_job_mb > 0 {
+                let bytes: u64 = match self.inner.spool.job(job.id).await? {
+                    Some((_, docs)) => docs.iter().map(|d| d.size_bytes.max(0) as u64).sum(),
+                    None => 0,
+                };
+                if bytes > profile.quirks.max_job_mb.saturating_mul(1024 * 1024) {
+                    results.push(JobResult {
+                        id: job_id,
+                        result: "too-large",
+                        message: format!(
+                            "{} takes documents up to {} MB: print this one at another copier",
+                            device.name, profile.quirks.max_job_mb
+                        ),
+                        warning: None,
+                    });
+                    continue;
+                }
+            }
             let message = if job.delegated {
                 format!("released by {} for {} at {}", s.uid, job.owner, device.name)
             } else {
