@@ -3,6 +3,7 @@
 //! (any node can serve the terminal's next request) and expire when idle. Failed badge and PIN
 //! attempts lock the badge, and the device, for a while.
 
+mod checks;
 pub mod delegation;
 mod deliver;
 mod recovery;
@@ -522,72 +523,23 @@ impl ReleaseService {
                 });
                 continue;
             };
-            if let Some(refusal) = self.refused_here(device, &s.uid, job).await? {
-                results.push(JobResult {
-                    id: job_id,
-                    result: "not-here",
-                    message: refusal,
-                    warning: None,
-                });
-                continue;
-            }
-            // Monthly budgets: the owner's (counted against the owner, even when a delegate
-            // releases), checked with the pages this job will print here.
-            let department = match self.inner.directory.user(&job.owner).await {
-                Ok(Some(l)) => l.user.department,
-                _ => String::new(),
-            };
-            let color = job.color && device.capabilities.color;
-            let pages =
-                (job.pages.unwrap_or(1).max(1) as u32).saturating_mul(job.copies.max(1) as u32);
-            let mut warning = None;
-            match self
-                .inner
-                .quotas
-                .check(&job.owner, &department, color, u64::from(pages))
-                .await?
-            {
-                crate::policy::quota::Verdict::Within => {}
-                crate::policy::quota::Verdict::Warn(w) => warning = Some(w),
-                crate::policy::quota::Verdict::Refuse(m) => {
-                    results.push(JobResult {
-                        id: job_id,
-                        result: "over-quota",
-                        message: m,
-                        warning: None,
-                    });
-                    continue;
-                }
-            }
-            let Some(profile) = profile.clone() else {
-                results.push(JobResult {
-                    id: job_id,
-                    result: "not-held",
-                    message: "this copier's driver profile is missing".into(),
-                    warning: None,
-                });
-                continue;
-            };
-            // The profile's largest job (a quirk of some copiers): refused here, before a byte
-            // is sent, so the user can print it at another copier.
-            if profile.quirks.max_job_mb > 0 {
-                let bytes: u64 = match self.inner.spool.job(job.id).await? {
-                    Some((_, docs)) => docs.iter().map(|d| d.size_bytes.max(0) as u64).sum(),
-                    None => 0,
+            let (profile, usage, warning) =
+                match self.admit(device, &s.uid, job, profile.as_ref()).await? {
+                    checks::Admission::Go {
+                        profile,
+                        usage,
+                        warning,
+                    } => (*profile, usage, warning),
+                    checks::Admission::Refused { result, message } => {
+                        results.push(JobResult {
+                            id: job_id,
+                            result,
+                            message,
+                            warning: None,
+                        });
+                        continue;
+                    }
                 };
-                if bytes > profile.quirks.max_job_mb.saturating_mul(1024 * 1024) {
-                    results.push(JobResult {
-                        id: job_id,
-                        result: "too-large",
-                        message: format!(
-                            "{} takes documents up to {} MB: print this one at another copier",
-                            device.name, profile.quirks.max_job_mb
-                        ),
-                        warning: None,
-                    });
-                    continue;
-                }
-            }
             let message = if job.delegated {
                 format!("released by {} for {} at {}", s.uid, job.owner, device.name)
             } else {
@@ -625,11 +577,7 @@ impl ReleaseService {
                         profile,
                         tls: self.inner.devices.tls_for(device),
                         limits: self.inner.limits,
-                        usage: deliver::Usage {
-                            department,
-                            color,
-                            estimated_pages: pages,
-                        },
+                        usage,
                     };
                     deliver::spawn(self.inner.spool.clone(), target, t.job);
                     results.push(JobResult {
@@ -649,63 +597,6 @@ impl ReleaseService {
             }
         }
         Ok(results)
-    }
-
-    /// Why IT's rules keep `job` from printing at `device` (a site restriction, a refusal at
-    /// release), if they do. Rules are evaluated again at release with the device and its site.
-    async fn refused_here(
-        &self,
-        device: &Device,
-        uid: &str,
-        job: &JobView,
-    ) -> Result<Option<String>, ReleaseError> {
-        let rules = self.inner.policy.rules().await?;
-        if rules.is_empty() {
-            return Ok(None);
-        }
-        let row = self.inner.spool.job(job.id).await?.map(|(j, _)| j);
-        let requested = crate::policy::Requested {
-            sides: row
-                .as_ref()
-                .and_then(|j| j.requested_sides)
-                .map(Sides::from_code),
-            color_mode: row
-                .as_ref()
-                .and_then(|j| j.requested_color_mode)
-                .map(ColorMode::from_code),
-            copies: Some(job.copies.max(1) as u32),
-        };
-        let mut facts = crate::policy::facts_for(
-            &self.inner.directory,
-            &job.owner,
-            crate::policy::JobFacts {
-                requested,
-                pages: job.pages.map(|p| p.max(0) as u32),
-                color_used: None,
-                document_name: job.name.clone(),
-                application: String::new(),
-            },
-        )
-        .await;
-        facts.device = Some(device.name.clone());
-        facts.site = Some(device.location.site.clone());
-        let decision = crate::policy::rules::evaluate(&rules, &facts);
-        if let Some(message) = decision.refuse {
-            return Ok(Some(message));
-        }
-        let sites = &decision.release_sites;
-        if !sites.is_empty()
-            && !sites
-                .iter()
-                .any(|s| s.trim().eq_ignore_ascii_case(device.location.site.trim()))
-        {
-            tracing::info!(job_id = job.id, user = %uid, device = %device.name, "release refused here by a rule");
-            return Ok(Some(format!(
-                "this document can only be printed at {}",
-                sites.join(", ")
-            )));
-        }
-        Ok(None)
     }
 
     /// Cancels jobs of the session's user.
