@@ -28,6 +28,17 @@ fn ticket(sides: Sides, color: ColorMode, copies: u32) -> Ticket {
     }
 }
 
+/// An IPP device with the given options, no TLS settings of its own, chunked uploads.
+fn ipp<'a>(uri: &'a str, options: &'a IppOptions, limits: Limits) -> IppDevice<'a> {
+    IppDevice {
+        uri,
+        options,
+        limits,
+        tls: None,
+        no_chunked_upload: false,
+    }
+}
+
 fn quick() -> Limits {
     Limits {
         connect: Duration::from_secs(2),
@@ -40,13 +51,7 @@ fn a_colour_duplex_copier_gets_the_document_and_the_ticket_once() {
     let copier = IppEvePrinter::start("Colour Duplex", true, true);
     let uri = copier.uri();
     let options = IppOptions::default();
-    let device = IppDevice {
-        uri: &uri,
-        options: &options,
-        limits: Limits::default(),
-        tls: None,
-        no_chunked_upload: false,
-    };
+    let device = ipp(&uri, &options, Limits::default());
     let status = device.status();
     assert!(status.ready, "{status:?}");
 
@@ -116,13 +121,7 @@ fn a_mono_simplex_copier_and_its_job_attributes() {
     let copier = IppEvePrinter::start("Mono Simplex", false, false);
     let uri = copier.uri();
     let options = IppOptions::default();
-    let device = IppDevice {
-        uri: &uri,
-        options: &options,
-        limits: Limits::default(),
-        tls: None,
-        no_chunked_upload: false,
-    };
+    let device = ipp(&uri, &options, Limits::default());
     let pdf = folio::bench::sample_pdf(1);
     let sent = device
         .print(
@@ -158,13 +157,7 @@ fn a_mono_simplex_copier_and_its_job_attributes() {
         create_job: true,
         ..IppOptions::default()
     };
-    let device2 = IppDevice {
-        uri: &uri,
-        options: &two_step,
-        limits: Limits::default(),
-        tls: None,
-        no_chunked_upload: false,
-    };
+    let device2 = ipp(&uri, &two_step, Limits::default());
     let sent = device2
         .print(
             &label(),
@@ -183,13 +176,7 @@ fn a_copier_that_is_down_is_reported_at_once_and_nothing_is_sent() {
     let port = common::free_port();
     let uri = format!("ipp://127.0.0.1:{port}/ipp/print");
     let options = IppOptions::default();
-    let device = IppDevice {
-        uri: &uri,
-        options: &options,
-        limits: quick(),
-        tls: None,
-        no_chunked_upload: false,
-    };
+    let device = ipp(&uri, &options, quick());
     let started = Instant::now();
     let status = device.status();
     assert!(!status.ready && status.state == "unreachable", "{status:?}");
@@ -215,13 +202,7 @@ fn busy_and_silent_copiers() {
     let busy = FakeCopier::start(Misbehaviour::Busy);
     let uri = busy.uri();
     let options = IppOptions::default();
-    let device = IppDevice {
-        uri: &uri,
-        options: &options,
-        limits: quick(),
-        tls: None,
-        no_chunked_upload: false,
-    };
+    let device = ipp(&uri, &options, quick());
     let pdf = folio::bench::sample_pdf(1);
     let e = device
         .print(
@@ -237,13 +218,7 @@ fn busy_and_silent_copiers() {
 
     let silent = FakeCopier::start(Misbehaviour::Silent);
     let uri = silent.uri();
-    let device = IppDevice {
-        uri: &uri,
-        options: &options,
-        limits: quick(),
-        tls: None,
-        no_chunked_upload: false,
-    };
+    let device = ipp(&uri, &options, quick());
     let started = Instant::now();
     let e = device
         .print(
@@ -320,11 +295,8 @@ fn a_copier_that_refuses_chunked_uploads_is_sent_a_content_length() {
         let uri = copier.uri();
         let options = IppOptions::default();
         let device = IppDevice {
-            uri: &uri,
-            options: &options,
-            limits: quick(),
-            tls: None,
             no_chunked_upload,
+            ..ipp(&uri, &options, quick())
         };
         let e = device
             .print(
