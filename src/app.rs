@@ -20,6 +20,7 @@ pub struct App {
     address: String,
     spool: Spool,
     release: crate::release::ReleaseService,
+    lane: crate::release::LaneReceiver,
 }
 
 impl App {
@@ -89,7 +90,9 @@ impl App {
         });
         let policy = crate::policy::PolicyStore::new(db_for_devices.clone());
         let quotas = crate::policy::quota::Quotas::new(db_for_devices.clone());
+        let (lane, lane_receiver) = crate::release::ClinicalLane::new();
         let service = web::Data::new(IppService {
+            lane,
             spool: spool.clone(),
             policy: policy.clone(),
             quotas: quotas.clone(),
@@ -162,6 +165,7 @@ impl App {
             address: local.to_string(),
             spool,
             release: release_service,
+            lane: lane_receiver,
         })
     }
 
@@ -196,7 +200,9 @@ impl App {
             }
         });
         let expiry = spool::spawn_expiry(self.spool.clone(), expiry_interval);
+        let lane = self.lane.serve(self.release.clone());
         let result = self.server.await;
+        lane.abort();
         expiry.abort();
         abandoned.abort();
         result

@@ -28,8 +28,18 @@ pub struct BenchArgs {
     pub users: u64,
 }
 
-/// A minimal valid PDF of `pages` A4 pages with a little text on each.
+/// A minimal valid PDF of `pages` A4 pages with a little black text on each.
 pub fn sample_pdf(pages: usize) -> Vec<u8> {
+    pdf_in_ink(pages, "0 g")
+}
+
+/// The same with red text: a document with colour on every page.
+pub fn sample_colour_pdf(pages: usize) -> Vec<u8> {
+    pdf_in_ink(pages, "0.8 0.1 0.1 rg")
+}
+
+/// Text drawn after the colour operator `ink`.
+fn pdf_in_ink(pages: usize, ink: &str) -> Vec<u8> {
     let mut out = b"%PDF-1.4\n".to_vec();
     let mut offsets = Vec::new();
     let mut objects = vec![
@@ -48,7 +58,7 @@ pub fn sample_pdf(pages: usize) -> Vec<u8> {
             "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents {} 0 R >>",
             5 + 2 * i
         ));
-        let content = format!("BT /F1 24 Tf 72 760 Td (Folio page {}) Tj ET", i + 1);
+        let content = format!("{ink} BT /F1 24 Tf 72 760 Td (Folio page {}) Tj ET", i + 1);
         objects.push(format!(
             "<< /Length {} >>\nstream\n{content}\nendstream",
             content.len()

@@ -37,6 +37,7 @@ diesel::table! {
         pages -> Nullable<Integer>,
         created_at -> BigInt,
         purged_at -> Nullable<BigInt>,
+        color_used -> Nullable<Bool>,
     }
 }
 

@@ -6,8 +6,10 @@
 //! their pages counted by scanning for page objects; a PDF whose page objects are all inside
 //! compressed object streams then has an unknown page count.
 
+mod colour;
 mod pdf;
 mod raster;
+pub mod watermark;
 
 use crate::domain::DocumentFormat;
 
@@ -32,6 +34,9 @@ pub struct Analysis {
     pub format: DocumentFormat,
     /// Pages, when they could be counted.
     pub pages: Option<u32>,
+    /// Whether the pages carry colour, when it could be told (PDFs parsed in memory, see
+    /// [`colour`]; raster and JPEG documents are not examined).
+    pub color_used: Option<bool>,
 }
 
 enum Inner {
@@ -132,14 +137,18 @@ impl Analyzer {
             }
             self.start(&head)?;
         }
-        let (format, pages) = match self.inner {
+        let (format, (pages, color_used)) = match self.inner {
             Inner::Sniffing(_) => unreachable!("start() replaced the sniffing state"),
             Inner::Pdf(s) => (DocumentFormat::Pdf, s.finish()?),
-            Inner::Pwg(s) => (DocumentFormat::PwgRaster, Some(s.finish()?)),
-            Inner::Urf(s) => (DocumentFormat::Urf, Some(s.finish()?)),
-            Inner::Jpeg(s) => (DocumentFormat::Jpeg, Some(s.finish()?)),
+            Inner::Pwg(s) => (DocumentFormat::PwgRaster, (Some(s.finish()?), None)),
+            Inner::Urf(s) => (DocumentFormat::Urf, (Some(s.finish()?), None)),
+            Inner::Jpeg(s) => (DocumentFormat::Jpeg, (Some(s.finish()?), None)),
         };
-        Ok(Analysis { format, pages })
+        Ok(Analysis {
+            format,
+            pages,
+            color_used,
+        })
     }
 }
 
@@ -183,7 +192,8 @@ mod tests {
             analyze(None, &jpeg).unwrap(),
             Analysis {
                 format: DocumentFormat::Jpeg,
-                pages: Some(1)
+                pages: Some(1),
+                color_used: None,
             }
         );
     }

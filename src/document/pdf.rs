@@ -54,16 +54,18 @@ impl PdfScan {
         self.tail = window[window.len() - keep..].to_vec();
     }
 
-    pub fn finish(self) -> Result<Option<u32>, DocumentError> {
+    /// The page count, and whether the pages carry colour (known only for PDFs parsed in
+    /// memory).
+    pub fn finish(self) -> Result<(Option<u32>, Option<bool>), DocumentError> {
         match self.buffered {
-            Some(buf) => parse_in_memory(&buf).map(Some),
+            Some(buf) => parse_in_memory(&buf).map(|(pages, colour)| (Some(pages), colour)),
             None => {
                 if !self.tail.windows(5).any(|w| w == b"%%EOF") {
                     return Err(DocumentError::Malformed(
                         "the PDF has no end-of-file marker (truncated?)".into(),
                     ));
                 }
-                Ok((self.page_objects > 0).then_some(self.page_objects))
+                Ok(((self.page_objects > 0).then_some(self.page_objects), None))
             }
         }
     }
@@ -96,7 +98,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-fn parse_in_memory(buf: &[u8]) -> Result<u32, DocumentError> {
+fn parse_in_memory(buf: &[u8]) -> Result<(u32, Option<bool>), DocumentError> {
     if !buf.windows(5).rev().take(2048).any(|w| w == b"%%EOF") {
         return Err(DocumentError::Malformed(
             "the PDF has no end-of-file marker (truncated?)".into(),
@@ -104,9 +106,12 @@ fn parse_in_memory(buf: &[u8]) -> Result<u32, DocumentError> {
     }
     // lopdf is defensive, but a panic on hostile input must not take the request down.
     let parsed = std::panic::catch_unwind(|| {
-        lopdf::Document::load_mem(buf).map(|doc| doc.get_pages().len() as u32)
+        lopdf::Document::load_mem(buf).map(|doc| {
+            let pages = doc.get_pages().len() as u32;
+            (pages, super::colour::colour_used(&doc))
+        })
     });
-    let pages = match parsed {
+    let (pages, colour) = match parsed {
         Ok(Ok(pages)) => pages,
         Ok(Err(e)) => return Err(DocumentError::Malformed(format!("invalid PDF: {e}"))),
         Err(_) => return Err(DocumentError::Malformed("invalid PDF structure".into())),
@@ -114,7 +119,7 @@ fn parse_in_memory(buf: &[u8]) -> Result<u32, DocumentError> {
     if pages == 0 {
         return Err(DocumentError::Malformed("the PDF has no pages".into()));
     }
-    Ok(pages)
+    Ok((pages, colour))
 }
 
 #[cfg(test)]
@@ -159,7 +164,7 @@ pub(crate) mod tests {
         out
     }
 
-    fn scan(data: &[u8], chunk: usize) -> Result<Option<u32>, DocumentError> {
+    fn scan(data: &[u8], chunk: usize) -> Result<(Option<u32>, Option<bool>), DocumentError> {
         let mut s = PdfScan::new();
         for c in data.chunks(chunk) {
             s.feed(c);
@@ -169,7 +174,7 @@ pub(crate) mod tests {
 
     #[test]
     fn pages_are_counted_with_lopdf() {
-        assert_eq!(scan(&make_pdf(3), 7), Ok(Some(3)));
+        assert_eq!(scan(&make_pdf(3), 7), Ok((Some(3), Some(false))));
     }
 
     #[test]
@@ -194,6 +199,6 @@ pub(crate) mod tests {
         for c in pdf.chunks(3) {
             s.feed(c);
         }
-        assert_eq!(s.finish(), Ok(Some(5)));
+        assert_eq!(s.finish(), Ok((Some(5), None)));
     }
 }

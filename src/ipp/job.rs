@@ -98,11 +98,43 @@ pub async fn send_document(ctx: &Ctx<'_>, id: i64, body: &mut Body) -> Result<Re
     } else {
         None
     };
+    // IT's rules again, now that the pages and their colour are known: a refusal deletes the
+    // document and cancels the job; otherwise the ticket is the one they decide now.
+    let mut ticket = None;
+    let mut decided = None;
+    if let Some(doc) = &document {
+        let requested = crate::policy::Requested {
+            sides: job.requested_sides.map(crate::domain::Sides::from_code),
+            color_mode: job
+                .requested_color_mode
+                .map(crate::domain::ColorMode::from_code),
+            copies: Some(job.copies.max(1) as u32),
+        };
+        let name = doc.name.clone().unwrap_or_else(|| job.name.clone());
+        match super::printer::decide_for(ctx, requested, name, Some(&doc.analysis)).await {
+            Ok(decision) => {
+                ticket = Some(decision.ticket);
+                decided = Some(decision);
+            }
+            Err(e) => {
+                if let Some(doc) = document {
+                    ctx.svc.spool.discard(doc);
+                }
+                if let Err(c) = ctx.svc.spool.cancel(id, ctx.user.clone(), false).await {
+                    tracing::warn!(job_id = id, error = %c, "cannot cancel a refused job");
+                }
+                return Err(e);
+            }
+        }
+    }
     let job = ctx
         .svc
         .spool
-        .add_document(id, document, last, &ctx.user)
+        .add_document(id, document, ticket, last, &ctx.user)
         .await?;
+    if let Some(decision) = decided.filter(|_| last) {
+        super::printer::route(ctx, job.id, &decision);
+    }
     Ok(Reply::ok(vec![created_group(ctx, &job)]))
 }
 

@@ -157,6 +157,8 @@ pub struct IppService {
     pub policy: crate::policy::PolicyStore,
     /// Monthly page budgets.
     pub quotas: crate::policy::quota::Quotas,
+    /// Where jobs a rule sends straight to a device go once held.
+    pub lane: crate::release::ClinicalLane,
 }
 
 /// What every operation knows about the request it serves.

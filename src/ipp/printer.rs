@@ -82,8 +82,23 @@ fn spec_for(
 async fn decide(
     ctx: &Ctx<'_>,
     request: &super::template::JobRequest,
-    pages: Option<u32>,
+    document: Option<&crate::document::Analysis>,
 ) -> Result<policy::Decision, IppError> {
+    let name = request
+        .document_name
+        .clone()
+        .unwrap_or_else(|| request.job_name.clone());
+    decide_for(ctx, request.requested, name, document).await
+}
+
+/// IT's rules for a job asking `requested`, named `name`, with its document when it is in.
+pub(super) async fn decide_for(
+    ctx: &Ctx<'_>,
+    requested: policy::Requested,
+    name: String,
+    document: Option<&crate::document::Analysis>,
+) -> Result<policy::Decision, IppError> {
+    let pages = document.and_then(|d| d.pages);
     let rules = ctx.svc.policy.rules().await.map_err(|e| {
         tracing::error!(error = %e, "cannot read the print rules");
         IppError::new(
@@ -94,7 +109,7 @@ async fn decide(
     // No rules (a fresh install): the hospital default, without asking the directory.
     if rules.is_empty() && !ctx.svc.quotas.any().await.unwrap_or(false) {
         let facts = policy::Facts {
-            requested: request.requested,
+            requested,
             ..policy::Facts::default()
         };
         return Ok(policy::rules::evaluate(&rules, &facts));
@@ -103,13 +118,10 @@ async fn decide(
         &ctx.svc.auth.directory,
         &ctx.user,
         policy::JobFacts {
-            requested: request.requested,
+            requested,
             pages,
-            color_used: None,
-            document_name: request
-                .document_name
-                .clone()
-                .unwrap_or_else(|| request.job_name.clone()),
+            color_used: document.and_then(|d| d.color_used),
+            document_name: name,
             application: ctx.user_agent.clone(),
         },
     )
@@ -121,6 +133,18 @@ async fn decide(
     }
     over_budget(ctx, &decision, pages, &facts.department).await?;
     Ok(decision)
+}
+
+/// The clinical lane: a job a rule sends to a named device goes there now that it is held.
+pub(super) fn route(ctx: &Ctx<'_>, job_id: i64, decision: &policy::Decision) {
+    if let Some(device) = &decision.route_to_device {
+        let rule = decision
+            .decided_by
+            .get("route_to_device")
+            .map(|d| d.rule.as_str())
+            .unwrap_or("");
+        ctx.svc.lane.send(job_id, device, rule);
+    }
 }
 
 /// A hard monthly budget this job would pass refuses it now, rather than at the copier.
@@ -160,7 +184,7 @@ pub async fn print_job(ctx: &Ctx<'_>, body: &mut Body) -> Result<Reply, IppError
         )
         .await?;
     // Rules may look at the pages: decided once the document is in (and refused ones deleted).
-    let decision = match decide(ctx, &request, doc.analysis.pages).await {
+    let decision = match decide(ctx, &request, Some(&doc.analysis)).await {
         Ok(d) => d,
         Err(e) => {
             ctx.svc.spool.discard(doc);
@@ -170,6 +194,7 @@ pub async fn print_job(ctx: &Ctx<'_>, body: &mut Body) -> Result<Reply, IppError
     let spec = spec_for(ctx, &request, &decision);
     let job = ctx.svc.spool.submit(spec, Some(doc)).await?;
     tracing::info!(job_id = job.id, user = %job.owner, pages = ?job.impressions, "job held");
+    route(ctx, job.id, &decision);
     Ok(Reply::ok(vec![created_group(ctx, &job)]).with_unsupported(request.unsupported))
 }
 

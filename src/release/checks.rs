@@ -16,6 +16,8 @@ pub(super) enum Admission {
         profile: Box<DriverProfile>,
         usage: Usage,
         warning: Option<String>,
+        /// The line IT's rules stamp on every page, owner and date filled in.
+        watermark: Option<String>,
     },
     /// Not here: the result keyword and why.
     Refused {
@@ -37,9 +39,10 @@ impl ReleaseService {
         job: &JobView,
         profile: Option<&DriverProfile>,
     ) -> Result<Admission, ReleaseError> {
-        if let Some(refusal) = self.refused_here(device, uid, job).await? {
-            return Ok(refused("not-here", refusal));
-        }
+        let watermark = match self.rules_here(device, uid, job).await? {
+            Ok(watermark) => watermark,
+            Err(refusal) => return Ok(refused("not-here", refusal)),
+        };
         // Monthly budgets: the owner's (counted against the owner, even when a delegate
         // releases), checked with the pages this job will print here.
         let department = match self.inner.directory.user(&job.owner).await {
@@ -89,22 +92,31 @@ impl ReleaseService {
                 estimated_pages: pages,
             },
             warning,
+            watermark,
         })
     }
 
-    /// Why IT's rules keep `job` from printing at `device` (a site restriction, a refusal at
-    /// release), if they do. Rules are evaluated again at release with the device and its site.
-    async fn refused_here(
+    /// IT's rules evaluated again at release, with the device and its site: the watermark to
+    /// stamp, or why they keep `job` from printing here (a site restriction, a refusal).
+    async fn rules_here(
         &self,
         device: &Device,
         uid: &str,
         job: &JobView,
-    ) -> Result<Option<String>, ReleaseError> {
+    ) -> Result<Result<Option<String>, String>, ReleaseError> {
         let rules = self.inner.policy.rules().await?;
         if rules.is_empty() {
-            return Ok(None);
+            return Ok(Ok(None));
         }
-        let row = self.inner.spool.job(job.id).await?.map(|(j, _)| j);
+        let (row, docs) = match self.inner.spool.job(job.id).await? {
+            Some((j, docs)) => (Some(j), docs),
+            None => (None, Vec::new()),
+        };
+        // Colour on any page of the job's documents (unknown when one could not be told).
+        let color_used = docs
+            .iter()
+            .map(|d| d.color_used)
+            .try_fold(false, |any, c| c.map(|c| any || c));
         let requested = crate::policy::Requested {
             sides: row
                 .as_ref()
@@ -122,7 +134,7 @@ impl ReleaseService {
             crate::policy::JobFacts {
                 requested,
                 pages: job.pages.map(|p| p.max(0) as u32),
-                color_used: None,
+                color_used,
                 document_name: job.name.clone(),
                 application: String::new(),
             },
@@ -132,7 +144,7 @@ impl ReleaseService {
         facts.site = Some(device.location.site.clone());
         let decision = crate::policy::rules::evaluate(&rules, &facts);
         if let Some(message) = decision.refuse {
-            return Ok(Some(message));
+            return Ok(Err(message));
         }
         let sites = &decision.release_sites;
         if !sites.is_empty()
@@ -141,11 +153,16 @@ impl ReleaseService {
                 .any(|s| s.trim().eq_ignore_ascii_case(device.location.site.trim()))
         {
             tracing::info!(job_id = job.id, user = %uid, device = %device.name, "release refused here by a rule");
-            return Ok(Some(format!(
+            return Ok(Err(format!(
                 "this document can only be printed at {}",
                 sites.join(", ")
             )));
         }
-        Ok(None)
+        let today = jiff::Zoned::now().date().to_string();
+        Ok(Ok(decision.watermark.map(|w| {
+            w.replace("{owner}", &job.owner)
+                .replace("{date}", &today)
+                .replace("{device}", &device.name)
+        })))
     }
 }

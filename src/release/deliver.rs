@@ -8,6 +8,7 @@
 //! - bytes reached the copier but no confirmation → `processing-stopped`, **never resent
 //!   automatically**: the user decides at the next session.
 
+use std::io::Read;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -42,7 +43,12 @@ pub struct Target {
     pub tls: Arc<rustls::ClientConfig>,
     pub limits: Limits,
     pub usage: Usage,
+    /// A line to stamp on every page (PDF documents), from IT's rules.
+    pub watermark: Option<String>,
 }
+
+/// PDFs up to this size are stamped in memory; larger ones print without the watermark.
+const WATERMARK_LIMIT: u64 = 64 * 1024 * 1024;
 
 /// What a completed job counts against its owner's budgets.
 #[derive(Debug, Clone)]
@@ -164,11 +170,20 @@ fn deliver(spool: &Spool, target: &Target, job: &JobRow, doc: &DocumentRow) -> O
         name: format!("Folio job {}", job.id),
     };
     let protocol = Protocol::of_uri(&device.uri);
+    let stamped = match &target.watermark {
+        Some(text) if format == "application/pdf" => stamped(spool, doc, text, job.id),
+        _ => None,
+    };
+    let size = stamped
+        .as_ref()
+        .map(|s| s.len() as u64)
+        .unwrap_or(doc.size_bytes as u64);
     let mut attempt = 0;
     loop {
-        let reader = match spool.open_document(doc) {
-            Ok(r) => r,
-            Err(e) => {
+        let reader: Box<dyn Read + Send> = match (&stamped, spool.open_document(doc)) {
+            (Some(bytes), _) => Box::new(std::io::Cursor::new(bytes.clone())),
+            (None, Ok(r)) => Box::new(r),
+            (None, Err(e)) => {
                 return Outcome::HeldAgain(format!(
                     "not printed: the document cannot be read ({e})"
                 ))
@@ -181,7 +196,7 @@ fn deliver(spool: &Spool, target: &Target, job: &JobRow, doc: &DocumentRow) -> O
                 limits,
                 Some(target.tls.clone()),
             )
-            .print(&label, &ticket, format, reader, Some(doc.size_bytes as u64)),
+            .print(&label, &ticket, format, reader, Some(size)),
             Some(Protocol::Socket) => match &profile.pjl {
                 Some(p) => {
                     let address = Protocol::Socket.address_of(&device.uri);
@@ -205,7 +220,7 @@ fn deliver(spool: &Spool, target: &Target, job: &JobRow, doc: &DocumentRow) -> O
                     &label,
                     &ticket,
                     reader,
-                    doc.size_bytes as u64,
+                    size,
                     job.id,
                     limits,
                 ),
@@ -231,6 +246,34 @@ fn deliver(spool: &Spool, target: &Target, job: &JobRow, doc: &DocumentRow) -> O
                     device.name
                 ))
             }
+        }
+    }
+}
+
+/// The document with IT's watermark, or `None` to print it as it is (too large, or a PDF the
+/// stamp cannot be added to: printing matters more than the stamp, and the log says why).
+fn stamped(spool: &Spool, doc: &DocumentRow, text: &str, job_id: i64) -> Option<Vec<u8>> {
+    if doc.size_bytes as u64 > WATERMARK_LIMIT {
+        tracing::warn!(
+            job_id,
+            "document too large to stamp: printed without the watermark"
+        );
+        return None;
+    }
+    let mut plain = Vec::with_capacity(doc.size_bytes.max(0) as usize);
+    if let Err(e) = spool
+        .open_document(doc)
+        .map_err(|e| e.to_string())
+        .and_then(|mut r| r.read_to_end(&mut plain).map_err(|e| e.to_string()))
+    {
+        tracing::warn!(job_id, error = %e, "cannot read the document to stamp it");
+        return None;
+    }
+    match crate::document::watermark::stamp(&plain, text) {
+        Ok(out) => Some(out),
+        Err(e) => {
+            tracing::warn!(job_id, error = %e, "printed without the watermark");
+            None
         }
     }
 }

@@ -6,6 +6,8 @@
 mod checks;
 pub mod delegation;
 mod deliver;
+mod dispatch;
+pub use dispatch::{ClinicalLane, LaneReceiver};
 mod recovery;
 pub mod settings;
 
@@ -16,13 +18,12 @@ use std::time::{Duration, Instant};
 use rand::RngCore;
 use serde::Serialize;
 
-use crate::db::models::deliveries::{self, NewDelivery};
 use crate::db::models::jobs::Which;
 use crate::db::models::release_sessions::{self as rows, SessionRow};
 use crate::db::{self, Db, DbError};
 use crate::devices::{Device, DeviceRegistry};
 use crate::directory::{BadgeError, DirectoryService};
-use crate::domain::{ColorMode, JobState, JobStateReason, Sides};
+use crate::domain::{ColorMode, JobState, Sides};
 use crate::output::Limits;
 use crate::spool::{Spool, SpoolError};
 
@@ -458,38 +459,49 @@ impl ReleaseService {
         }
         let mut out = Vec::new();
         for j in jobs {
-            let state = match JobState::from_code(j.state) {
-                Some(JobState::PendingHeld) => "held",
-                Some(JobState::ProcessingStopped) => "needs-decision",
-                _ => continue,
-            };
-            let delegated = j.owner != uid;
-            let pages = match self.inner.spool.job(j.id).await? {
-                Some((_, docs)) => docs.iter().filter_map(|d| d.pages).reduce(|a, b| a + b),
-                None => None,
-            };
-            let duplex = Sides::from_code(j.sides) != Sides::OneSided;
-            let sheets = pages.map(|p| {
-                let per_copy = if duplex { (p + 1) / 2 } else { p };
-                per_copy * j.copies
-            });
-            out.push(JobView {
-                id: j.id,
-                name: j.name,
-                owner: j.owner,
-                pages,
-                sheets,
-                copies: j.copies,
-                color: ColorMode::from_code(j.color_mode) == ColorMode::Color,
-                duplex,
-                submitted: j.created_at,
-                state,
-                // Set only when a release did not go through (submission leaves it empty).
-                message: j.state_message,
-                delegated,
-            });
+            if let Some(view) = self.view_of(j, uid).await? {
+                out.push(view);
+            }
         }
         Ok(out)
+    }
+
+    /// A held job (or one awaiting a decision) as `uid` sees it; other states give `None`.
+    async fn view_of(
+        &self,
+        j: crate::db::models::jobs::JobRow,
+        uid: &str,
+    ) -> Result<Option<JobView>, ReleaseError> {
+        let state = match JobState::from_code(j.state) {
+            Some(JobState::PendingHeld) => "held",
+            Some(JobState::ProcessingStopped) => "needs-decision",
+            _ => return Ok(None),
+        };
+        let delegated = j.owner != uid;
+        let pages = match self.inner.spool.job(j.id).await? {
+            Some((_, docs)) => docs.iter().filter_map(|d| d.pages).reduce(|a, b| a + b),
+            None => None,
+        };
+        let duplex = Sides::from_code(j.sides) != Sides::OneSided;
+        let sheets = pages.map(|p| {
+            let per_copy = if duplex { (p + 1) / 2 } else { p };
+            per_copy * j.copies
+        });
+        Ok(Some(JobView {
+            id: j.id,
+            name: j.name,
+            owner: j.owner,
+            pages,
+            sheets,
+            copies: j.copies,
+            color: ColorMode::from_code(j.color_mode) == ColorMode::Color,
+            duplex,
+            submitted: j.created_at,
+            state,
+            // Set only when a release did not go through (submission leaves it empty).
+            message: j.state_message,
+            delegated,
+        }))
     }
 
     /// Releases jobs of the session's user to the session's device. Each released job is on
@@ -523,78 +535,15 @@ impl ReleaseService {
                 });
                 continue;
             };
-            let (profile, usage, warning) =
-                match self.admit(device, &s.uid, job, profile.as_ref()).await? {
-                    checks::Admission::Go {
-                        profile,
-                        usage,
-                        warning,
-                    } => (*profile, usage, warning),
-                    checks::Admission::Refused { result, message } => {
-                        results.push(JobResult {
-                            id: job_id,
-                            result,
-                            message,
-                            warning: None,
-                        });
-                        continue;
-                    }
-                };
             let message = if job.delegated {
                 format!("released by {} for {} at {}", s.uid, job.owner, device.name)
             } else {
                 format!("released at {}", device.name)
             };
-            // The delivery row is written with the move to `processing`: a node that stops
-            // before the job ends leaves it open, and marks the job at its next start.
-            let delivery = NewDelivery {
-                job_id: job.id,
-                device_id: device.id,
-                node: self.inner.node.clone(),
-                actor: s.uid.clone(),
-                started_at: db::now_ms(),
-            };
-            let record = move |conn: &mut db::Conn, _: &crate::spool::Transitioned| {
-                deliveries::insert(conn, &delivery)?;
-                Ok(())
-            };
-            match self
-                .inner
-                .spool
-                .transition_then(
-                    job.id,
-                    JobState::Processing,
-                    JobStateReason::JobPrinting,
-                    Some(message),
-                    s.uid.clone(),
-                    record,
-                )
-                .await
-            {
-                Ok(t) => {
-                    let target = deliver::Target {
-                        device: device.clone(),
-                        profile,
-                        tls: self.inner.devices.tls_for(device),
-                        limits: self.inner.limits,
-                        usage,
-                    };
-                    deliver::spawn(self.inner.spool.clone(), target, t.job);
-                    results.push(JobResult {
-                        id: job.id,
-                        result: "releasing",
-                        message: format!("sent to {}", device.name),
-                        warning,
-                    });
-                }
-                Err(SpoolError::NotPossible(m)) => results.push(JobResult {
-                    id: job.id,
-                    result: "not-held",
-                    message: m,
-                    warning: None,
-                }),
-                Err(e) => return Err(e.into()),
-            }
+            results.push(
+                self.dispatch(device, &s.uid, job, profile.as_ref(), message)
+                    .await?,
+            );
         }
         Ok(results)
     }

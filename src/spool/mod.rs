@@ -117,6 +117,7 @@ pub(crate) fn new_document_row(job_id: i64, doc: &StoredDocument) -> NewDocument
         sha256: doc.sha256.clone(),
         pages: doc.analysis.pages.map(|p| p as i32),
         created_at: now_ms(),
+        color_used: doc.analysis.color_used,
     }
 }
 
@@ -291,6 +292,7 @@ impl Spool {
         &self,
         job_id: i64,
         document: Option<StoredDocument>,
+        ticket: Option<crate::policy::Ticket>,
         last: bool,
         actor: &str,
     ) -> Result<JobRow, SpoolError> {
@@ -323,6 +325,15 @@ impl Spool {
                         }
                         documents::insert(conn, &new_document_row(job_id, doc))?;
                         jobs::set_impressions(conn, job_id, doc.analysis.pages.map(|p| p as i32))?;
+                    }
+                    if let Some(t) = ticket {
+                        jobs::set_ticket(
+                            conn,
+                            job_id,
+                            t.sides.code(),
+                            t.color_mode.code(),
+                            t.copies as i32,
+                        )?;
                     }
                     if !last {
                         return jobs::find(conn, job_id)?.ok_or(SpoolError::NotFound);

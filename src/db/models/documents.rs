@@ -20,6 +20,8 @@ pub struct DocumentRow {
     pub pages: Option<i32>,
     pub created_at: i64,
     pub purged_at: Option<i64>,
+    /// Whether the pages carry colour (`None`: could not be told).
+    pub color_used: Option<bool>,
 }
 
 /// A new document.
@@ -35,6 +37,7 @@ pub struct NewDocument {
     pub sha256: String,
     pub pages: Option<i32>,
     pub created_at: i64,
+    pub color_used: Option<bool>,
 }
 
 /// Inserts a document.

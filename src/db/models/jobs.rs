@@ -173,6 +173,34 @@ pub fn set_impressions(conn: &mut Conn, id: i64, impressions: Option<i32>) -> Qu
         .execute(conn)
 }
 
+/// Replaces the ticket (IT's rules decided again once the document of a Create-Job arrived).
+pub fn set_ticket(
+    conn: &mut Conn,
+    id: i64,
+    sides: i16,
+    color_mode: i16,
+    copies: i32,
+) -> QueryResult<usize> {
+    diesel::update(jobs::table.find(id))
+        .set((
+            jobs::sides.eq(sides),
+            jobs::color_mode.eq(color_mode),
+            jobs::copies.eq(copies),
+        ))
+        .execute(conn)
+}
+
+/// Says why a held job is still held (shown to its owner at the copier).
+pub fn set_held_message(conn: &mut Conn, id: i64, message: &str) -> QueryResult<usize> {
+    diesel::update(
+        jobs::table
+            .find(id)
+            .filter(jobs::state.eq(crate::domain::JobState::PendingHeld.code())),
+    )
+    .set(jobs::state_message.eq(message))
+    .execute(conn)
+}
+
 /// How many jobs are in `state`.
 pub fn count_in_state(conn: &mut Conn, state: i16) -> QueryResult<i64> {
     jobs::table
