@@ -126,10 +126,38 @@ fn an_administrator_adds_a_colour_rule_and_sees_its_effect() {
                 "{sim}"
             );
             b.save_screenshot("console-policies-simulation").await;
+            // The rule's edit form, filled.
+            b.click("a[id^=edit-]").await;
+            b.wait_for("edit-rule", Duration::from_secs(10)).await;
+            b.save_screenshot("console-rule-edit").await;
 
+            // A device added from the console: its token shown once, then listed with its
+            // live state (nothing answers at that address: offline).
             b.client.goto(&server.http_url("/devices")).await.unwrap();
-            b.wait_for("logout", Duration::from_secs(10)).await;
+            b.wait_for("add-device", Duration::from_secs(10)).await;
+            b.type_into("dev-name", "ward-copier").await;
+            b.type_into("dev-uri", "ipp://127.0.0.1:9/ipp/print").await;
+            b.type_into("dev-site", "Nord").await;
+            b.click("#save-device").await;
+            b.wait_for("device-token", Duration::from_secs(20)).await;
+            assert!(b.text("device-token").await.len() > 20);
+            b.save_screenshot("console-device-token").await;
+            b.client.goto(&server.http_url("/devices")).await.unwrap();
+            b.wait_for("devices", Duration::from_secs(10)).await;
+            let devices = b.text("devices").await;
+            assert!(
+                devices.contains("ward-copier") && devices.contains("offline"),
+                "{devices}"
+            );
             b.save_screenshot("console-devices").await;
+            b.click("a[id^=edit-device-]").await;
+            b.wait_for("edit-device", Duration::from_secs(10)).await;
+            b.save_screenshot("console-device-edit").await;
+            b.client.goto(&server.http_url("/")).await.unwrap();
+            b.wait_for("devices-in-error", Duration::from_secs(10))
+                .await;
+            assert_eq!(b.text("devices-in-error").await, "1");
+            b.save_screenshot("console-dashboard-device-down").await;
 
             // The audit log: the sign-in and the new rule are there, the chain checks out, and
             // the export is a CSV of the same events.
@@ -186,6 +214,20 @@ fn an_administrator_adds_a_colour_rule_and_sees_its_effect() {
             b.wait_for("heading", Duration::from_secs(10)).await;
             assert_eq!(b.text("heading").await, "Not for your role");
             b.save_screenshot("console-forbidden").await;
+            // The helpdesk looks a user up.
+            b.client
+                .goto(&server.http_url("/users?q=nin"))
+                .await
+                .unwrap();
+            b.wait_for("users", Duration::from_secs(10)).await;
+            b.save_screenshot("console-users").await;
+            b.client
+                .goto(&server.http_url("/users/nina"))
+                .await
+                .unwrap();
+            b.wait_for("facts", Duration::from_secs(10)).await;
+            assert!(b.text("facts").await.contains("nurses"));
+            b.save_screenshot("console-user").await;
             b.client
                 .goto(&server.http_url("/jobs?state=all"))
                 .await

@@ -15,6 +15,8 @@ use crate::db::{self, Db, DbError};
 use crate::drivers::{Capabilities, Drivers, Protocol};
 use crate::output::tls::CopierTls;
 
+mod edit;
+
 /// Prefix of device tokens (recognisable in a leaked log or a config file).
 pub const TOKEN_PREFIX: &str = "fdt_";
 
@@ -199,7 +201,7 @@ impl DeviceRegistry {
     }
 
     /// Checks a new device: name, URI (scheme one of the profile's protocols, a host), profile.
-    fn validate(&self, d: &NewDevice) -> Result<Capabilities, DeviceError> {
+    pub(crate) fn validate(&self, d: &NewDevice) -> Result<Capabilities, DeviceError> {
         let name = d.name.trim();
         if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
             return Err(DeviceError::Invalid(
@@ -243,7 +245,7 @@ impl DeviceRegistry {
 
     /// What an IPP device says it can do, within its profile (a colour profile on a mono
     /// device is mono). Other devices, or one that does not answer: the profile's.
-    async fn probe(
+    pub(crate) async fn probe(
         &self,
         new: &NewDevice,
         pin: Option<&str>,

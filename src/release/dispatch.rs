@@ -133,6 +133,48 @@ impl ReleaseService {
         Ok(result)
     }
 
+    /// IT releases a held job for its owner at `device_name` (the owner on the phone, their
+    /// badge forgotten): the same checks as a badge release, the helpdesk named in the audit.
+    pub async fn release_for(
+        &self,
+        job_id: i64,
+        device_name: &str,
+        actor: &str,
+    ) -> Result<JobResult, ReleaseError> {
+        let Some((row, _)) = self.inner.spool.job(job_id).await? else {
+            return Ok(JobResult {
+                id: job_id,
+                result: "not-found",
+                message: "no such job".into(),
+                warning: None,
+            });
+        };
+        let owner = row.owner.clone();
+        let job = match self.view_of(row, &owner).await? {
+            Some(j) if j.state == "held" => j,
+            _ => {
+                return Ok(JobResult {
+                    id: job_id,
+                    result: "not-held",
+                    message: "the job is not held".into(),
+                    warning: None,
+                })
+            }
+        };
+        let Some(device) = self.inner.devices.get(device_name).await? else {
+            return Ok(JobResult {
+                id: job_id,
+                result: "not-found",
+                message: format!("no device called {device_name}"),
+                warning: None,
+            });
+        };
+        let profile = self.inner.devices.drivers().get(&device.driver).cloned();
+        let message = format!("released by {actor} (IT) for {owner} at {}", device.name);
+        self.dispatch(&device, actor, &job, profile.as_ref(), message)
+            .await
+    }
+
     /// Leaves a job the lane could not send held, saying why (the owner sees it at a copier).
     async fn not_routed(
         &self,

@@ -344,7 +344,7 @@ impl ReleaseService {
     }
 
     /// The device's state, told within 2 s.
-    async fn device_status(&self, device: &Device) -> crate::output::DeviceStatus {
+    pub async fn device_status(&self, device: &Device) -> crate::output::DeviceStatus {
         let Some(profile) = self.inner.devices.drivers().get(&device.driver).cloned() else {
             return crate::output::DeviceStatus {
                 ready: false,

@@ -111,6 +111,40 @@ pub fn set_token_hash(conn: &mut Conn, id: i64, hash: &str, now: i64) -> QueryRe
     Ok(n == 1)
 }
 
+/// What an edit of a device changes.
+pub struct DeviceChange<'a> {
+    pub name: &'a str,
+    pub uri: &'a str,
+    pub driver: &'a str,
+    pub site: &'a str,
+    pub building: &'a str,
+    pub floor: &'a str,
+    pub service: &'a str,
+    pub capabilities: &'a str,
+}
+
+/// Edits device `id`; false when it is not in service.
+pub fn update(conn: &mut Conn, id: i64, c: &DeviceChange<'_>, now: i64) -> QueryResult<bool> {
+    let n = diesel::update(
+        devices::table
+            .find(id)
+            .filter(devices::removed_at.is_null()),
+    )
+    .set((
+        devices::name.eq(c.name),
+        devices::uri.eq(c.uri),
+        devices::driver.eq(c.driver),
+        devices::site.eq(c.site),
+        devices::building.eq(c.building),
+        devices::floor.eq(c.floor),
+        devices::service.eq(c.service),
+        devices::capabilities.eq(c.capabilities),
+        devices::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
 /// Takes device `id` out of service (its token stops working); false when it was not in service.
 pub fn remove(conn: &mut Conn, id: i64, now: i64) -> QueryResult<bool> {
     let n = diesel::update(

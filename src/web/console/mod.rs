@@ -8,10 +8,14 @@
 //! double-submit cookie. Failed sign-ins are limited per address.
 
 mod audit;
+mod devices;
+mod jobs;
 mod me;
 mod pages;
 mod policies;
 mod reports;
+mod rule_form;
+mod users;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -33,7 +37,7 @@ use crate::devices::DeviceRegistry;
 use crate::directory::settings::Role;
 use crate::directory::DirectoryService;
 use crate::spool::Spool;
-use pages::{DashboardPage, DevicesPage, JobLine, JobsPage, LoginPage, MessagePage};
+use pages::{DashboardPage, JobLine, LoginPage, MessagePage};
 
 const SESSION_COOKIE: &str = "folio_console";
 const LOGIN_CSRF_COOKIE: &str = "folio_login_csrf";
@@ -49,13 +53,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/login", web::get().to(login_page))
         .route("/login", web::post().to(login))
         .route("/logout", web::post().to(logout))
-        .route("/jobs", web::get().to(jobs))
-        .route("/devices", web::get().to(devices))
         .route("/assets/console.css", web::get().to(css))
         .configure(policies::routes)
         .configure(audit::routes)
         .configure(me::routes)
-        .configure(reports::routes);
+        .configure(reports::routes)
+        .configure(devices::routes)
+        .configure(jobs::routes)
+        .configure(users::routes);
 }
 
 /// Console sessions and sign-in limits (cheap to clone).
@@ -109,6 +114,8 @@ pub struct Staff {
     pub can_audit: bool,
     /// Any Folio role (the IT pages); staff without one have their own page only.
     pub is_it: bool,
+    /// Admin or helpdesk: users, and acting on jobs and devices.
+    pub can_operate: bool,
     pub roles_text: String,
 }
 
@@ -252,6 +259,7 @@ pub async fn gate(
         is_admin: roles.contains(&Role::Admin),
         can_audit: roles.contains(&Role::Admin) || roles.contains(&Role::Auditor),
         is_it: !roles.is_empty(),
+        can_operate: roles.contains(&Role::Admin) || roles.contains(&Role::Helpdesk),
         roles_text: serde_json::to_value(&roles)
             .ok()
             .and_then(|v| serde_json::from_value::<Vec<String>>(v).ok())
@@ -466,6 +474,7 @@ async fn dashboard(
     spool: web::Data<Spool>,
     devices: web::Data<DeviceRegistry>,
     policy: web::Data<crate::policy::PolicyStore>,
+    release: web::Data<crate::release::ReleaseService>,
 ) -> HttpResponse {
     let staff = match gate(&req, &sessions, &[]).await {
         Ok(s) if s.is_it => s,
@@ -482,16 +491,27 @@ async fn dashboard(
                 jobs::count_in_state(conn, 5)?,
                 jobs::count_in_state(conn, 6)?,
                 jobs::completed_since(conn, today)?,
+                jobs::finished_since(conn, today, 100_000)?,
             ))
         })
         .await;
-    let (held, printing, needs_decision, printed_today) = match counts {
+    let (held, printing, needs_decision, printed_today, finished) = match counts {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "dashboard counts failed");
-            (0, 0, 0, 0)
+            (0, 0, 0, 0, Vec::new())
         }
     };
+    let today = pages::Today::of(&finished);
+    let all_devices = devices.list().await.unwrap_or_default();
+    let states =
+        futures_util::future::join_all(all_devices.iter().map(|d| release.device_status(d))).await;
+    let in_error: Vec<String> = all_devices
+        .iter()
+        .zip(states)
+        .filter(|(_, s)| !s.ready)
+        .map(|(d, s)| format!("{} ({})", d.name, s.state))
+        .collect();
     let recent = spool
         .list(crate::db::models::jobs::Which::All, None, 10)
         .await
@@ -504,69 +524,12 @@ async fn dashboard(
             printing,
             needs_decision,
             printed_today,
-            devices: devices.list().await.map(|d| d.len()).unwrap_or(0),
+            devices: all_devices.len(),
+            in_error,
+            today,
             rules: policy.rules().await.map(|r| r.len()).unwrap_or(0),
             recent: recent.iter().map(JobLine::of).collect(),
             staff,
-        },
-    )
-}
-
-#[derive(serde::Deserialize)]
-struct JobsQuery {
-    #[serde(default)]
-    user: String,
-    #[serde(default)]
-    state: String,
-}
-
-async fn jobs(
-    req: HttpRequest,
-    query: web::Query<JobsQuery>,
-    sessions: web::Data<ConsoleSessions>,
-    spool: web::Data<Spool>,
-) -> HttpResponse {
-    let staff = match gate(&req, &sessions, EVERY_ROLE).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    use crate::db::models::jobs::Which;
-    let (which, state) = match query.state.as_str() {
-        "done" => (Which::Completed, "done"),
-        "all" => (Which::All, "all"),
-        _ => (Which::NotCompleted, "open"),
-    };
-    let user = query.user.trim().to_owned();
-    let owner = (!user.is_empty()).then(|| user.clone());
-    let found = spool.list(which, owner, 500).await.unwrap_or_default();
-    render(
-        StatusCode::OK,
-        &JobsPage {
-            nav: "jobs",
-            staff,
-            user,
-            state,
-            jobs: found.iter().map(JobLine::of).collect(),
-        },
-    )
-}
-
-async fn devices(
-    req: HttpRequest,
-    sessions: web::Data<ConsoleSessions>,
-    registry: web::Data<DeviceRegistry>,
-) -> HttpResponse {
-    let staff = match gate(&req, &sessions, EVERY_ROLE).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let all = registry.list().await.unwrap_or_default();
-    render(
-        StatusCode::OK,
-        &DevicesPage {
-            nav: "devices",
-            staff,
-            devices: all.iter().map(pages::DeviceLine::of).collect(),
         },
     )
 }

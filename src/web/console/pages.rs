@@ -103,8 +103,45 @@ pub struct DashboardPage {
     pub needs_decision: i64,
     pub printed_today: i64,
     pub devices: usize,
+    /// Devices that cannot print now: "name (state)".
+    pub in_error: Vec<String>,
+    pub today: Today,
     pub rules: usize,
     pub recent: Vec<JobLine>,
+}
+
+/// Today's printing, from the jobs printed since midnight.
+#[derive(Debug, Default)]
+pub struct Today {
+    pub pages: i64,
+    /// Percent of pages printed in colour, and two-sided.
+    pub color_share: i64,
+    pub duplex_share: i64,
+}
+
+impl Today {
+    pub fn of(finished: &[JobRow]) -> Today {
+        let (mut pages, mut color, mut duplex) = (0i64, 0i64, 0i64);
+        for j in finished {
+            if JobState::from_code(j.state) != Some(JobState::Completed) {
+                continue;
+            }
+            let n = i64::from(j.impressions.unwrap_or(1).max(1)) * i64::from(j.copies.max(1));
+            pages += n;
+            if ColorMode::from_code(j.color_mode) == ColorMode::Color {
+                color += n;
+            }
+            if Sides::from_code(j.sides) != Sides::OneSided {
+                duplex += n;
+            }
+        }
+        let share = |x: i64| (x * 100).checked_div(pages).unwrap_or(0);
+        Today {
+            pages,
+            color_share: share(color),
+            duplex_share: share(duplex),
+        }
+    }
 }
 
 #[derive(Template)]
@@ -114,24 +151,56 @@ pub struct JobsPage {
     pub nav: &'static str,
     pub user: String,
     pub state: &'static str,
+    pub device: String,
+    /// Device names, for "release at".
+    pub devices: Vec<String>,
+    /// Administrators and the helpdesk cancel and release for owners.
+    pub can_act: bool,
+    pub notice: Option<String>,
     pub jobs: Vec<JobLine>,
 }
 
 /// A device as the console lists it.
 pub struct DeviceLine {
+    pub id: i64,
     pub name: String,
     pub location: String,
     pub driver: String,
     pub uri: String,
     pub capabilities: String,
     pub tls: String,
+    /// `ready`, `busy`, `error`, `offline`, or empty when not asked.
+    pub status: &'static str,
+    pub status_text: String,
 }
 
 impl DeviceLine {
+    /// The line with the device's live state.
+    pub fn with_status(d: &Device, s: &crate::output::DeviceStatus) -> DeviceLine {
+        let status = match (s.ready, s.state.as_str()) {
+            (_, "unreachable") => "offline",
+            (true, "processing") => "busy",
+            (true, _) => "ready",
+            (false, _) => "error",
+        };
+        let mut text = s.state.clone();
+        if !s.reasons.is_empty() {
+            text = format!("{text}: {}", s.reasons.join(", "));
+        }
+        DeviceLine {
+            status,
+            status_text: text,
+            ..DeviceLine::of(d)
+        }
+    }
+
     pub fn of(d: &Device) -> DeviceLine {
         let l = &d.location;
         let c = &d.capabilities;
         DeviceLine {
+            id: d.id,
+            status: "",
+            status_text: String::new(),
             name: d.name.clone(),
             location: [&l.site, &l.building, &l.floor, &l.service]
                 .iter()
@@ -161,6 +230,36 @@ pub struct DevicesPage {
     pub staff: Staff,
     pub nav: &'static str,
     pub devices: Vec<DeviceLine>,
+    /// Administrators and the helpdesk add and edit devices.
+    pub can_change: bool,
+    /// Driver profiles (id, name).
+    pub drivers: Vec<(String, String)>,
+    pub form: super::devices::DeviceForm,
+    pub error: Option<String>,
+    pub notice: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console/device_edit.html")]
+pub struct DeviceEditPage {
+    pub staff: Staff,
+    pub nav: &'static str,
+    pub id: i64,
+    pub drivers: Vec<(String, String)>,
+    pub form: super::devices::DeviceForm,
+    pub error: Option<String>,
+}
+
+/// A device's terminal token, shown once.
+#[derive(Template)]
+#[template(path = "console/device_token.html")]
+pub struct DeviceTokenPage {
+    pub staff: Staff,
+    pub nav: &'static str,
+    pub device: String,
+    pub token: String,
+    /// Added now (rather than rotated).
+    pub new: bool,
 }
 
 /// A rule as the policies page lists it.
@@ -184,4 +283,52 @@ pub struct PoliciesPage {
     pub sim_user: String,
     /// (setting, result, decided by)
     pub simulation: Vec<(String, String, String)>,
+    /// The add form (filled again after an error).
+    pub form: super::rule_form::RuleForm,
+}
+
+#[derive(Template)]
+#[template(path = "console/rule_edit.html")]
+pub struct RuleEditPage {
+    pub staff: Staff,
+    pub nav: &'static str,
+    pub id: i64,
+    pub title: String,
+    pub form: super::rule_form::RuleForm,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console/users.html")]
+pub struct UsersPage {
+    pub staff: Staff,
+    pub nav: &'static str,
+    pub q: String,
+    /// (path segment, login, name, department)
+    pub found: Vec<(String, String, String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "console/user.html")]
+pub struct UserPage {
+    pub staff: Staff,
+    pub nav: &'static str,
+    pub notice: Option<String>,
+    pub error: Option<String>,
+    pub user: crate::directory::DirectoryUser,
+    /// The login as a path segment.
+    pub segment: String,
+    pub groups: String,
+    /// Card numbers the directory holds for them.
+    pub directory_badges: usize,
+    /// Badges linked in Folio: (id, number, since).
+    pub linked: Vec<(i64, String, String)>,
+    pub has_pin: bool,
+    /// (id, to whom, until)
+    pub given: Vec<(i64, String, String)>,
+    pub received: String,
+    /// (sentence, percent used)
+    pub budgets: Vec<(String, u32)>,
+    /// Jobs held or printing.
+    pub open: usize,
 }

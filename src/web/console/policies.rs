@@ -4,13 +4,15 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use super::pages::RuleEditPage;
 use super::pages::{PoliciesPage, RuleLine};
+use super::rule_form::RuleForm;
 use super::{gate, posted, render, see_other, ConsoleSessions, Staff};
 use crate::devices::DeviceRegistry;
 use crate::directory::settings::Role;
 use crate::directory::DirectoryService;
 use crate::domain::{ColorMode, Sides};
-use crate::policy::rules::{evaluate, Actions, ColorAction, Conditions, Rule, SidesAction};
+use crate::policy::rules::{evaluate, Rule};
 use crate::policy::store::{PolicyError, RuleInput};
 use crate::policy::{facts_for, JobFacts, PolicyStore, Requested};
 use crate::web::form::Form;
@@ -21,70 +23,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/policies", web::get().to(list))
         .route("/policies", web::post().to(create))
         .route("/policies/simulate", web::post().to(simulate))
+        .route("/policies/{id}", web::get().to(edit_page))
+        .route("/policies/{id}", web::post().to(save))
+        .route("/policies/{id}/move", web::post().to(move_rule))
+        .route("/policies/{id}/toggle", web::post().to(toggle))
         .route("/policies/{id}/delete", web::post().to(delete));
-}
-
-/// `a, b , c` → `["a", "b", "c"]`.
-fn list_of(s: &str) -> Vec<String> {
-    s.split(',')
-        .map(str::trim)
-        .filter(|x| !x.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-fn number(form: &Form, field: &str) -> Result<Option<u32>, String> {
-    let v = form.get(field).trim();
-    if v.is_empty() {
-        return Ok(None);
-    }
-    v.parse()
-        .map(Some)
-        .map_err(|_| format!("{field}: `{v}` is not a whole number"))
-}
-
-fn text(form: &Form, field: &str) -> Option<String> {
-    let v = form.get(field).trim();
-    (!v.is_empty()).then(|| v.to_owned())
-}
-
-/// The rule the form describes.
-fn rule_of(form: &Form) -> Result<RuleInput, String> {
-    let when = Conditions {
-        groups: list_of(form.get("groups")),
-        users: list_of(form.get("users")),
-        departments: list_of(form.get("departments")),
-        document_names: list_of(form.get("document_names")),
-        min_pages: number(form, "min_pages")?,
-        hours: text(form, "hours"),
-        days: list_of(form.get("days")),
-        sites: list_of(form.get("sites")),
-        ..Conditions::default()
-    };
-    let then = Actions {
-        color: match form.get("color") {
-            "allow" => Some(ColorAction::Allow),
-            "force-mono" => Some(ColorAction::ForceMono),
-            _ => None,
-        },
-        sides: match form.get("sides") {
-            "allow" => Some(SidesAction::Allow),
-            "force-duplex" => Some(SidesAction::ForceDuplex),
-            _ => None,
-        },
-        max_copies: number(form, "max_copies")?,
-        refuse: text(form, "refuse"),
-        release_sites: list_of(form.get("release_sites")),
-        hold_hours: number(form, "hold_hours")?,
-        ..Actions::default()
-    };
-    Ok(RuleInput {
-        name: form.get("name").trim().to_owned(),
-        enabled: true,
-        when,
-        then,
-        position: number(form, "position")?.map(|p| p as usize),
-    })
 }
 
 /// One line of words for a rule's conditions or actions (its JSON keys and values).
@@ -142,6 +85,27 @@ async fn page(
     error: Option<String>,
     simulation: (String, Vec<(String, String, String)>),
 ) -> HttpResponse {
+    page_with(
+        staff,
+        policy,
+        status,
+        notice,
+        error,
+        simulation,
+        RuleForm::new(),
+    )
+    .await
+}
+
+async fn page_with(
+    staff: Staff,
+    policy: &PolicyStore,
+    status: StatusCode,
+    notice: Option<String>,
+    error: Option<String>,
+    simulation: (String, Vec<(String, String, String)>),
+    form: RuleForm,
+) -> HttpResponse {
     let rules = policy.list().await.unwrap_or_default();
     render(
         status,
@@ -153,6 +117,7 @@ async fn page(
             error,
             sim_user: simulation.0,
             simulation: simulation.1,
+            form,
         },
     )
 }
@@ -208,46 +173,194 @@ async fn create(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let input = match rule_of(&form) {
-        Ok(i) => i,
-        Err(e) => {
-            return page(
-                staff,
-                &policy,
-                StatusCode::BAD_REQUEST,
-                None,
-                Some(e),
-                Default::default(),
-            )
-            .await
-        }
+    let posted = RuleForm::posted(&form);
+    let problem = match posted.rule() {
+        Ok(input) => match policy.create(input, &staff.uid).await {
+            Ok(rule) => return back_to_list("saved", &rule.name),
+            Err(e) => refusal(e),
+        },
+        Err(e) => (StatusCode::BAD_REQUEST, e),
     };
-    match policy.create(input, &staff.uid).await {
-        Ok(rule) => back_to_list("saved", &rule.name),
-        Err(PolicyError::Invalid(problems)) => {
-            page(
-                staff,
-                &policy,
-                StatusCode::BAD_REQUEST,
-                None,
-                Some(format!("The rule was not saved: {}.", problems.join("; "))),
-                Default::default(),
-            )
-            .await
-        }
-        Err(e) => {
+    page_with(
+        staff,
+        &policy,
+        problem.0,
+        None,
+        Some(problem.1),
+        Default::default(),
+        posted,
+    )
+    .await
+}
+
+/// What the page says when a rule is not saved.
+fn refusal(e: PolicyError) -> (StatusCode, String) {
+    match e {
+        PolicyError::Invalid(problems) => (
+            StatusCode::BAD_REQUEST,
+            format!("The rule was not saved: {}.", problems.join("; ")),
+        ),
+        PolicyError::NotFound => (StatusCode::NOT_FOUND, "No such rule.".into()),
+        e => {
             tracing::error!(error = %e, "cannot save a rule");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The rule could not be saved; the details are in Folio's log.".into(),
+            )
+        }
+    }
+}
+
+/// The rule `id` and its place (1-based).
+async fn rule_at(policy: &PolicyStore, id: i64) -> Option<(Rule, usize)> {
+    let rules = policy.list().await.ok()?;
+    let at = rules.iter().position(|r| r.id == id)?;
+    Some((rules[at].clone(), at + 1))
+}
+
+fn edit_form(
+    staff: Staff,
+    id: i64,
+    title: String,
+    form: RuleForm,
+    error: Option<(StatusCode, String)>,
+) -> HttpResponse {
+    let status = error.as_ref().map(|e| e.0).unwrap_or(StatusCode::OK);
+    render(
+        status,
+        &RuleEditPage {
+            staff,
+            nav: "policies",
+            id,
+            title,
+            form,
+            error: error.map(|e| e.1),
+        },
+    )
+}
+
+async fn edit_page(
+    req: HttpRequest,
+    path: web::Path<i64>,
+    sessions: web::Data<ConsoleSessions>,
+    policy: web::Data<PolicyStore>,
+) -> HttpResponse {
+    let staff = match gate(&req, &sessions, ADMIN).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match rule_at(&policy, *path).await {
+        Some((rule, at)) => edit_form(
+            staff,
+            rule.id,
+            rule.name.clone(),
+            RuleForm::of(&rule, at),
+            None,
+        ),
+        None => super::message(
+            &staff,
+            StatusCode::NOT_FOUND,
+            "No such rule",
+            "It may have been deleted.",
+        ),
+    }
+}
+
+async fn save(
+    req: HttpRequest,
+    path: web::Path<i64>,
+    body: web::Bytes,
+    sessions: web::Data<ConsoleSessions>,
+    policy: web::Data<PolicyStore>,
+) -> HttpResponse {
+    let (staff, form) = match posted(&req, &body, &sessions, ADMIN).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let id = *path;
+    let posted = RuleForm::posted(&form);
+    let problem = match posted.rule() {
+        Ok(input) => match policy.update(id, input, &staff.uid).await {
+            Ok(rule) => return back_to_list("saved", &rule.name),
+            Err(e) => refusal(e),
+        },
+        Err(e) => (StatusCode::BAD_REQUEST, e),
+    };
+    let title = policy.get(id).await.map(|r| r.name).unwrap_or_default();
+    edit_form(staff, id, title, posted, Some(problem))
+}
+
+/// Changes one thing of a rule and keeps the rest: its place, or whether it is on.
+async fn change(
+    req: HttpRequest,
+    id: i64,
+    body: web::Bytes,
+    sessions: web::Data<ConsoleSessions>,
+    policy: web::Data<PolicyStore>,
+    how: impl FnOnce(&Form, &mut RuleInput, usize),
+) -> HttpResponse {
+    let (staff, form) = match posted(&req, &body, &sessions, ADMIN).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Some((rule, at)) = rule_at(&policy, id).await else {
+        return super::message(
+            &staff,
+            StatusCode::NOT_FOUND,
+            "No such rule",
+            "It may have been deleted.",
+        );
+    };
+    let mut input = RuleInput {
+        name: rule.name.clone(),
+        enabled: rule.enabled,
+        when: rule.when.clone(),
+        then: rule.then.clone(),
+        position: None,
+    };
+    how(&form, &mut input, at);
+    match policy.update(id, input, &staff.uid).await {
+        Ok(rule) => back_to_list("saved", &rule.name),
+        Err(e) => {
+            let (status, message) = refusal(e);
             page(
                 staff,
                 &policy,
-                StatusCode::INTERNAL_SERVER_ERROR,
+                status,
                 None,
-                Some("The rule could not be saved; the details are in Folio's log.".into()),
+                Some(message),
                 Default::default(),
             )
             .await
         }
     }
+}
+
+async fn move_rule(
+    req: HttpRequest,
+    path: web::Path<i64>,
+    body: web::Bytes,
+    sessions: web::Data<ConsoleSessions>,
+    policy: web::Data<PolicyStore>,
+) -> HttpResponse {
+    change(req, *path, body, sessions, policy, |form, input, at| {
+        let to = form.get("to").trim().parse().unwrap_or(at);
+        input.position = Some(to.max(1));
+    })
+    .await
+}
+
+async fn toggle(
+    req: HttpRequest,
+    path: web::Path<i64>,
+    body: web::Bytes,
+    sessions: web::Data<ConsoleSessions>,
+    policy: web::Data<PolicyStore>,
+) -> HttpResponse {
+    change(req, *path, body, sessions, policy, |_, input, _| {
+        input.enabled = !input.enabled;
+    })
+    .await
 }
 
 async fn delete(
