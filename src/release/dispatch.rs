@@ -101,23 +101,11 @@ impl ReleaseService {
         device_name: &str,
         rule: &str,
     ) -> Result<JobResult, ReleaseError> {
-        let Some((row, _)) = self.inner.spool.job(job_id).await? else {
-            return Ok(JobResult {
-                id: job_id,
-                result: "not-found",
-                message: "no such job".into(),
-                warning: None,
-            });
+        let job = match self.held_job(job_id).await? {
+            Ok(job) => job,
+            Err(refused) => return Ok(refused),
         };
-        let owner = row.owner.clone();
-        let Some(job) = self.view_of(row, &owner).await? else {
-            return Ok(JobResult {
-                id: job_id,
-                result: "not-held",
-                message: "the job is not held".into(),
-                warning: None,
-            });
-        };
+        let owner = job.owner.clone();
         let Some(device) = self.inner.devices.get(device_name).await? else {
             return self.not_routed(job_id, device_name, "no such device").await;
         };
@@ -141,26 +129,11 @@ impl ReleaseService {
         device_name: &str,
         actor: &str,
     ) -> Result<JobResult, ReleaseError> {
-        let Some((row, _)) = self.inner.spool.job(job_id).await? else {
-            return Ok(JobResult {
-                id: job_id,
-                result: "not-found",
-                message: "no such job".into(),
-                warning: None,
-            });
+        let job = match self.held_job(job_id).await? {
+            Ok(job) => job,
+            Err(refused) => return Ok(refused),
         };
-        let owner = row.owner.clone();
-        let job = match self.view_of(row, &owner).await? {
-            Some(j) if j.state == "held" => j,
-            _ => {
-                return Ok(JobResult {
-                    id: job_id,
-                    result: "not-held",
-                    message: "the job is not held".into(),
-                    warning: None,
-                })
-            }
-        };
+        let owner = job.owner.clone();
         let Some(device) = self.inner.devices.get(device_name).await? else {
             return Ok(JobResult {
                 id: job_id,
@@ -173,6 +146,26 @@ impl ReleaseService {
         let message = format!("released by {actor} (IT) for {owner} at {}", device.name);
         self.dispatch(&device, actor, &job, profile.as_ref(), message)
             .await
+    }
+
+    /// Job `job_id` as its owner sees it when it is held, or the answer when it is not.
+    async fn held_job(&self, job_id: i64) -> Result<Result<JobView, JobResult>, ReleaseError> {
+        let refused = |result, message: &str| {
+            Ok(Err(JobResult {
+                id: job_id,
+                result,
+                message: message.into(),
+                warning: None,
+            }))
+        };
+        let Some((row, _)) = self.inner.spool.job(job_id).await? else {
+            return refused("not-found", "no such job");
+        };
+        let owner = row.owner.clone();
+        match self.view_of(row, &owner).await? {
+            Some(job) if job.state == "held" => Ok(Ok(job)),
+            _ => refused("not-held", "the job is not held"),
+        }
     }
 
     /// Leaves a job the lane could not send held, saying why (the owner sees it at a copier).

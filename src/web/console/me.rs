@@ -195,25 +195,7 @@ async fn page(
         .await
         .unwrap_or_default()
         .into_iter()
-        .map(|s| {
-            format!(
-                "{} {} pages: {} of {} used in {} ({})",
-                if s.quota.scope == "user" {
-                    "My"
-                } else {
-                    "Department"
-                },
-                if s.quota.color {
-                    "colour"
-                } else {
-                    "black & white"
-                },
-                s.used,
-                s.quota.monthly_pages,
-                s.month,
-                if s.quota.hard { "firm limit" } else { "guide" }
-            )
-        })
+        .map(|s| super::pages::budget_line(&s, "My"))
         .collect();
     render(
         StatusCode::OK,

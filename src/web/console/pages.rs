@@ -332,3 +332,24 @@ pub struct UserPage {
     /// Jobs held or printing.
     pub open: usize,
 }
+
+/// One monthly budget and its use, in a sentence (`own`: "My" on one's page, "Own" for IT).
+pub fn budget_line(s: &crate::policy::quota::Standing, own: &str) -> String {
+    format!(
+        "{} {} pages: {} of {} used in {} ({})",
+        if s.quota.scope == "user" {
+            own
+        } else {
+            "Department"
+        },
+        if s.quota.color {
+            "colour"
+        } else {
+            "black & white"
+        },
+        s.used,
+        s.quota.monthly_pages,
+        s.month,
+        if s.quota.hard { "firm limit" } else { "guide" }
+    )
+}

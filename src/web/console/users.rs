@@ -185,26 +185,7 @@ async fn show(
             let share = (s.used * 100)
                 .checked_div(u64::from(s.quota.monthly_pages))
                 .unwrap_or(0);
-            (
-                format!(
-                    "{} {} — {} of {} pages in {} ({})",
-                    if s.quota.scope == "user" {
-                        "Own"
-                    } else {
-                        "Department"
-                    },
-                    if s.quota.color {
-                        "colour"
-                    } else {
-                        "black & white"
-                    },
-                    s.used,
-                    s.quota.monthly_pages,
-                    s.month,
-                    if s.quota.hard { "firm" } else { "guide" }
-                ),
-                share.min(100) as u32,
-            )
+            (super::pages::budget_line(&s, "Own"), share.min(100) as u32)
         })
         .collect();
     let open = spool
