@@ -93,3 +93,12 @@ pub fn completed_devices_since(conn: &mut Conn, since: i64) -> QueryResult<Vec<i
         .select(deliveries::device_id)
         .load(conn)
 }
+
+/// Jobs ever sent to device `device_id`.
+pub fn job_ids_at(conn: &mut Conn, device_id: i64) -> QueryResult<Vec<i64>> {
+    deliveries::table
+        .filter(deliveries::device_id.eq(device_id))
+        .select(deliveries::job_id)
+        .distinct()
+        .load(conn)
+}

@@ -6,14 +6,12 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::pages::{DeviceEditPage, DeviceLine, DeviceTokenPage, DevicesPage};
-use super::{gate, message, posted, render, see_other, ConsoleSessions, Staff, EVERY_ROLE};
+use super::{
+    gate, message, posted, render, see_other_with, ConsoleSessions, Staff, EVERY_ROLE, OPERATORS,
+};
 use crate::devices::{DeviceError, DeviceRegistry, Location, NewDevice};
-use crate::directory::settings::Role;
 use crate::release::ReleaseService;
 use crate::web::form::Form;
-
-/// Who changes devices.
-const OPERATORS: &[Role] = &[Role::Admin, Role::Helpdesk];
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/devices", web::get().to(list))
@@ -110,7 +108,6 @@ async fn page(
     render(
         status,
         &DevicesPage {
-            can_change: staff.has(OPERATORS),
             nav: "devices",
             staff,
             devices,
@@ -272,7 +269,7 @@ async fn save(
     };
     let fields = DeviceForm::posted(&form);
     match registry.update(*path, fields.device(), &staff.uid).await {
-        Ok(d) => see_other(&format!("/devices?{}", query("saved", &d.name))),
+        Ok(d) => see_other_with("/devices", "saved", &d.name),
         Err(e) => {
             let (status, m) = refusal(e);
             edit_form(
@@ -284,12 +281,6 @@ async fn save(
             )
         }
     }
-}
-
-fn query(key: &str, value: &str) -> String {
-    form_urlencoded::Serializer::new(String::new())
-        .append_pair(key, value)
-        .finish()
 }
 
 async fn rotate(
@@ -328,7 +319,7 @@ async fn remove(
         Err(r) => return r,
     };
     match registry.remove(&path.to_string(), &staff.uid).await {
-        Ok(d) => see_other(&format!("/devices?{}", query("removed", &d.name))),
+        Ok(d) => see_other_with("/devices", "removed", &d.name),
         Err(e) => {
             let (status, m) = refusal(e);
             message(&staff, status, "The device was not removed", &m)

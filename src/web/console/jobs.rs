@@ -6,15 +6,13 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::pages::{JobLine, JobsPage};
-use super::{gate, message, posted, render, see_other, ConsoleSessions, EVERY_ROLE};
+use super::{
+    gate, message, posted, render, see_other_with, ConsoleSessions, EVERY_ROLE, OPERATORS,
+};
 use crate::db::models::jobs::Which;
 use crate::devices::DeviceRegistry;
-use crate::directory::settings::Role;
 use crate::release::ReleaseService;
 use crate::spool::{Spool, SpoolError};
-
-/// Who acts on someone's jobs.
-const OPERATORS: &[Role] = &[Role::Admin, Role::Helpdesk];
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/jobs", web::get().to(list))
@@ -53,14 +51,23 @@ async fn list(
     let user = query.user.trim().to_owned();
     let owner = (!user.is_empty()).then(|| user.clone());
     let mut found = spool.list(which, owner, 500).await.unwrap_or_default();
-    // The device a job went to is in its state message ("released at X", "printed at X").
+    // Jobs sent to a device are those with a delivery row there.
     let device = query.device.trim().to_owned();
     if !device.is_empty() {
-        found.retain(|j| {
-            j.state_message
-                .as_deref()
-                .is_some_and(|m| m.contains(&format!(" {device}")))
-        });
+        let sent: std::collections::HashSet<i64> = match registry.get(&device).await {
+            Ok(Some(d)) => sessions
+                .db
+                .run(move |conn| {
+                    crate::db::models::deliveries::job_ids_at(conn, d.id)
+                        .map_err(crate::db::DbError::from)
+                })
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+            _ => Default::default(),
+        };
+        found.retain(|j| sent.contains(&j.id));
     }
     let devices = registry
         .list()
@@ -73,7 +80,6 @@ async fn list(
         StatusCode::OK,
         &JobsPage {
             nav: "jobs",
-            can_act: staff.has(OPERATORS),
             staff,
             user,
             state,
@@ -86,10 +92,7 @@ async fn list(
 }
 
 fn back(notice: &str) -> HttpResponse {
-    let q: String = form_urlencoded::Serializer::new(String::new())
-        .append_pair("done", notice)
-        .finish();
-    see_other(&format!("/jobs?{q}"))
+    see_other_with("/jobs", "done", notice)
 }
 
 async fn cancel(

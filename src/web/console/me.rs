@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use super::pages::{local, JobLine};
-use super::{gate, posted, render, see_other, ConsoleSessions, Staff};
+use super::{gate, posted, render, ConsoleSessions, Staff};
 use crate::db::models::jobs::Which;
 use crate::directory::{DirectoryService, DirectoryUser};
 use crate::domain::JobState;
@@ -60,23 +60,8 @@ struct MePage {
     budgets: Vec<String>,
 }
 
-#[derive(serde::Deserialize)]
-struct Done {
-    #[serde(default)]
-    notice: Option<String>,
-    #[serde(default)]
-    error: Option<String>,
-}
-
-fn back(notice: Result<String, String>) -> HttpResponse {
-    let (key, value) = match notice {
-        Ok(n) => ("notice", n),
-        Err(e) => ("error", e),
-    };
-    let q: String = form_urlencoded::Serializer::new(String::new())
-        .append_pair(key, &value)
-        .finish();
-    see_other(&format!("/me?{q}"))
+fn back(outcome: Result<String, String>) -> HttpResponse {
+    super::back_to("/me", outcome)
 }
 
 /// A form posted by a signed-in user, with their directory entry (a stale form, or the
@@ -108,7 +93,7 @@ async fn me_in_directory(directory: &DirectoryService, staff: &Staff) -> Option<
 #[allow(clippy::too_many_arguments)]
 async fn page(
     req: HttpRequest,
-    done: web::Query<Done>,
+    done: web::Query<super::Outcome>,
     sessions: web::Data<ConsoleSessions>,
     spool: web::Data<Spool>,
     directory: web::Data<DirectoryService>,

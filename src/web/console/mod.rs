@@ -191,6 +191,31 @@ pub fn see_other(to: &str) -> HttpResponse {
 }
 
 /// A page saying why not.
+/// A redirect to `path` carrying `key=value` (a notice the page shows once).
+pub fn see_other_with(path: &str, key: &str, value: &str) -> HttpResponse {
+    let query: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair(key, value)
+        .finish();
+    see_other(&format!("{path}?{query}"))
+}
+
+/// What [`back_to`] said, read back from the query string.
+#[derive(serde::Deserialize)]
+pub struct Outcome {
+    #[serde(default)]
+    pub notice: Option<String>,
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// A redirect to `path` saying what happened: `notice=…` or `error=…`.
+pub fn back_to(path: &str, outcome: Result<String, String>) -> HttpResponse {
+    match outcome {
+        Ok(n) => see_other_with(path, "notice", &n),
+        Err(e) => see_other_with(path, "error", &e),
+    }
+}
+
 pub fn message(staff: &Staff, status: StatusCode, heading: &str, text: &str) -> HttpResponse {
     render(
         status,
@@ -259,7 +284,7 @@ pub async fn gate(
         is_admin: roles.contains(&Role::Admin),
         can_audit: roles.contains(&Role::Admin) || roles.contains(&Role::Auditor),
         is_it: !roles.is_empty(),
-        can_operate: roles.contains(&Role::Admin) || roles.contains(&Role::Helpdesk),
+        can_operate: OPERATORS.iter().any(|r| roles.contains(r)),
         roles_text: serde_json::to_value(&roles)
             .ok()
             .and_then(|v| serde_json::from_value::<Vec<String>>(v).ok())
@@ -316,6 +341,8 @@ pub async fn posted(
 }
 
 pub const EVERY_ROLE: &[Role] = &[Role::Admin, Role::Helpdesk, Role::Auditor];
+/// Who acts for others: devices, users, someone's jobs.
+pub const OPERATORS: &[Role] = &[Role::Admin, Role::Helpdesk];
 
 async fn login_page(req: HttpRequest, sessions: web::Data<ConsoleSessions>) -> HttpResponse {
     if gate(&req, &sessions, &[]).await.is_ok() {

@@ -154,8 +154,6 @@ pub struct JobsPage {
     pub device: String,
     /// Device names, for "release at".
     pub devices: Vec<String>,
-    /// Administrators and the helpdesk cancel and release for owners.
-    pub can_act: bool,
     pub notice: Option<String>,
     pub jobs: Vec<JobLine>,
 }
@@ -230,8 +228,6 @@ pub struct DevicesPage {
     pub staff: Staff,
     pub nav: &'static str,
     pub devices: Vec<DeviceLine>,
-    /// Administrators and the helpdesk add and edit devices.
-    pub can_change: bool,
     /// Driver profiles (id, name).
     pub drivers: Vec<(String, String)>,
     pub form: super::devices::DeviceForm,

@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::pages::RuleEditPage;
 use super::pages::{PoliciesPage, RuleLine};
 use super::rule_form::RuleForm;
-use super::{gate, posted, render, see_other, ConsoleSessions, Staff};
+use super::{gate, posted, render, ConsoleSessions, Staff};
 use crate::devices::DeviceRegistry;
 use crate::directory::settings::Role;
 use crate::directory::DirectoryService;
@@ -157,10 +157,7 @@ async fn list(
 }
 
 fn back_to_list(key: &str, name: &str) -> HttpResponse {
-    let query: String = form_urlencoded::Serializer::new(String::new())
-        .append_pair(key, name)
-        .finish();
-    see_other(&format!("/policies?{query}"))
+    super::see_other_with("/policies", key, name)
 }
 
 async fn create(

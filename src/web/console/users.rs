@@ -6,15 +6,12 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::pages::{local, UserPage, UsersPage};
-use super::{gate, message, posted, render, see_other, ConsoleSessions, Staff};
+use super::{back_to, gate, message, posted, render, see_other, ConsoleSessions, Staff, OPERATORS};
 use crate::db::models::jobs::Which;
-use crate::directory::settings::Role;
 use crate::directory::{DirectoryService, DirectoryUser};
 use crate::policy::quota::Quotas;
 use crate::release::ReleaseService;
 use crate::spool::Spool;
-
-const OPERATORS: &[Role] = &[Role::Admin, Role::Helpdesk];
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/users", web::get().to(search))
@@ -93,23 +90,8 @@ fn path_segment(uid: &str) -> String {
     form_urlencoded::byte_serialize(uid.as_bytes()).collect()
 }
 
-#[derive(serde::Deserialize)]
-struct Done {
-    #[serde(default)]
-    notice: Option<String>,
-    #[serde(default)]
-    error: Option<String>,
-}
-
-fn back(uid: &str, notice: Result<String, String>) -> HttpResponse {
-    let (key, value) = match notice {
-        Ok(n) => ("notice", n),
-        Err(e) => ("error", e),
-    };
-    let q: String = form_urlencoded::Serializer::new(String::new())
-        .append_pair(key, &value)
-        .finish();
-    see_other(&format!("/users/{}?{q}", path_segment(uid)))
+fn back(uid: &str, outcome: Result<String, String>) -> HttpResponse {
+    back_to(&format!("/users/{}", path_segment(uid)), outcome)
 }
 
 async fn lookup(
@@ -138,7 +120,7 @@ async fn lookup(
 async fn show(
     req: HttpRequest,
     path: web::Path<String>,
-    done: web::Query<Done>,
+    done: web::Query<super::Outcome>,
     sessions: web::Data<ConsoleSessions>,
     directory: web::Data<DirectoryService>,
     release: web::Data<ReleaseService>,
