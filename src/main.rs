@@ -59,10 +59,10 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
-    /// Audit trail tools.
+    /// The audit trail: check its hash chain, export it.
     Audit {
         #[command(subcommand)]
-        command: AuditCommand,
+        command: folio::cli::AuditCommand,
     },
     /// Spool tools.
     Spool {
@@ -91,12 +91,6 @@ enum SpoolCommand {
         #[arg(long)]
         json: bool,
     },
-}
-
-#[derive(Subcommand)]
-enum AuditCommand {
-    /// Check the hash chain of the audit trail.
-    Verify,
 }
 
 fn settings(cli: &Cli) -> anyhow::Result<Settings> {
@@ -159,21 +153,10 @@ fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Audit {
-            command: AuditCommand::Verify,
-        } => {
+        Command::Audit { command } => {
             let s = settings(&cli)?;
-            let db = folio::db::Db::connect(&s.effective_database_url(), 1)?;
-            match folio::audit::verify(&mut *db.get()?)? {
-                folio::audit::Verdict::Intact { events } => {
-                    println!("audit trail intact: {events} events");
-                    Ok(())
-                }
-                folio::audit::Verdict::Broken { id, reason } => {
-                    println!("audit trail BROKEN at event {id}: {reason}");
-                    std::process::exit(1)
-                }
-            }
+            let code = folio::cli::audit(&s, command)?;
+            std::process::exit(code)
         }
         Command::Spool {
             command: SpoolCommand::Verify { json },
@@ -238,6 +221,10 @@ fn main() -> anyhow::Result<()> {
                 tracing::info!(address = app.address(), data_dir = %s.data_dir.display(), "Folio started");
                 // Tests and scripts read this line to learn the bound port.
                 println!("listening on {}", app.address());
+                if let Some(tls) = app.tls_address() {
+                    tracing::info!(address = tls, "TLS listener (HTTPS, IPPS) started");
+                    println!("listening with TLS on {tls}");
+                }
                 app.run(Duration::from_secs(s.expiry_interval_secs.max(1))).await?;
                 Ok(())
             })

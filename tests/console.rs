@@ -185,10 +185,20 @@ fn an_administrator_adds_a_colour_rule_and_sees_its_effect() {
             assert_eq!(csv.content_type(), "text/csv");
             let body = csv.into_string().unwrap();
             assert!(
-                body.starts_with("id,at,actor,action,object,detail,hash\r\n"),
+                body.starts_with(
+                    "seq,at,actor,action,object,device,outcome,detail,prev_hash,hash\r\n"
+                ),
                 "{body}"
             );
             assert!(body.contains(",carol,policy.rule_created,"), "{body}");
+            let json = ureq::get(&server.http_url("/audit.json?action=policy."))
+                .set("Cookie", &format!("folio_console={}", session.value()))
+                .call()
+                .unwrap()
+                .into_string()
+                .unwrap();
+            let events: serde_json::Value = serde_json::from_str(&json).unwrap();
+            assert_eq!(events[0]["actor"], "carol", "{json}");
             let no_session = ureq::get(&server.http_url("/audit.csv")).call();
             assert!(
                 matches!(&no_session, Ok(r) if r.get_url().ends_with("/login")),

@@ -150,7 +150,12 @@ impl Db {
     {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get().map_err(DbError::from)?;
+            let waited = std::time::Instant::now();
+            let conn = pool.get();
+            crate::metrics::METRICS
+                .db_pool_wait
+                .observe(waited.elapsed().as_secs_f64());
+            let mut conn = conn.map_err(DbError::from)?;
             f(&mut conn)
         })
         .await
@@ -193,6 +198,11 @@ pub fn lock_audit_chain(conn: &mut Conn) -> diesel::QueryResult<()> {
         diesel::sql_query("SELECT pg_advisory_xact_lock(7310001)").execute(conn)?;
     }
     Ok(())
+}
+
+/// One round trip to the database (readiness checks).
+pub fn ping(conn: &mut Conn) -> diesel::QueryResult<()> {
+    diesel::sql_query("SELECT 1").execute(conn).map(|_| ())
 }
 
 /// Now, in Unix milliseconds: the unit of every time column.

@@ -51,6 +51,16 @@ diesel::table! {
         detail -> Text,
         prev_hash -> Text,
         hash -> Text,
+        seq -> BigInt,
+        device -> Text,
+        outcome -> Text,
+    }
+}
+
+diesel::table! {
+    audit_cursors (name) {
+        name -> Text,
+        seq -> BigInt,
     }
 }
 
@@ -213,6 +223,7 @@ diesel::joinable!(directory_badges -> directory_users (uid_key));
 diesel::allow_tables_to_appear_in_same_query!(
     jobs,
     documents,
+    audit_cursors,
     audit_events,
     directory_users,
     directory_badges,

@@ -56,6 +56,7 @@ impl DeviceRegistry {
                                 "service": row.service,
                             })
                             .to_string(),
+                            ..Default::default()
                         },
                     )?;
                     Ok::<_, diesel::result::Error>(true)

@@ -183,6 +183,7 @@ impl DeviceRegistry {
                             action: "device.tls_pinned",
                             object: &format!("device:{id}"),
                             detail: serde_json::json!({ "sha256": stored }).to_string(),
+                            ..Default::default()
                         },
                     )
                 })
@@ -330,11 +331,13 @@ impl DeviceRegistry {
                             actor: &actor,
                             action: "device.added",
                             object: &format!("device:{id}"),
+                            device: Some(&row.name),
                             detail: serde_json::json!({
                                 "name": row.name, "uri": row.uri, "driver": row.driver,
                                 "tls_pin": row.tls_pin,
                             })
                             .to_string(),
+                            ..Default::default()
                         },
                     )?;
                     Ok::<_, diesel::result::Error>(id)
@@ -406,7 +409,9 @@ impl DeviceRegistry {
                             actor: &actor,
                             action: "device.token_rotated",
                             object: &format!("device:{}", device.id),
+                            device: Some(&device.name),
                             detail: serde_json::json!({ "name": device.name }).to_string(),
+                            ..Default::default()
                         },
                     )?;
                     Ok::<_, diesel::result::Error>(true)
@@ -439,7 +444,9 @@ impl DeviceRegistry {
                             actor: &actor,
                             action: "device.removed",
                             object: &format!("device:{}", d.id),
+                            device: Some(&d.name),
                             detail: serde_json::json!({ "name": d.name }).to_string(),
+                            ..Default::default()
                         },
                     )?;
                     Ok::<_, diesel::result::Error>(true)

@@ -305,6 +305,7 @@ impl DirectoryService {
                             action: &action,
                             object: &object,
                             detail: detail.to_string(),
+                            ..Default::default()
                         },
                     )
                 })
@@ -828,6 +829,7 @@ impl DirectoryService {
                             object: &format!("user:{uid}"),
                             detail: serde_json::json!({ "registration": id, "badge": badge })
                                 .to_string(),
+                            ..Default::default()
                         },
                     )?;
                     Ok::<_, diesel::result::Error>(id)
@@ -896,6 +898,7 @@ impl DirectoryService {
                             object: &format!("user:{}", reg.uid),
                             detail: serde_json::json!({ "registration": id, "badge": reg.badge })
                                 .to_string(),
+                            ..Default::default()
                         },
                     )?;
                     Ok::<_, diesel::result::Error>(true)
@@ -940,6 +943,7 @@ impl DirectoryService {
                             },
                             object: &format!("user:{uid}"),
                             detail: "{}".into(),
+                            ..Default::default()
                         },
                     )
                 })

@@ -444,8 +444,11 @@ async fn process(
             .take(200)
             .collect(),
     };
-    let span = tracing::debug_span!("ipp", op = operation_name(req.operation), user = %ctx.user, request_id = req.request_id);
-    let _guard = span.enter();
+    crate::web::guard::record("user", &ctx.user);
+    if let Target::Job(id) = target {
+        crate::web::guard::record("job_id", &id);
+    }
+    crate::web::guard::record("operation", &operation_name(req.operation));
     dispatch(&ctx, target, body).await
 }
 

@@ -193,6 +193,7 @@ pub async fn print_job(ctx: &Ctx<'_>, body: &mut Body) -> Result<Reply, IppError
     };
     let spec = spec_for(ctx, &request, &decision);
     let job = ctx.svc.spool.submit(spec, Some(doc)).await?;
+    crate::web::guard::record("job_id", &job.id);
     tracing::info!(job_id = job.id, user = %job.owner, pages = ?job.impressions, "job held");
     route(ctx, job.id, &decision);
     Ok(Reply::ok(vec![created_group(ctx, &job)]).with_unsupported(request.unsupported))
@@ -211,6 +212,7 @@ pub async fn create_job(ctx: &Ctx<'_>) -> Result<Reply, IppError> {
     let decision = decide(ctx, &request, None).await?;
     let spec = spec_for(ctx, &request, &decision);
     let job = ctx.svc.spool.submit(spec, None).await?;
+    crate::web::guard::record("job_id", &job.id);
     Ok(Reply::ok(vec![created_group(ctx, &job)]).with_unsupported(request.unsupported))
 }
 

@@ -92,6 +92,18 @@ impl OutputError {
     pub fn nothing_printed(&self) -> bool {
         !matches!(self, OutputError::Ambiguous(_))
     }
+
+    /// A short name for the kind of failure (the `kind` label of `folio_output_errors_total`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            OutputError::Unreachable(_) => "unreachable",
+            OutputError::Busy => "busy",
+            OutputError::Refused(_) => "refused",
+            OutputError::Ambiguous(_) => "ambiguous",
+            OutputError::Unsupported(_) => "unsupported",
+            OutputError::Document(_) => "document",
+        }
+    }
 }
 
 /// What the device said after taking the job.

@@ -146,6 +146,7 @@ impl Quotas {
                                 "hard": row.hard != 0,
                             })
                             .to_string(),
+                            ..Default::default()
                         },
                     )?;
                     Ok::<_, diesel::result::Error>(id)
@@ -175,6 +176,7 @@ impl Quotas {
                                 action: "quota.deleted",
                                 object: &format!("quota:{id}"),
                                 detail: "{}".into(),
+                                ..Default::default()
                             },
                         )?;
                     }

@@ -147,6 +147,7 @@ impl PolicyStore {
                                 "name": row.name, "when": input.when, "then": input.then,
                             })
                             .to_string(),
+                            ..Default::default()
                         },
                     )?;
                     Ok::<_, diesel::result::Error>(id)
@@ -214,6 +215,7 @@ impl PolicyStore {
                                 "position": input.position,
                             })
                             .to_string(),
+                            ..Default::default()
                         },
                     )?;
                     Ok::<_, diesel::result::Error>(true)
@@ -247,6 +249,7 @@ impl PolicyStore {
                                 "name": before.name, "when": before.when, "then": before.then,
                             })
                             .to_string(),
+                            ..Default::default()
                         },
                     )
                 })

@@ -133,6 +133,7 @@ impl Delegations {
                                 "until": new.until,
                             })
                             .to_string(),
+                            ..Default::default()
                         },
                     )?;
                     let all = rows::given_by(conn, &owner_key, now, true)?;
@@ -201,6 +202,7 @@ impl Delegations {
                             action: "delegation.revoked",
                             object: &format!("delegation:{id}"),
                             detail: "{}".into(),
+                            ..Default::default()
                         },
                     )?;
                     Ok::<_, diesel::result::Error>(true)

@@ -18,6 +18,7 @@ use crate::db::models::jobs::JobRow;
 use crate::devices::Device;
 use crate::domain::{ColorMode, DocumentFormat, JobState, JobStateReason, Sides};
 use crate::drivers::{DriverProfile, Protocol};
+use crate::metrics::METRICS;
 use crate::output::{
     ipp::IppDevice, lpd, pjl, JobLabel, Limits, OutputError, RemoteOutcome, Sent, Ticket,
 };
@@ -67,6 +68,9 @@ pub fn spawn(spool: Spool, target: Target, job: JobRow) {
         let (s, id, owner) = (spool.clone(), job.id, job.owner.clone());
         let device = target.device.clone();
         let usage = target.usage.clone();
+        let ticket = ticket_for(&job, &device);
+        let copies = job.copies.max(1) as u32;
+        let started = Instant::now();
         let outcome = match spool.job(id).await {
             Ok(Some((_, docs))) if !docs.is_empty() => {
                 let doc = docs[0].clone();
@@ -110,6 +114,17 @@ pub fn spawn(spool: Spool, target: Target, job: JobRow) {
             ),
         };
         tracing::info!(job_id = id, device = %device.name, state = to.keyword(), %message, "release finished");
+        METRICS
+            .release_duration
+            .with_label_values(&[recorded])
+            .observe(started.elapsed().as_secs_f64());
+        if recorded == "completed" {
+            let pages = impressions
+                .filter(|n| *n > 0)
+                .map(|n| n as u32)
+                .unwrap_or(usage.estimated_pages);
+            count_printed(&ticket, copies, pages, &usage.department);
+        }
         let counted_by = owner.clone();
         let end = move |conn: &mut crate::db::Conn, _: &crate::spool::Transitioned| {
             deliveries::finish(conn, id, recorded, impressions, crate::db::now_ms())?;
@@ -132,12 +147,47 @@ pub fn spawn(spool: Spool, target: Target, job: JobRow) {
             Ok(())
         };
         if let Err(e) = spool
-            .transition_then(id, to, reason, Some(message), owner, end)
+            .transition_then(
+                id,
+                to,
+                reason,
+                Some(message),
+                (owner, Some(device.name.clone())),
+                end,
+            )
             .await
         {
             tracing::error!(job_id = id, error = %e, "cannot record the end of a release");
         }
     });
+}
+
+/// Pages and sheets in the metrics, by colour, sides and department. Sheets are worked out
+/// from the pages of one copy (a two-sided copy of 3 pages takes 2 sheets).
+fn count_printed(ticket: &Ticket, copies: u32, pages: u32, department: &str) {
+    let labels = [
+        ticket.color.keyword(),
+        ticket.sides.keyword(),
+        if department.is_empty() {
+            "unknown"
+        } else {
+            department
+        },
+    ];
+    let per_copy = pages.div_ceil(copies.max(1));
+    let sheets = if ticket.sides == Sides::OneSided {
+        pages
+    } else {
+        per_copy.div_ceil(2) * copies
+    };
+    METRICS
+        .pages_printed
+        .with_label_values(&labels)
+        .inc_by(pages.into());
+    METRICS
+        .sheets_printed
+        .with_label_values(&labels)
+        .inc_by(sheets.into());
 }
 
 /// The ticket the device gets: the job's, within what the device can do (never colour to a
@@ -231,6 +281,12 @@ fn deliver(spool: &Spool, target: &Target, job: &JobRow, doc: &DocumentRow) -> O
                 device.uri
             ))),
         };
+        if let Err(e) = &sent {
+            METRICS
+                .output_errors
+                .with_label_values(&[device.name.as_str(), e.kind()])
+                .inc();
+        }
         match sent {
             Ok(sent) => return follow(target, &label, sent),
             Err(OutputError::Busy) if attempt < BUSY_RETRIES => {

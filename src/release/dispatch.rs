@@ -59,7 +59,7 @@ impl ReleaseService {
                 JobState::Processing,
                 JobStateReason::JobPrinting,
                 Some(message),
-                actor.to_owned(),
+                (actor.to_owned(), Some(device.name.clone())),
                 record,
             )
             .await

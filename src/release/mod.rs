@@ -232,9 +232,24 @@ impl ReleaseService {
                     e,
                     BadgeError::Unknown | BadgeError::WrongPin | BadgeError::Invalid
                 ) {
-                    let mut f = self.failures();
-                    f.fail(badge_key);
-                    f.fail(device_key);
+                    {
+                        let mut f = self.failures();
+                        f.fail(badge_key);
+                        f.fail(device_key);
+                    }
+                    // The card number stays out of the trail: it opens sessions.
+                    crate::audit::record(
+                        &self.inner.db,
+                        crate::audit::Record {
+                            actor: "anonymous".into(),
+                            action: "release.session",
+                            object: format!("device:{}", device.id),
+                            device: Some(device.name.clone()),
+                            outcome: crate::audit::Outcome::Failure,
+                            detail: serde_json::json!({ "reason": e.to_string() }),
+                        },
+                    )
+                    .await;
                 }
                 return Err(e.into());
             }
@@ -274,9 +289,24 @@ impl ReleaseService {
         match self.inner.directory.authenticate(login, password).await {
             Ok(Some(user)) => Ok(user),
             Ok(None) => {
-                let mut f = self.failures();
-                f.fail(login_key);
-                f.fail(device_key);
+                {
+                    let mut f = self.failures();
+                    f.fail(login_key);
+                    f.fail(device_key);
+                }
+                let login: String = login.trim().chars().take(64).collect();
+                crate::audit::record(
+                    &self.inner.db,
+                    crate::audit::Record {
+                        actor: login,
+                        action: "release.session",
+                        object: format!("device:{}", device.id),
+                        device: Some(device.name.clone()),
+                        outcome: crate::audit::Outcome::Failure,
+                        detail: serde_json::json!({ "reason": "wrong login or password" }),
+                    },
+                )
+                .await;
                 Err(ReleaseError::WrongPassword)
             }
             Err(crate::directory::LookupError::Unavailable(m)) => {
@@ -321,10 +351,12 @@ impl ReleaseService {
                             actor: &uid,
                             action: "release.session",
                             object: &format!("device:{}", r.device_id),
+                            device: Some(&device_name),
                             detail: serde_json::json!({
                                 "device": device_name, "degraded": degraded, "via": via,
                             })
                             .to_string(),
+                            ..Default::default()
                         },
                     )
                 })
@@ -359,7 +391,7 @@ impl ReleaseService {
             io: Duration::from_millis(1500),
         };
         let tls = Some(self.inner.devices.tls_for(device));
-        tokio::task::spawn_blocking(move || {
+        let status = tokio::task::spawn_blocking(move || {
             crate::output::device_status(&uri, &profile, limits, tls)
         })
         .await
@@ -368,7 +400,31 @@ impl ReleaseService {
             state: "unknown".into(),
             reasons: Vec::new(),
             message: "the copier's state could not be checked".into(),
-        })
+        });
+        crate::metrics::METRICS
+            .device_up
+            .with_label_values(&[device.name.as_str()])
+            .set(i64::from(status.ready));
+        status
+    }
+
+    /// Asks every device in service its state (for `folio_device_up`), 16 at a time; devices
+    /// removed since the last round leave the metric.
+    pub async fn poll_devices(&self) {
+        use futures_util::StreamExt;
+        let devices = match self.inner.devices.list().await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list devices to check them");
+                return;
+            }
+        };
+        crate::metrics::METRICS.device_up.reset();
+        futures_util::stream::iter(devices.iter())
+            .for_each_concurrent(16, |d| async move {
+                self.device_status(d).await;
+            })
+            .await;
     }
 
     /// The open session `id` at `device`, its idle expiry pushed back.

@@ -73,7 +73,7 @@ impl ReleaseService {
                     JobState::ProcessingStopped,
                     JobStateReason::JobPrinting,
                     Some(message),
-                    "folio".into(),
+                    ("folio".into(), Some(device_name.clone())),
                     end,
                 )
                 .await

@@ -114,6 +114,7 @@ fn insert_one(conn: &mut Conn, intake: &Intake) -> Result<i64, SpoolError> {
             action: "job.submitted",
             object: &format!("job:{id}"),
             detail: detail.to_string(),
+            ..Default::default()
         },
     )?;
     Ok(id)

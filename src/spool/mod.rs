@@ -387,19 +387,20 @@ impl Spool {
         message: Option<String>,
         actor: String,
     ) -> Result<Transitioned, SpoolError> {
-        self.transition_then(job_id, to, reason, message, actor, |_, _| Ok(()))
+        self.transition_then(job_id, to, reason, message, (actor, None), |_, _| Ok(()))
             .await
     }
 
     /// [`Spool::transition_with`], then `then` in the same transaction (a record that must
-    /// exist exactly when the move happened, such as a delivery).
+    /// exist exactly when the move happened, such as a delivery). `by` is the actor and the
+    /// device involved, if any.
     pub async fn transition_then<F>(
         &self,
         job_id: i64,
         to: JobState,
         reason: JobStateReason,
         message: Option<String>,
-        actor: String,
+        by: (String, Option<String>),
         then: F,
     ) -> Result<Transitioned, SpoolError>
     where
@@ -409,11 +410,13 @@ impl Spool {
             .inner
             .db
             .run(move |conn| {
+                let (actor, device) = by;
                 let change = Change {
                     to,
                     reason,
                     message: message.as_deref(),
                     actor: &actor,
+                    device: device.as_deref(),
                 };
                 db::write_tx(conn, |conn| {
                     let done = state::transition(conn, job_id, change)?;
@@ -656,6 +659,7 @@ fn close_in_tx(conn: &mut db::Conn, job_id: i64, actor: &str) -> Result<JobRow, 
             reason: JobStateReason::JobHoldUntilSpecified,
             message: None,
             actor,
+            device: None,
         }
     } else {
         Change {
@@ -663,6 +667,7 @@ fn close_in_tx(conn: &mut db::Conn, job_id: i64, actor: &str) -> Result<JobRow, 
             reason: JobStateReason::JobDataInsufficient,
             message: Some("closed without a document"),
             actor,
+            device: None,
         }
     };
     let done = state::transition(conn, job_id, change)?;

@@ -38,6 +38,8 @@ pub struct Change<'a> {
     pub message: Option<&'a str>,
     /// Who caused it (user name or `system`).
     pub actor: &'a str,
+    /// The copier involved (a release and its end), for the audit trail.
+    pub device: Option<&'a str>,
 }
 
 /// The outcome of a transition.
@@ -92,6 +94,12 @@ pub fn transition(
             actor: change.actor,
             action: "job.state",
             object: &format!("job:{id}"),
+            device: change.device,
+            outcome: if failed(from, change.to) {
+                audit::Outcome::Failure
+            } else {
+                audit::Outcome::Success
+            },
             // The owner beside the actor: "released by X for Y" reads from one event.
             detail: serde_json::json!({
                 "from": from.keyword(),
@@ -115,6 +123,13 @@ pub fn transition(
         job,
         purged_files,
     })
+}
+
+/// Whether a move records a failure: an abort, a release that may or may not have printed,
+/// a job back on hold because its copier failed.
+fn failed(from: JobState, to: JobState) -> bool {
+    matches!(to, JobState::Aborted | JobState::ProcessingStopped)
+        || (from == JobState::Processing && to == JobState::PendingHeld)
 }
 
 /// Counts a committed transition in the metrics (call after the transaction committed).

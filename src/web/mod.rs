@@ -1,27 +1,28 @@
-//! HTTP routes on the one listener: IPP, health and metrics. The console and REST API come
-//! later and will live here too.
+//! HTTP routes on the listeners (plain and TLS alike): IPP, the REST API, the copier terminal,
+//! the console, health and metrics.
 
 pub mod console;
 pub mod delegations;
 pub mod devices;
 pub mod form;
+pub mod guard;
+pub mod health;
 pub mod me;
 pub mod policy;
 pub mod quotas;
 pub mod release;
 pub mod terminal;
+pub mod tls;
 
 use actix_web::{web, HttpResponse};
 
 use crate::ipp;
-use crate::metrics::METRICS;
 
 /// Registers every route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(ipp::QUEUE_PATH, web::post().to(ipp::handle))
         .route("/ipp/print/{job}", web::post().to(ipp::handle))
-        .route("/healthz", web::get().to(healthz))
-        .route("/metrics", web::get().to(metrics))
+        .configure(health::routes)
         .configure(me::routes)
         .configure(devices::routes)
         .configure(release::routes)
@@ -30,16 +31,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(quotas::routes)
         .configure(console::routes)
         .configure(delegations::routes);
-}
-
-async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain").body("ok\n")
-}
-
-async fn metrics() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(METRICS.render())
 }
 
 /// A static asset compiled into the binary (the terminal's and the console's styles and

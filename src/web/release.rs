@@ -47,11 +47,13 @@ pub async fn device_of(req: &HttpRequest, devices: &DeviceRegistry) -> Result<De
     let Some(token) = token else {
         return Err(unauthorized());
     };
-    devices
+    let device = devices
         .by_token(token)
         .await
         .map_err(ApiError::internal)?
-        .ok_or_else(unauthorized)
+        .ok_or_else(unauthorized)?;
+    crate::web::guard::record("device", &device.name);
+    Ok(device)
 }
 
 pub fn release_error(e: ReleaseError) -> ApiError {

@@ -17,6 +17,9 @@ pub struct AuditRow {
     pub detail: String,
     pub prev_hash: String,
     pub hash: String,
+    pub seq: i64,
+    pub device: String,
+    pub outcome: String,
 }
 
 /// A new audit event.
@@ -30,13 +33,16 @@ pub struct NewAuditEvent {
     pub detail: String,
     pub prev_hash: String,
     pub hash: String,
+    pub seq: i64,
+    pub device: String,
+    pub outcome: String,
 }
 
-/// Hash of the newest event, if any.
-pub fn last_hash(conn: &mut Conn) -> QueryResult<Option<String>> {
+/// Sequence number and hash of the newest event, if any.
+pub fn last(conn: &mut Conn) -> QueryResult<Option<(i64, String)>> {
     audit_events::table
-        .order(audit_events::id.desc())
-        .select(audit_events::hash)
+        .order(audit_events::seq.desc())
+        .select((audit_events::seq, audit_events::hash))
         .first(conn)
         .optional()
 }
@@ -48,11 +54,11 @@ pub fn insert(conn: &mut Conn, event: &NewAuditEvent) -> QueryResult<usize> {
         .execute(conn)
 }
 
-/// Events in order, from id `after` (exclusive), at most `limit`.
+/// Events in order, from sequence number `after` (exclusive), at most `limit`.
 pub fn list_after(conn: &mut Conn, after: i64, limit: i64) -> QueryResult<Vec<AuditRow>> {
     audit_events::table
-        .filter(audit_events::id.gt(after))
-        .order(audit_events::id.asc())
+        .filter(audit_events::seq.gt(after))
+        .order(audit_events::seq.asc())
         .limit(limit)
         .select(AuditRow::as_select())
         .load(conn)
@@ -105,4 +111,45 @@ pub fn search(conn: &mut Conn, q: &AuditQuery, limit: i64) -> QueryResult<Vec<Au
         .limit(limit)
         .select(AuditRow::as_select())
         .load(conn)
+}
+
+/// How far the forwarder `name` has sent the trail (0: nothing yet).
+pub fn cursor(conn: &mut Conn, name: &str) -> QueryResult<i64> {
+    use crate::db::schema::audit_cursors;
+    audit_cursors::table
+        .find(name)
+        .select(audit_cursors::seq)
+        .first(conn)
+        .optional()
+        .map(|s| s.unwrap_or(0))
+}
+
+/// Moves the forwarder `name` from `from` to `to`; false when another node moved it first.
+pub fn advance_cursor(conn: &mut Conn, name: &str, from: i64, to: i64) -> QueryResult<bool> {
+    use crate::db::schema::audit_cursors;
+    let exists = audit_cursors::table
+        .find(name)
+        .count()
+        .get_result::<i64>(conn)?
+        > 0;
+    if from == 0 && !exists {
+        use diesel::result::{DatabaseErrorKind, Error};
+        return match diesel::insert_into(audit_cursors::table)
+            .values((audit_cursors::name.eq(name), audit_cursors::seq.eq(to)))
+            .execute(conn)
+        {
+            Ok(_) => Ok(true),
+            // Another node made the cursor first.
+            Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
+            Err(e) => Err(e),
+        };
+    }
+    let moved = diesel::update(
+        audit_cursors::table
+            .filter(audit_cursors::name.eq(name))
+            .filter(audit_cursors::seq.eq(from)),
+    )
+    .set(audit_cursors::seq.eq(to))
+    .execute(conn)?;
+    Ok(moved == 1)
 }

@@ -7,6 +7,7 @@ use askama::Template;
 
 use super::pages::local;
 use super::{gate, render, ConsoleSessions, Staff};
+use crate::audit::export::{Format, Writer};
 use crate::db::models::audit_events::{self as rows, AuditQuery, AuditRow};
 use crate::db::DbError;
 use crate::directory::settings::Role;
@@ -14,12 +15,13 @@ use crate::directory::settings::Role;
 const READERS: &[Role] = &[Role::Admin, Role::Auditor];
 /// Events per page.
 const PAGE: i64 = 200;
-/// Events in one CSV export.
-const CSV_MAX: i64 = 100_000;
+/// Events in one export (`folio audit export` has no limit).
+const EXPORT_MAX: i64 = 100_000;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/audit", web::get().to(page))
-        .route("/audit.csv", web::get().to(csv));
+        .route("/audit.csv", web::get().to(csv))
+        .route("/audit.json", web::get().to(json));
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -81,11 +83,13 @@ impl Filters {
 
 /// An event as the page shows it.
 pub struct EventLine {
-    pub id: i64,
+    pub seq: i64,
     pub at: String,
     pub actor: String,
     pub action: String,
     pub object: String,
+    pub device: String,
+    pub failed: bool,
     pub detail: String,
 }
 
@@ -140,14 +144,18 @@ async fn page(
         }
     };
     let (verdict, intact) = match verdict {
-        Some(crate::audit::Verdict::Intact { events }) => (
-            Some(format!(
-                "The chain is intact: {events} events, each linked to the one before."
-            )),
+        Some(crate::audit::Verdict::Intact { events, head }) => (
+            Some(match head {
+                Some((seq, hash)) => format!(
+                    "The chain is intact: {events} events, each linked to the one before. \
+                     Newest: event {seq}, hash {hash}."
+                ),
+                None => "The chain is intact: no events yet.".to_owned(),
+            }),
             true,
         ),
-        Some(crate::audit::Verdict::Broken { id, reason }) => (
-            Some(format!("The chain is broken at event {id}: {reason}.")),
+        Some(crate::audit::Verdict::Broken { seq, reason }) => (
+            Some(format!("The chain is broken at event {seq}: {reason}.")),
             false,
         ),
         None => (None, true),
@@ -180,27 +188,14 @@ async fn page(
 
 fn line(e: &AuditRow) -> EventLine {
     EventLine {
-        id: e.id,
+        seq: e.seq,
         at: local(e.at),
         actor: e.actor.clone(),
         action: e.action.clone(),
         object: e.object.clone(),
+        device: e.device.clone(),
+        failed: e.outcome != "success",
         detail: e.detail.clone(),
-    }
-}
-
-/// One CSV field: quoted when needed, and defused for spreadsheets (a leading `=`, `+`, `-`,
-/// `@` would be read as a formula).
-pub fn csv_field(s: &str) -> String {
-    let defused = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_owned()
-    };
-    if defused.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", defused.replace('"', "\"\""))
-    } else {
-        defused
     }
 }
 
@@ -208,6 +203,24 @@ async fn csv(
     req: HttpRequest,
     filters: web::Query<Filters>,
     sessions: web::Data<ConsoleSessions>,
+) -> HttpResponse {
+    export(req, filters, sessions, Format::Csv).await
+}
+
+async fn json(
+    req: HttpRequest,
+    filters: web::Query<Filters>,
+    sessions: web::Data<ConsoleSessions>,
+) -> HttpResponse {
+    export(req, filters, sessions, Format::Json).await
+}
+
+/// The events the filters select, newest first, as a download.
+async fn export(
+    req: HttpRequest,
+    filters: web::Query<Filters>,
+    sessions: web::Data<ConsoleSessions>,
+    format: Format,
 ) -> HttpResponse {
     let staff = match gate(&req, &sessions, READERS).await {
         Ok(s) => s,
@@ -219,7 +232,7 @@ async fn csv(
     };
     let events = match sessions
         .db
-        .run(move |conn| Ok::<_, DbError>(rows::search(conn, &query, CSV_MAX)?))
+        .run(move |conn| Ok::<_, DbError>(rows::search(conn, &query, EXPORT_MAX)?))
         .await
     {
         Ok(e) => e,
@@ -233,42 +246,29 @@ async fn csv(
             );
         }
     };
-    let mut out = String::from("id,at,actor,action,object,detail,hash\r\n");
-    for e in &events {
-        let fields = [
-            e.id.to_string(),
-            local(e.at),
-            e.actor.clone(),
-            e.action.clone(),
-            e.object.clone(),
-            e.detail.clone(),
-            e.hash.clone(),
-        ];
-        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-        out.push_str(&line.join(","));
-        out.push_str("\r\n");
+    let mut out = Vec::new();
+    let written = Writer::new(&mut out, format).and_then(|mut w| {
+        for e in &events {
+            w.write(e)?;
+        }
+        w.finish()
+    });
+    if let Err(e) = written {
+        tracing::error!(error = %e, "audit export failed");
+        return HttpResponse::InternalServerError().finish();
     }
     tracing::info!(user = %staff.uid, events = events.len(), "audit log exported");
+    let (content_type, file) = match format {
+        Format::Csv => ("text/csv; charset=utf-8", "folio-audit.csv"),
+        Format::Json => ("application/json", "folio-audit.json"),
+    };
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((
             header::CONTENT_DISPOSITION,
-            "attachment; filename=\"folio-audit.csv\"",
+            format!("attachment; filename=\"{file}\""),
         ))
-        .content_type("text/csv; charset=utf-8")
+        .content_type(content_type)
         .body(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_fields_are_quoted_and_defused() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(csv_field("-2"), "'-2");
-    }
 }

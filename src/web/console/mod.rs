@@ -257,7 +257,10 @@ pub async fn gate(
         })
         .await;
     let row = match found {
-        Ok(Some(row)) => row,
+        Ok(Some(row)) => {
+            crate::web::guard::record("user", &row.uid);
+            row
+        }
         Ok(None) => return Err(see_other("/login")),
         Err(e) => {
             tracing::error!(error = %e, "console session lookup failed");
@@ -412,6 +415,19 @@ async fn login(
         Ok(Some(user)) => user,
         Ok(None) => {
             sessions.failed(&attempt);
+            let login: String = form.get("login").trim().chars().take(64).collect();
+            crate::audit::record(
+                &sessions.db,
+                crate::audit::Record {
+                    object: format!("user:{login}"),
+                    actor: login,
+                    action: "console.login",
+                    device: None,
+                    outcome: crate::audit::Outcome::Failure,
+                    detail: serde_json::json!({ "address": from, "reason": "wrong login or password" }),
+                },
+            )
+            .await;
             return login_form(
                 &req,
                 Some("Wrong login or password."),
@@ -455,6 +471,7 @@ async fn login(
                         object: &format!("user:{uid}"),
                         detail: serde_json::json!({ "address": from, "roles": row.roles })
                             .to_string(),
+                        ..Default::default()
                     },
                 )
             })

@@ -7,8 +7,8 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use super::audit::csv_field;
 use super::{gate, render, ConsoleSessions, Staff};
+use crate::audit::export::csv_field;
 use crate::config::ReportsSettings;
 use crate::db::models::{deliveries, devices, jobs, quotas};
 use crate::db::DbError;

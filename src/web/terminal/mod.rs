@@ -186,7 +186,12 @@ fn csrf_ok(req: &HttpRequest, ctx: &Ctx, form: &Form) -> bool {
 async fn linked_device(req: &HttpRequest, devices: &DeviceRegistry) -> Option<Device> {
     let token = req.cookie(DEVICE_COOKIE)?;
     match devices.by_token(token.value()).await {
-        Ok(d) => d,
+        Ok(d) => {
+            if let Some(d) = &d {
+                crate::web::guard::record("device", &d.name);
+            }
+            d
+        }
         Err(e) => {
             tracing::error!(error = %e, "cannot check a terminal's device token");
             None

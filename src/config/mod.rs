@@ -12,6 +12,9 @@ pub use crate::directory::settings::{
     RolesSettings,
 };
 pub use crate::release::settings::ReleaseSettings;
+pub use operations::{AuditSettings, LimitsSettings, MonitoringSettings, TlsSettings};
+
+mod operations;
 pub use crate::reports::ReportsSettings;
 
 /// Errors while loading the configuration.
@@ -75,6 +78,14 @@ pub struct Settings {
     pub release: ReleaseSettings,
     /// Report estimates.
     pub reports: ReportsSettings,
+    /// HTTPS and IPPS.
+    pub tls: TlsSettings,
+    /// What one client may hold.
+    pub limits: LimitsSettings,
+    /// Copies of the audit trail.
+    pub audit: AuditSettings,
+    /// Metrics, readiness, device checks.
+    pub monitoring: MonitoringSettings,
 }
 
 impl Default for Settings {
@@ -99,6 +110,10 @@ impl Default for Settings {
             node_name: String::new(),
             release: ReleaseSettings::default(),
             reports: ReportsSettings::default(),
+            tls: TlsSettings::default(),
+            limits: LimitsSettings::default(),
+            audit: AuditSettings::default(),
+            monitoring: MonitoringSettings::default(),
         }
     }
 }
@@ -124,6 +139,10 @@ const KNOWN_KEYS: &[&str] = &[
     "node_name",
     "release",
     "reports",
+    "tls",
+    "limits",
+    "audit",
+    "monitoring",
 ];
 
 impl Settings {
@@ -227,6 +246,10 @@ impl Settings {
         self.roles = section_from_env(&self.roles, "FOLIO_ROLES__", &env)?;
         self.release = section_from_env(&self.release, "FOLIO_RELEASE__", &env)?;
         self.reports = section_from_env(&self.reports, "FOLIO_REPORTS__", &env)?;
+        self.tls = section_from_env(&self.tls, "FOLIO_TLS__", &env)?;
+        self.limits = section_from_env(&self.limits, "FOLIO_LIMITS__", &env)?;
+        self.audit = section_from_env(&self.audit, "FOLIO_AUDIT__", &env)?;
+        self.monitoring = section_from_env(&self.monitoring, "FOLIO_MONITORING__", &env)?;
         Ok(())
     }
 
@@ -271,6 +294,45 @@ impl Settings {
                     self.release.session_idle_secs
                 ),
             });
+        }
+        let tls_files = [&self.tls.certificate_file, &self.tls.key_file]
+            .iter()
+            .filter(|f| !f.as_os_str().is_empty())
+            .count();
+        if !self.tls.listen.is_empty() && tls_files < 2 {
+            return Err(ConfigError::Invalid {
+                key: "tls.listen".into(),
+                message: "needs tls.certificate_file and tls.key_file".into(),
+            });
+        }
+        if self.listen.trim().is_empty() && self.tls.listen.trim().is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "listen".into(),
+                message: "is empty and so is tls.listen: Folio would not listen at all".into(),
+            });
+        }
+        self.limits
+            .parsed_exempt()
+            .map_err(|message| ConfigError::Invalid {
+                key: "limits.exempt_networks".into(),
+                message,
+            })?;
+        if crate::audit::syslog::Facility::parse(&self.audit.syslog_facility).is_none() {
+            return Err(ConfigError::Invalid {
+                key: "audit.syslog_facility".into(),
+                message: format!(
+                    "`{}` is not auth, authpriv, daemon or local0 … local7",
+                    self.audit.syslog_facility
+                ),
+            });
+        }
+        if !self.audit.syslog.is_empty() {
+            crate::audit::syslog::Target::parse(&self.audit.syslog).map_err(|message| {
+                ConfigError::Invalid {
+                    key: "audit.syslog".into(),
+                    message,
+                }
+            })?;
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return Err(ConfigError::Invalid {
@@ -397,8 +459,8 @@ where
 pub const EXAMPLE: &str = r#"# Folio configuration (TOML). Every key is optional; the values shown are the defaults.
 # Order of precedence: defaults < this file < FOLIO_* environment variables < command-line flags.
 
-# Address of the one listener: IPP (ipp://HOST:PORT/ipp/print), console, REST API, /metrics.
-# Env: FOLIO_LISTEN. Flag: --listen.
+# Address of the plain listener: IPP (ipp://HOST:PORT/ipp/print), console, REST API, /metrics.
+# Empty = TLS only (see [tls]). Env: FOLIO_LISTEN. Flag: --listen.
 listen = "0.0.0.0:8631"
 
 # Data directory: SQLite database, encrypted spool, master key.
@@ -555,6 +617,40 @@ copier_ca_file = ""
 # two-sided printing and to expiry). Estimates vary: set your own.
 sheets_per_tree = 8333.0
 grams_co2_per_sheet = 4.6
+
+[tls]
+# A second listener speaking HTTPS (console, API) and IPPS (ipps://HOST:PORT/ipp/print), with
+# this certificate (PEM, the server's first, then intermediates) and key (PEM). Empty listen =
+# no TLS listener. Env: FOLIO_TLS__LISTEN, FOLIO_TLS__CERTIFICATE_FILE, FOLIO_TLS__KEY_FILE.
+listen = ""
+certificate_file = ""
+key_file = ""
+
+[limits]
+# Seconds a new connection has to send the headers of its first request (slow clients).
+header_timeout_secs = 10
+# Open connections one address may hold (0 = no cap); beyond, requests get 503 and the
+# connection is closed. Env: FOLIO_LIMITS__CONNECTIONS_PER_ADDRESS.
+connections_per_address = 128
+# Networks without the cap: print servers and reverse proxies that carry many users.
+exempt_networks = []
+
+[audit]
+# Copy every audit event to a syslog collector (SIEM), RFC 5424: "udp://siem.chu.example:514"
+# or "tcp://siem.chu.example:601" (octet-counted frames). Empty = no copy. Events are sent at
+# least once, in order; the structured data carries each event's sequence number and hash.
+syslog = ""
+# auth, authpriv, daemon, local0 … local7.
+syslog_facility = "authpriv"
+
+[monitoring]
+# File holding a bearer token that /metrics then requires (Prometheus: authorization.
+# credentials_file). Empty = /metrics is open: restrict it at the network.
+metrics_token_file = ""
+# /readyz reports "not ready" below this many free MB on the spool's filesystem.
+spool_min_free_mb = 1024
+# Seconds between status checks of every device, for the folio_device_up metric (0 = never).
+device_poll_secs = 60
 "#;
 
 #[cfg(test)]
@@ -582,6 +678,10 @@ mod tests {
             toml::Table::try_from(RolesSettings::default()).unwrap(),
             toml::Table::try_from(ReleaseSettings::default()).unwrap(),
             toml::Table::try_from(ReportsSettings::default()).unwrap(),
+            toml::Table::try_from(TlsSettings::default()).unwrap(),
+            toml::Table::try_from(LimitsSettings::default()).unwrap(),
+            toml::Table::try_from(AuditSettings::default()).unwrap(),
+            toml::Table::try_from(MonitoringSettings::default()).unwrap(),
         ];
         for section in sections {
             for key in section.keys().filter(|k| *k != "badge") {

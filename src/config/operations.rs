@@ -1,0 +1,97 @@
+//! The settings IT uses to run Folio safely: `[tls]`, `[limits]`, `[audit]` and
+//! `[monitoring]`.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// `[tls]`: HTTPS and IPPS on a second listener.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsSettings {
+    /// Address of the TLS listener (`https://HOST:PORT/`, `ipps://HOST:PORT/ipp/print`);
+    /// empty = no TLS listener.
+    pub listen: String,
+    /// PEM file with the server certificate, then its intermediates.
+    pub certificate_file: PathBuf,
+    /// PEM file with the private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: PathBuf,
+}
+
+/// `[limits]`: what one client may hold.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsSettings {
+    /// Seconds a new connection has to send its first request's headers.
+    pub header_timeout_secs: u64,
+    /// Open connections one address may hold; 0 = no cap.
+    pub connections_per_address: usize,
+    /// Networks (CIDR) without the cap: print servers, reverse proxies.
+    pub exempt_networks: Vec<String>,
+}
+
+impl Default for LimitsSettings {
+    fn default() -> Self {
+        LimitsSettings {
+            header_timeout_secs: 10,
+            connections_per_address: 128,
+            exempt_networks: Vec::new(),
+        }
+    }
+}
+
+impl LimitsSettings {
+    /// The exempt networks, parsed.
+    pub fn parsed_exempt(&self) -> Result<Vec<ipnet::IpNet>, String> {
+        self.exempt_networks
+            .iter()
+            .map(|n| {
+                n.parse::<ipnet::IpNet>()
+                    .or_else(|_| n.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| format!("`{n}` is not a network (CIDR) or an address"))
+            })
+            .collect()
+    }
+}
+
+/// `[audit]`: where the audit trail is copied.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditSettings {
+    /// `udp://HOST:PORT` or `tcp://HOST:PORT` of a syslog collector (RFC 5424; octet-counted
+    /// frames over TCP); empty = no forwarding.
+    pub syslog: String,
+    /// Syslog facility: `auth`, `authpriv`, `daemon`, `local0` … `local7`.
+    pub syslog_facility: String,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        AuditSettings {
+            syslog: String::new(),
+            syslog_facility: "authpriv".into(),
+        }
+    }
+}
+
+/// `[monitoring]`: metrics, readiness and device checks.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MonitoringSettings {
+    /// File holding the bearer token `/metrics` requires; empty = open (restrict the network).
+    pub metrics_token_file: PathBuf,
+    /// Below this many free MB on the spool's filesystem, `/readyz` says not ready.
+    pub spool_min_free_mb: u64,
+    /// Seconds between status checks of every device (`folio_device_up`); 0 = never.
+    pub device_poll_secs: u64,
+}
+
+impl Default for MonitoringSettings {
+    fn default() -> Self {
+        MonitoringSettings {
+            metrics_token_file: PathBuf::new(),
+            spool_min_free_mb: 1024,
+            device_poll_secs: 60,
+        }
+    }
+}
