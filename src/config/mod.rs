@@ -627,8 +627,9 @@ certificate_file = ""
 key_file = ""
 
 [limits]
-# Seconds a new connection has to send the headers of its first request (slow clients).
-header_timeout_secs = 10
+# Seconds a new connection has, from its opening, to send the headers of its first request
+# (slow clients); then 408 and the connection is closed. Env: FOLIO_LIMITS__HEADER_TIMEOUT_SECS.
+header_timeout_secs = 20
 # Open connections one address may hold (0 = no cap); beyond, requests get 503 and the
 # connection is closed. Env: FOLIO_LIMITS__CONNECTIONS_PER_ADDRESS.
 connections_per_address = 128

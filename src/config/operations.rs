@@ -22,7 +22,7 @@ pub struct TlsSettings {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct LimitsSettings {
-    /// Seconds a new connection has to send its first request's headers.
+    /// Seconds a new connection has, from its opening, to send its first request's headers.
     pub header_timeout_secs: u64,
     /// Open connections one address may hold; 0 = no cap.
     pub connections_per_address: usize,
@@ -33,7 +33,7 @@ pub struct LimitsSettings {
 impl Default for LimitsSettings {
     fn default() -> Self {
         LimitsSettings {
-            header_timeout_secs: 10,
+            header_timeout_secs: 20,
             connections_per_address: 128,
             exempt_networks: Vec::new(),
         }
