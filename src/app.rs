@@ -187,22 +187,33 @@ impl App {
         ))
         .keep_alive(Duration::from_secs(300));
         let mut server = server;
-        let mut plain = None;
+        // With a certificate, the listener speaks TLS; `tls.listen` adds a TLS listener beside a
+        // plain one instead.
+        let bind = |address: &str| {
+            TcpListener::bind(address)
+                .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))
+        };
+        let certificate = !settings.tls.certificate_file.as_os_str().is_empty();
+        let separate_tls = !settings.tls.listen.trim().is_empty();
+        let (mut main, mut tls) = (None, None);
         if !settings.listen.trim().is_empty() {
-            let listener = TcpListener::bind(&settings.listen)
-                .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
-            plain = Some(listener.local_addr()?);
-            server = server.listen(listener)?;
+            let listener = bind(&settings.listen)?;
+            main = Some(listener.local_addr()?);
+            if certificate && !separate_tls {
+                tls = main;
+                server = server
+                    .listen_rustls_0_23(listener, crate::web::tls::server_config(&settings.tls)?)?;
+            } else {
+                server = server.listen(listener)?;
+            }
         }
-        let mut tls = None;
-        if !settings.tls.listen.trim().is_empty() {
-            let config = crate::web::tls::server_config(&settings.tls)?;
-            let listener = TcpListener::bind(&settings.tls.listen)
-                .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.tls.listen))?;
+        if separate_tls {
+            let listener = bind(&settings.tls.listen)?;
             tls = Some(listener.local_addr()?);
-            server = server.listen_rustls_0_23(listener, config)?;
+            server = server
+                .listen_rustls_0_23(listener, crate::web::tls::server_config(&settings.tls)?)?;
         }
-        let Some(local) = plain.or(tls) else {
+        let Some(local) = main.or(tls) else {
             anyhow::bail!("neither listen nor tls.listen is set");
         };
         Ok(App {

@@ -202,6 +202,32 @@ fn ipps_and_https_use_the_sites_certificate() {
         .timeout(Duration::from_secs(5))
         .call();
     assert!(plain.is_err(), "plain HTTP answered on the TLS port");
+    assert_eq!(
+        ureq::get(&server.http_url("/healthz"))
+            .call()
+            .unwrap()
+            .status(),
+        200,
+        "the plain listener stays beside tls.listen"
+    );
+
+    // With a certificate and no tls.listen, the one listener speaks TLS only.
+    let only = TestServer::start_env(
+        Backend::Sqlite,
+        &[
+            ("FOLIO_TLS__CERTIFICATE_FILE", &cert),
+            ("FOLIO_TLS__KEY_FILE", &key),
+        ],
+    );
+    let ready = https
+        .get(&format!("https://localhost:{}/readyz", only.port))
+        .call()
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    assert!(ureq::get(&only.http_url("/healthz"))
+        .timeout(Duration::from_secs(5))
+        .call()
+        .is_err());
 }
 
 #[test]

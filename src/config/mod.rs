@@ -299,10 +299,10 @@ impl Settings {
             .iter()
             .filter(|f| !f.as_os_str().is_empty())
             .count();
-        if !self.tls.listen.is_empty() && tls_files < 2 {
+        if (!self.tls.listen.is_empty() || tls_files > 0) && tls_files < 2 {
             return Err(ConfigError::Invalid {
-                key: "tls.listen".into(),
-                message: "needs tls.certificate_file and tls.key_file".into(),
+                key: "tls".into(),
+                message: "needs both tls.certificate_file and tls.key_file".into(),
             });
         }
         if self.listen.trim().is_empty() && self.tls.listen.trim().is_empty() {
@@ -459,8 +459,8 @@ where
 pub const EXAMPLE: &str = r#"# Folio configuration (TOML). Every key is optional; the values shown are the defaults.
 # Order of precedence: defaults < this file < FOLIO_* environment variables < command-line flags.
 
-# Address of the plain listener: IPP (ipp://HOST:PORT/ipp/print), console, REST API, /metrics.
-# Empty = TLS only (see [tls]). Env: FOLIO_LISTEN. Flag: --listen.
+# Address of the listener: IPP (ipp://HOST:PORT/ipp/print), console, REST API, /metrics; TLS
+# (HTTPS, IPPS) when [tls] has a certificate. Env: FOLIO_LISTEN. Flag: --listen.
 listen = "0.0.0.0:8631"
 
 # Data directory: SQLite database, encrypted spool, master key.
@@ -619,9 +619,10 @@ sheets_per_tree = 8333.0
 grams_co2_per_sheet = 4.6
 
 [tls]
-# A second listener speaking HTTPS (console, API) and IPPS (ipps://HOST:PORT/ipp/print), with
-# this certificate (PEM, the server's first, then intermediates) and key (PEM). Empty listen =
-# no TLS listener. Env: FOLIO_TLS__LISTEN, FOLIO_TLS__CERTIFICATE_FILE, FOLIO_TLS__KEY_FILE.
+# With a certificate (PEM, the server's first, then intermediates) and its key (PEM), the
+# listener above speaks HTTPS (console, API, terminal) and IPPS (ipps://HOST:PORT/ipp/print)
+# instead of plain HTTP and IPP. Set listen here to keep the plain listener and add a TLS one.
+# Env: FOLIO_TLS__LISTEN, FOLIO_TLS__CERTIFICATE_FILE, FOLIO_TLS__KEY_FILE.
 listen = ""
 certificate_file = ""
 key_file = ""

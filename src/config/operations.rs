@@ -5,12 +5,12 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-/// `[tls]`: HTTPS and IPPS on a second listener.
+/// `[tls]`: HTTPS and IPPS, on the main listener or on a second one.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(default, deny_unknown_fields)]
 pub struct TlsSettings {
-    /// Address of the TLS listener (`https://HOST:PORT/`, `ipps://HOST:PORT/ipp/print`);
-    /// empty = no TLS listener.
+    /// Address of a TLS listener beside the plain one; empty = with a certificate, the main
+    /// listener speaks TLS.
     pub listen: String,
     /// PEM file with the server certificate, then its intermediates.
     pub certificate_file: PathBuf,
