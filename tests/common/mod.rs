@@ -341,7 +341,10 @@ fn launch(data_dir: &Path, db_url: Option<&str>, extra_env: &[(String, String)])
         .any(|(k, _)| k == "FOLIO_TLS__CERTIFICATE_FILE")
         && !extra_env.iter().any(|(k, _)| k == "FOLIO_TLS__LISTEN");
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !tls_only {
+    loop {
+        if tls_only {
+            break;
+        }
         let outcome = match try_http_get(port, "/healthz") {
             Ok((200, _)) => break,
             Ok((status, body)) => format!("HTTP {status}: {}", String::from_utf8_lossy(&body)),
