@@ -26,6 +26,7 @@ pub struct App {
     audit: crate::config::AuditSettings,
     node: String,
     device_poll: Duration,
+    pipeline: crate::archive::pipeline::Pipeline,
 }
 
 impl App {
@@ -149,6 +150,18 @@ impl App {
             key_file: settings.effective_master_key_file(),
             metrics_token: read_secret(&settings.monitoring.metrics_token_file)?,
         });
+        let capture = crate::capture::CaptureService::new(
+            db_for_devices.clone(),
+            spool.clone(),
+            directory_data.get_ref().clone(),
+            &settings.data_dir,
+            settings.scan.clone(),
+        )?;
+        let pipeline = crate::archive::pipeline::Pipeline::new(
+            capture.clone(),
+            settings.effective_node_name(),
+        );
+        let capture_data = web::Data::new(capture);
         let cap = crate::web::guard::ConnectionCap::new(
             settings.limits.connections_per_address,
             settings
@@ -170,6 +183,7 @@ impl App {
                 .app_data(quotas_data.clone())
                 .app_data(reports_settings.clone())
                 .app_data(health.clone())
+                .app_data(capture_data.clone())
                 // IPP bodies are streamed; this bounds only what extractors would buffer.
                 .app_data(web::PayloadConfig::new(64 * 1024))
                 .configure(crate::web::routes)
@@ -228,6 +242,7 @@ impl App {
             audit: settings.audit.clone(),
             node: settings.effective_node_name(),
             device_poll: Duration::from_secs(settings.monitoring.device_poll_secs),
+            pipeline,
         })
     }
 
@@ -269,6 +284,7 @@ impl App {
         let expiry = spool::spawn_expiry(self.spool.clone(), expiry_interval);
         let lane = self.lane.serve(self.release.clone());
         let mut background = vec![abandoned, expiry, lane];
+        background.extend(self.pipeline.clone().spawn());
         if !self.device_poll.is_zero() {
             let release = self.release.clone();
             let every = self.device_poll;

@@ -3,10 +3,12 @@
 //! See `ARCHITECTURE` in the docs: each module is one room with one job.
 
 pub mod app;
+pub mod archive;
 pub mod audit;
 pub mod bench;
 pub mod bench_directory;
 pub mod bench_release;
+pub mod capture;
 pub mod cli;
 pub mod config;
 pub mod db;

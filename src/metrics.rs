@@ -57,6 +57,14 @@ pub struct Metrics {
     pub db_pool_wait: Histogram,
     /// Audit events sent to syslog, and failures to send.
     pub audit_forwarded: IntCounterVec,
+    /// Scans received, by channel and kind (accepted, duplicate, to-attribute).
+    pub scan_captures: IntCounterVec,
+    /// Pipeline moves, by stage left and stage reached.
+    pub scan_transitions: IntCounterVec,
+    /// Time to run one pipeline stage.
+    pub scan_stage_duration: HistogramVec,
+    /// Captures quarantined, by the stage that quarantined them.
+    pub scan_quarantined: IntCounterVec,
 }
 
 fn counter(name: &str, help: &str) -> Result<IntCounter, prometheus::Error> {
@@ -191,6 +199,27 @@ fn build() -> Result<Metrics, prometheus::Error> {
             "Audit events sent to syslog (result: sent, failed)",
             &["result"],
         )?,
+        scan_captures: counters(
+            "folio_scan_captures_total",
+            "Scans received, by channel and kind (accepted, duplicate, to-attribute)",
+            &["channel", "kind"],
+        )?,
+        scan_transitions: counters(
+            "folio_scan_transitions_total",
+            "Archive pipeline moves, by stage left and stage reached",
+            &["from", "to"],
+        )?,
+        scan_stage_duration: histograms(
+            "folio_scan_stage_duration_seconds",
+            "Time to run one archive pipeline stage",
+            &[0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0],
+            &["stage"],
+        )?,
+        scan_quarantined: counters(
+            "folio_scan_quarantined_total",
+            "Captures quarantined, by the stage that quarantined them",
+            &["stage"],
+        )?,
         registry,
     };
     let all: Vec<Box<dyn Collector>> = vec![
@@ -216,6 +245,10 @@ fn build() -> Result<Metrics, prometheus::Error> {
         Box::new(m.badge_conflicts.clone()),
         Box::new(m.db_pool_wait.clone()),
         Box::new(m.audit_forwarded.clone()),
+        Box::new(m.scan_captures.clone()),
+        Box::new(m.scan_transitions.clone()),
+        Box::new(m.scan_stage_duration.clone()),
+        Box::new(m.scan_quarantined.clone()),
         Box::new(build_info()?),
     ];
     for c in all {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::capture::ScanSettings;
 pub use crate::directory::settings::{
     BadgeFormat, BadgeSettings, DirectoryKind, DirectorySettings, IppAuthMode, IppSettings,
     RolesSettings,
@@ -86,6 +87,8 @@ pub struct Settings {
     pub audit: AuditSettings,
     /// Metrics, readiness, device checks.
     pub monitoring: MonitoringSettings,
+    /// Scans from copiers.
+    pub scan: ScanSettings,
 }
 
 impl Default for Settings {
@@ -114,6 +117,7 @@ impl Default for Settings {
             limits: LimitsSettings::default(),
             audit: AuditSettings::default(),
             monitoring: MonitoringSettings::default(),
+            scan: ScanSettings::default(),
         }
     }
 }
@@ -143,6 +147,7 @@ const KNOWN_KEYS: &[&str] = &[
     "limits",
     "audit",
     "monitoring",
+    "scan",
 ];
 
 impl Settings {
@@ -250,6 +255,7 @@ impl Settings {
         self.limits = section_from_env(&self.limits, "FOLIO_LIMITS__", &env)?;
         self.audit = section_from_env(&self.audit, "FOLIO_AUDIT__", &env)?;
         self.monitoring = section_from_env(&self.monitoring, "FOLIO_MONITORING__", &env)?;
+        self.scan = section_from_env(&self.scan, "FOLIO_SCAN__", &env)?;
         Ok(())
     }
 
@@ -653,6 +659,23 @@ metrics_token_file = ""
 spool_min_free_mb = 1024
 # Seconds between status checks of every device, for the folio_device_up metric (0 = never).
 device_poll_secs = 60
+
+[scan]
+# Scans from copiers (POST /api/v1/scans with the device's token), attributed to the person
+# badged in at that copier. Seconds after the badge session ends during which a scan from the
+# copier is still theirs. Env: FOLIO_SCAN__<KEY> for every key.
+attribution_window_secs = 120
+# Largest scan accepted, in MB.
+max_scan_mb = 500
+# Below this many free MB in the data directory, scans are refused with a temporary error
+# (HTTP 503): the copier keeps them and sends them again.
+min_free_mb = 512
+# Captures this node works on at once, and attempts at a stage failing for a passing reason
+# (database, disk) before the capture is quarantined.
+workers = 2
+max_attempts = 5
+# Scans below this resolution (dpi) are quarantined at validation.
+min_dpi = 150
 "#;
 
 #[cfg(test)]
@@ -684,6 +707,7 @@ mod tests {
             toml::Table::try_from(LimitsSettings::default()).unwrap(),
             toml::Table::try_from(AuditSettings::default()).unwrap(),
             toml::Table::try_from(MonitoringSettings::default()).unwrap(),
+            toml::Table::try_from(ScanSettings::default()).unwrap(),
         ];
         for section in sections {
             for key in section.keys().filter(|k| *k != "badge") {

@@ -58,6 +58,38 @@ diesel::table! {
 }
 
 diesel::table! {
+    scan_captures (id) {
+        id -> BigInt,
+        uuid -> Text,
+        channel -> Text,
+        device_id -> Nullable<BigInt>,
+        device_name -> Text,
+        received_at -> BigInt,
+        file_name -> Text,
+        master_file -> Text,
+        wrapped_key -> Binary,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        duplicate_of -> Nullable<BigInt>,
+        sidecar -> Nullable<Text>,
+        uid -> Nullable<Text>,
+        attribution_method -> Text,
+        attribution_strength -> Text,
+        attributes -> Text,
+        format -> Nullable<Text>,
+        pages -> Nullable<Integer>,
+        stage -> Text,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        lease_node -> Nullable<Text>,
+        lease_until -> Nullable<BigInt>,
+        quarantine_reason -> Nullable<Text>,
+        quarantine_stage -> Nullable<Text>,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
     audit_cursors (name) {
         name -> Text,
         seq -> BigInt,
@@ -224,6 +256,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     jobs,
     documents,
     audit_cursors,
+    scan_captures,
     audit_events,
     directory_users,
     directory_badges,

@@ -531,6 +531,11 @@ impl Spool {
             .await
     }
 
+    /// The master key, for the other encrypted stores of the data directory (scan masters).
+    pub fn master(&self) -> &MasterKey {
+        &self.inner.master
+    }
+
     /// Opens a stored document for reading its plaintext (release, verification).
     pub fn open_document(
         &self,

@@ -11,6 +11,7 @@ pub mod me;
 pub mod policy;
 pub mod quotas;
 pub mod release;
+pub mod scans;
 pub mod terminal;
 pub mod tls;
 
@@ -30,7 +31,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(policy::routes)
         .configure(quotas::routes)
         .configure(console::routes)
-        .configure(delegations::routes);
+        .configure(delegations::routes)
+        .configure(scans::routes);
 }
 
 /// A static asset compiled into the binary (the terminal's and the console's styles and

@@ -11,3 +11,4 @@ pub mod jobs;
 pub mod policy_rules;
 pub mod quotas;
 pub mod release_sessions;
+pub mod scan_captures;

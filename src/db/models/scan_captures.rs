@@ -1,0 +1,229 @@
+//! The `scan_captures` table: one row per scan received, its encrypted master and its place in
+//! the archive pipeline.
+
+use diesel::prelude::*;
+
+use crate::db::schema::{release_sessions, scan_captures};
+use crate::db::Conn;
+
+/// A capture row.
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
+#[diesel(table_name = scan_captures)]
+pub struct CaptureRow {
+    pub id: i64,
+    pub uuid: String,
+    pub channel: String,
+    pub device_id: Option<i64>,
+    pub device_name: String,
+    pub received_at: i64,
+    pub file_name: String,
+    pub master_file: String,
+    pub wrapped_key: Vec<u8>,
+    pub size_bytes: i64,
+    pub sha256: String,
+    pub duplicate_of: Option<i64>,
+    pub sidecar: Option<String>,
+    pub uid: Option<String>,
+    pub attribution_method: String,
+    pub attribution_strength: String,
+    pub attributes: String,
+    pub format: Option<String>,
+    pub pages: Option<i32>,
+    pub stage: String,
+    pub attempts: i32,
+    pub next_attempt_at: i64,
+    pub lease_node: Option<String>,
+    pub lease_until: Option<i64>,
+    pub quarantine_reason: Option<String>,
+    pub quarantine_stage: Option<String>,
+    pub updated_at: i64,
+}
+
+/// A new capture.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = scan_captures)]
+pub struct NewCapture {
+    pub uuid: String,
+    pub channel: String,
+    pub device_id: Option<i64>,
+    pub device_name: String,
+    pub received_at: i64,
+    pub file_name: String,
+    pub master_file: String,
+    pub wrapped_key: Vec<u8>,
+    pub size_bytes: i64,
+    pub sha256: String,
+    pub duplicate_of: Option<i64>,
+    pub sidecar: Option<String>,
+    pub uid: Option<String>,
+    pub attribution_method: String,
+    pub attribution_strength: String,
+    pub attributes: String,
+    pub stage: String,
+    pub attempts: i32,
+    pub next_attempt_at: i64,
+    pub quarantine_reason: Option<String>,
+    pub quarantine_stage: Option<String>,
+    pub updated_at: i64,
+}
+
+pub fn insert(conn: &mut Conn, row: &NewCapture) -> QueryResult<i64> {
+    diesel::insert_into(scan_captures::table)
+        .values(row)
+        .execute(conn)?;
+    scan_captures::table
+        .filter(scan_captures::uuid.eq(&row.uuid))
+        .select(scan_captures::id)
+        .first(conn)
+}
+
+pub fn find(conn: &mut Conn, id: i64) -> QueryResult<Option<CaptureRow>> {
+    scan_captures::table
+        .find(id)
+        .select(CaptureRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The first capture with these bytes, if any.
+pub fn first_with_hash(conn: &mut Conn, sha256: &str) -> QueryResult<Option<i64>> {
+    scan_captures::table
+        .filter(scan_captures::sha256.eq(sha256))
+        .filter(scan_captures::duplicate_of.is_null())
+        .order(scan_captures::id.asc())
+        .select(scan_captures::id)
+        .first(conn)
+        .optional()
+}
+
+/// Takes the next capture due at one of `stages` for `node` until `lease_until`: due, and not
+/// held by a live lease. None when there is nothing to do.
+pub fn claim(
+    conn: &mut Conn,
+    stages: &[&str],
+    node: &str,
+    now: i64,
+    lease_until: i64,
+) -> QueryResult<Option<CaptureRow>> {
+    let candidates: Vec<i64> = scan_captures::table
+        .filter(scan_captures::stage.eq_any(stages))
+        .filter(scan_captures::next_attempt_at.le(now))
+        .filter(
+            scan_captures::lease_until
+                .is_null()
+                .or(scan_captures::lease_until.lt(now)),
+        )
+        .order(scan_captures::next_attempt_at.asc())
+        .select(scan_captures::id)
+        .limit(8)
+        .load(conn)?;
+    for id in candidates {
+        // Compare-and-set on the lease: another worker or node may have taken it meanwhile.
+        let taken = diesel::update(
+            scan_captures::table.find(id).filter(
+                scan_captures::lease_until
+                    .is_null()
+                    .or(scan_captures::lease_until.lt(now)),
+            ),
+        )
+        .set((
+            scan_captures::lease_node.eq(node),
+            scan_captures::lease_until.eq(lease_until),
+        ))
+        .execute(conn)?;
+        if taken == 1 {
+            return find(conn, id);
+        }
+    }
+    Ok(None)
+}
+
+/// What a stage's end changes on the row (the lease is always given back).
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = scan_captures, treat_none_as_null = true)]
+pub struct StageChange {
+    pub stage: String,
+    pub attempts: i32,
+    pub next_attempt_at: i64,
+    pub lease_node: Option<String>,
+    pub lease_until: Option<i64>,
+    pub quarantine_reason: Option<String>,
+    pub quarantine_stage: Option<String>,
+    pub updated_at: i64,
+}
+
+/// Applies `change` if the row is still at `from` (a stage's end is written once).
+pub fn set_stage(conn: &mut Conn, id: i64, from: &str, change: &StageChange) -> QueryResult<bool> {
+    let n = diesel::update(
+        scan_captures::table
+            .find(id)
+            .filter(scan_captures::stage.eq(from)),
+    )
+    .set(change)
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Records what validation measured.
+pub fn set_format(conn: &mut Conn, id: i64, format: &str, pages: i32) -> QueryResult<usize> {
+    diesel::update(scan_captures::table.find(id))
+        .set((
+            scan_captures::format.eq(format),
+            scan_captures::pages.eq(pages),
+        ))
+        .execute(conn)
+}
+
+/// Sets who scanned (an operator's re-attribution).
+pub fn set_attribution(
+    conn: &mut Conn,
+    id: i64,
+    uid: &str,
+    method: &str,
+    strength: &str,
+    attributes: &str,
+) -> QueryResult<usize> {
+    diesel::update(scan_captures::table.find(id))
+        .set((
+            scan_captures::uid.eq(uid),
+            scan_captures::attribution_method.eq(method),
+            scan_captures::attribution_strength.eq(strength),
+            scan_captures::attributes.eq(attributes),
+        ))
+        .execute(conn)
+}
+
+/// Counts of captures per stage.
+pub fn count_by_stage(conn: &mut Conn) -> QueryResult<Vec<(String, i64)>> {
+    scan_captures::table
+        .group_by(scan_captures::stage)
+        .select((scan_captures::stage, diesel::dsl::count_star()))
+        .load(conn)
+}
+
+/// Users with a badge session at `device_id` that was open at some time in
+/// `[from, until]`, newest session first: (uid, created_at, ended or expired at).
+pub fn sessions_around(
+    conn: &mut Conn,
+    device_id: i64,
+    from: i64,
+    until: i64,
+) -> QueryResult<Vec<(String, i64, i64)>> {
+    let rows: Vec<(String, i64, i64, Option<i64>)> = release_sessions::table
+        .filter(release_sessions::device_id.eq(device_id))
+        .filter(release_sessions::created_at.le(until))
+        .filter(release_sessions::expires_at.ge(from))
+        .order(release_sessions::created_at.desc())
+        .select((
+            release_sessions::uid,
+            release_sessions::created_at,
+            release_sessions::expires_at,
+            release_sessions::ended_at,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(uid, created, expires, ended)| (uid, created, ended.unwrap_or(expires).min(expires)))
+        .filter(|(_, _, end)| *end >= from)
+        .collect())
+}
