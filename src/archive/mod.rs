@@ -8,7 +8,12 @@
 //! Stages: validate, then split by cover sheets, identify the patient, classify, QC sampling,
 //! seal, deliver. Validation runs today; captures that pass it wait at `split`.
 
+pub mod barcodes;
+pub mod cover;
+pub mod pages;
 pub mod pipeline;
+pub mod sheet;
+pub mod split;
 pub mod validate;
 
 /// Where a capture is.

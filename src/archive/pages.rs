@@ -1,0 +1,129 @@
+//! The scanned image of each page of a master, as 8-bit gray, to look for cover sheets on.
+//! A page whose image Folio cannot decode stops the split: a cover sheet on it would be missed
+//! and its pages attached to the wrong patient.
+
+use std::io::Read;
+
+/// One page's image: width, height, gray pixels (0 = black).
+pub struct PageImage {
+    pub width: usize,
+    pub height: usize,
+    pub luma: Vec<u8>,
+}
+
+/// Every page of a PDF master, in order; `None` for a page without a scanned image (a page
+/// made on a computer: it cannot be a scanned cover sheet).
+pub fn of_pdf(bytes: &[u8]) -> Result<Vec<Option<PageImage>>, String> {
+    let doc = lopdf::Document::load_mem(bytes).map_err(|e| format!("the PDF is damaged: {e}"))?;
+    let mut out = Vec::new();
+    for (number, page_id) in doc.get_pages() {
+        let images = doc.get_page_images(page_id).unwrap_or_default();
+        let Some(largest) = images.iter().max_by_key(|i| i.width * i.height) else {
+            out.push(None);
+            continue;
+        };
+        let image = decode(&doc, largest).map_err(|e| format!("page {number}: {e}"))?;
+        out.push(Some(image));
+    }
+    Ok(out)
+}
+
+/// A JPEG master's one page.
+pub fn of_jpeg(bytes: &[u8]) -> Result<Vec<Option<PageImage>>, String> {
+    Ok(vec![Some(jpeg(bytes)?)])
+}
+
+fn jpeg(bytes: &[u8]) -> Result<PageImage, String> {
+    let mut d = jpeg_decoder::Decoder::new(bytes);
+    let pixels = d
+        .decode()
+        .map_err(|e| format!("the JPEG image is damaged: {e}"))?;
+    let info = d.info().ok_or("the JPEG image has no header")?;
+    let (w, h) = (usize::from(info.width), usize::from(info.height));
+    let luma = match info.pixel_format {
+        jpeg_decoder::PixelFormat::L8 => pixels,
+        jpeg_decoder::PixelFormat::L16 => pixels.chunks_exact(2).map(|p| p[0]).collect(),
+        jpeg_decoder::PixelFormat::RGB24 => pixels
+            .chunks_exact(3)
+            .map(|p| {
+                ((u32::from(p[0]) * 299 + u32::from(p[1]) * 587 + u32::from(p[2]) * 114) / 1000)
+                    as u8
+            })
+            .collect(),
+        jpeg_decoder::PixelFormat::CMYK32 => pixels
+            .chunks_exact(4)
+            // Adobe CMYK JPEGs are stored inverted: K is darkness.
+            .map(|p| 255 - p[3])
+            .collect(),
+    };
+    Ok(PageImage {
+        width: w,
+        height: h,
+        luma,
+    })
+}
+
+fn decode(doc: &lopdf::Document, image: &lopdf::xobject::PdfImage) -> Result<PageImage, String> {
+    let filters = image.filters.clone().unwrap_or_default();
+    let (w, h) = (image.width.max(0) as usize, image.height.max(0) as usize);
+    let raw = match filters.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["DCTDecode"] => return jpeg(image.content),
+        [] => image.content.to_vec(),
+        ["FlateDecode"] => {
+            let mut out = Vec::new();
+            flate2::read::ZlibDecoder::new(image.content)
+                .take(w as u64 * h as u64 * 4 + 1024)
+                .read_to_end(&mut out)
+                .map_err(|e| format!("the image's compressed data is damaged: {e}"))?;
+            let predicted = doc
+                .get_object(image.id)
+                .ok()
+                .and_then(|o| o.as_stream().ok())
+                .and_then(|s| s.dict.get(b"DecodeParms").ok())
+                .is_some();
+            if predicted {
+                return Err("the image uses a PNG predictor, which Folio does not read yet".into());
+            }
+            out
+        }
+        other => {
+            return Err(format!(
+                "its image is compressed with {} which Folio cannot read: cover sheets cannot be looked for",
+                other.join("+")
+            ))
+        }
+    };
+    let bits = image.bits_per_component.unwrap_or(8);
+    let space = image.color_space.as_deref().unwrap_or("DeviceGray");
+    let luma = match (space, bits) {
+        ("DeviceGray" | "CalGray", 8) => raw,
+        ("DeviceRGB" | "CalRGB", 8) => raw
+            .chunks_exact(3)
+            .map(|p| ((u32::from(p[0]) * 299 + u32::from(p[1]) * 587 + u32::from(p[2]) * 114) / 1000) as u8)
+            .collect(),
+        ("DeviceGray", 1) => {
+            let row = w.div_ceil(8);
+            let mut luma = Vec::with_capacity(w * h);
+            for y in 0..h {
+                for x in 0..w {
+                    let byte = raw.get(y * row + x / 8).copied().unwrap_or(0xFF);
+                    luma.push(if byte & (0x80 >> (x % 8)) != 0 { 255 } else { 0 });
+                }
+            }
+            luma
+        }
+        (space, bits) => {
+            return Err(format!(
+                "its image is {space} at {bits} bits, which Folio cannot read: cover sheets cannot be looked for"
+            ))
+        }
+    };
+    if luma.len() < w * h {
+        return Err("its image holds fewer pixels than it declares".into());
+    }
+    Ok(PageImage {
+        width: w,
+        height: h,
+        luma,
+    })
+}
