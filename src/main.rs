@@ -52,6 +52,11 @@ enum Command {
         #[command(subcommand)]
         command: folio::cli::BadgeCommand,
     },
+    /// Scans: patient cover sheets to print, the classification plan.
+    Scan {
+        #[command(subcommand)]
+        command: folio::cli::ScanCommand,
+    },
     /// Apply database migrations and exit.
     Migrate,
     /// Configuration helpers.
@@ -193,6 +198,11 @@ fn main() -> anyhow::Result<()> {
         Command::Device { command } => {
             let s = settings(&cli)?;
             let code = folio::cli::device(&s, command)?;
+            std::process::exit(code)
+        }
+        Command::Scan { command } => {
+            let s = settings(&cli)?;
+            let code = folio::cli::scan(&s, command)?;
             std::process::exit(code)
         }
         Command::Badge { command } => {

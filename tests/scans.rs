@@ -94,17 +94,27 @@ fn scan(server: &TestServer, auth: &str, id: i64) -> HttpAnswer {
     )
 }
 
-/// Waits until scan `id` has left `stage`.
-fn wait_past(server: &TestServer, token: &str, id: i64, stage: &str) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
+/// Waits until scan `id` reaches `stage`.
+fn wait_until(server: &TestServer, token: &str, id: i64, stage: &str) -> serde_json::Value {
+    wait_for(server, token, id, |v| v["stage"] == stage)
+}
+
+/// Waits until scan `id`'s view satisfies `done`.
+fn wait_for(
+    server: &TestServer,
+    token: &str,
+    id: i64,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let v = scan(server, &format!("Bearer {token}"), id).json();
-        if v["stage"] != stage {
+        if done(&v) {
             return v;
         }
         assert!(
             Instant::now() < deadline,
-            "scan {id} stayed at {stage}: {v}"
+            "scan {id} did not get there: {v}"
         );
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -165,10 +175,16 @@ both_backends!(scans_are_captured_attributed_and_validated, |backend| {
     assert_eq!(receipt["stage"], "validate");
     let id = receipt["id"].as_i64().unwrap();
 
-    // The pipeline validates it: a PDF of two pages, now waiting to be split.
-    let validated = wait_past(&server, &token, id, "validate");
-    assert_eq!(validated["stage"], "split", "{validated}");
+    // The pipeline validates it (a PDF of two pages) and splits it: without a cover sheet, its
+    // pages are nobody's, set aside for an operator.
+    let validated = wait_until(&server, &token, id, "done");
     assert_eq!(validated["format"], "pdf");
+    let doc = &validated["documents"][0];
+    assert_eq!(doc["stage"], "quarantined", "{validated}");
+    assert!(doc["quarantine"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("before any cover sheet"));
     assert_eq!(validated["pages"], 2);
     assert_eq!(validated["file_name"], "DUPONT Jean CR.pdf");
     assert_eq!(
@@ -244,7 +260,7 @@ both_backends!(scans_are_captured_attributed_and_validated, |backend| {
     assert_eq!(named["attribution"], "sidecar");
     assert_eq!(named["strength"], "medium");
     let named_id = named["id"].as_i64().unwrap();
-    let quarantined = wait_past(&server, &other, named_id, "validate");
+    let quarantined = wait_until(&server, &other, named_id, "quarantined");
     assert_eq!(quarantined["stage"], "quarantined", "{quarantined}");
     assert_eq!(quarantined["quarantine"]["stage"], "validate");
     assert_eq!(quarantined["file_name"], "scan-0042.pdf");
@@ -295,6 +311,9 @@ both_backends!(scans_are_captured_attributed_and_validated, |backend| {
         .unwrap();
     assert_eq!(stage["device"], "records-copier");
     assert_eq!(stage["detail"]["to"], "split");
+    assert!(events
+        .iter()
+        .any(|e| e["action"] == "scan.stage" && e["detail"]["from"] == "split"));
     let verify = folio_cli(
         &server.data_dir,
         server.db_url.as_deref(),
@@ -315,4 +334,208 @@ fn scans_are_refused_for_now_when_the_disk_is_low() {
         .unwrap()
         .count();
     assert_eq!(captures, 0, "nothing kept of a refused scan");
+}
+
+/// A patient identity service on loopback: `800001` and `800004` are active, `800002` was
+/// merged into `800003`, everybody else is unknown. `fhir` answers as a FHIR server would.
+fn identity_service(fhir: bool) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            let mut buf = [0u8; 4096];
+            let n = std::io::Read::read(&mut stream, &mut buf).unwrap_or(0);
+            let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+            let path = head.split(' ').nth(1).unwrap_or("").replace("%7C", "|");
+            let id = path.rsplit(['/', '|']).next().unwrap_or("").to_owned();
+            let known = |id: &str| {
+                format!(
+                    r#"{{"resourceType":"Bundle","type":"searchset","total":1,"entry":[{{"resource":{{"resourceType":"Patient","id":"p{id}","active":true}}}}]}}"#
+                )
+            };
+            let merged = r#"{"resourceType":"Bundle","type":"searchset","total":1,"entry":[{"resource":{"resourceType":"Patient","id":"p800002","link":[{"type":"replaced-by","other":{"reference":"Patient/p800003"}}]}}]}"#;
+            let (status, body) = match (fhir, id.as_str()) {
+                (false, "800001" | "800004") => (200, format!(r#"{{"id":"{id}","active":true}}"#)),
+                (false, "800002") => (
+                    200,
+                    r#"{"id":"800002","active":false,"merged_into":"800003"}"#.to_owned(),
+                ),
+                (false, _) => (404, "{}".to_owned()),
+                (true, "800001" | "800004") => (200, known(&id)),
+                (true, "800002") => (200, merged.to_owned()),
+                (true, _) => (
+                    200,
+                    r#"{"resourceType":"Bundle","type":"searchset","total":0}"#.to_owned(),
+                ),
+            };
+            let _ = std::io::Write::write_all(
+                &mut stream,
+                format!(
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+                .as_bytes(),
+            );
+        }
+    });
+    format!("http://127.0.0.1:{port}")
+}
+
+both_backends!(
+    a_batch_is_split_by_cover_sheets_identified_and_classified,
+    |backend| {
+        use folio::archive::cover::CoverSheet;
+        use folio::archive::sheet::{scanned_pdf, ScanPage};
+        let data = tempfile::tempdir().unwrap();
+        write_ldif(&data.path().join("directory.ldif"), &users());
+        let fhir = backend == Backend::Postgres;
+        let url = identity_service(fhir);
+        let kind = if fhir { "fhir" } else { "json" };
+        let server = TestServer::start_with(
+            backend,
+            data.path(),
+            None,
+            &[
+                ("FOLIO_ARCHIVE__IDENTITY_KIND", kind),
+                ("FOLIO_ARCHIVE__IDENTITY_URL", &url),
+                (
+                    "FOLIO_ARCHIVE__IDENTITY_SYSTEM",
+                    "urn:oid:1.2.250.1.999.1.1",
+                ),
+            ],
+        );
+        let token = add_copier(&server, "records-copier");
+        let sheet = |p: &str, c: &str| ScanPage::Cover(CoverSheet::new(p, "NDA-7", c).unwrap());
+        // Two patients, a merged one, an unreadable separator, a category the plan lacks.
+        let batch = [
+            sheet("800001", "CRH"),
+            ScanPage::Text(1),
+            ScanPage::Text(2),
+            sheet("800004", "BIO"),
+            ScanPage::Text(3),
+            ScanPage::SmudgedCover,
+            ScanPage::Text(4),
+            sheet("800002", "CRO"),
+            ScanPage::Text(5),
+            sheet("800001", "XYZ"),
+            ScanPage::Text(6),
+        ];
+        let pdf = scanned_pdf(&batch, 300.0).unwrap();
+        let answer = upload(
+            &server,
+            &token,
+            &pdf,
+            &[("X-Folio-Metadata", r#"{"user":"nina"}"#)],
+        );
+        assert_eq!(
+            answer.status,
+            201,
+            "{}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        let id = answer.json()["id"].as_i64().unwrap();
+        let settled = |v: &serde_json::Value| {
+            v["stage"] == "done"
+                && v["documents"].as_array().is_some_and(|d| {
+                    d.len() == 5
+                        && d.iter()
+                            .all(|x| x["stage"] == "qc" || x["stage"] == "quarantined")
+                })
+        };
+        let v = wait_for(&server, &token, id, settled);
+        let docs = v["documents"].as_array().unwrap();
+        let stage = |i: usize| docs[i]["stage"].as_str().unwrap().to_owned();
+        let reason = |i: usize| {
+            docs[i]["quarantine"]["reason"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        };
+        // Patient 800001: pages 2 and 3 (0-based 1, 2), identified, filed as a discharge report.
+        assert_eq!(docs[0]["patient"], "800001");
+        assert_eq!(docs[0]["pages"], serde_json::json!([1, 2]));
+        assert_eq!(stage(0), "qc", "{}", reason(0));
+        assert_eq!(docs[0]["category_label"], "Compte rendu d'hospitalisation");
+        assert!(docs[0]["retention"].as_str().unwrap().starts_with("20 ans"));
+        assert_eq!(docs[1]["patient"], "800004");
+        assert_eq!(stage(1), "qc", "{}", reason(1));
+        assert_eq!(docs[1]["pages"], serde_json::json!([4]));
+        // The smudged separator: its page is nobody's, never 800004's.
+        assert_eq!(docs[2]["pages"], serde_json::json!([6]));
+        assert_eq!(stage(2), "quarantined");
+        assert!(reason(2).contains("page 6 cannot be read"), "{}", reason(2));
+        // Identity vigilance: 800002 was merged.
+        assert_eq!(stage(3), "quarantined");
+        assert!(
+            docs[3]["quarantine"]["stage"] == "identify"
+                && reason(3).starts_with("identity vigilance")
+                && reason(3).contains("merged"),
+            "{}",
+            reason(3)
+        );
+        // A category the plan does not have is not guessed.
+        assert_eq!(stage(4), "quarantined");
+        assert!(
+            reason(4).contains("to classify: category XYZ"),
+            "{}",
+            reason(4)
+        );
+    }
+);
+
+#[test]
+fn a_cover_sheet_is_printed_with_its_code_and_the_same_data_in_clear() {
+    let data = tempfile::tempdir().unwrap();
+    let out = data.path().join("cover.pdf");
+    let run = folio_cli(
+        data.path(),
+        None,
+        &[
+            "scan",
+            "cover-sheet",
+            "--patient",
+            "800123456",
+            "--encounter",
+            "NDA-2026-1",
+            "--category",
+            "CRH",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let pdf = std::fs::read(&out).unwrap();
+    let doc = lopdf::Document::load_mem(&pdf).unwrap();
+    let text = doc.extract_text(&[1]).unwrap();
+    for want in [
+        "800123456",
+        "NDA-2026-1",
+        "CRH",
+        "Compte rendu d'hospitalisation",
+        "FOLIO1;P=800123456",
+    ] {
+        assert!(text.contains(want), "{want} not in {text}");
+    }
+    let unknown = folio_cli(
+        data.path(),
+        None,
+        &[
+            "scan",
+            "cover-sheet",
+            "--patient",
+            "1",
+            "--category",
+            "NOPE",
+        ],
+    );
+    assert_ne!(unknown.code, 0);
+    assert!(
+        unknown.stderr.contains("not in the classification plan"),
+        "{}",
+        unknown.stderr
+    );
+    let list = folio_cli(data.path(), None, &["scan", "categories", "--json"]);
+    let plan: Vec<serde_json::Value> = serde_json::from_str(&list.stdout).unwrap();
+    assert_eq!(plan.len(), 26);
 }

@@ -5,13 +5,17 @@
 //! fails for a passing reason is tried again later with backoff; one that finds something
 //! wrong with the scan quarantines it for an operator.
 //!
-//! Stages: validate, then split by cover sheets, identify the patient, classify, QC sampling,
-//! seal, deliver. Validation runs today; captures that pass it wait at `split`.
+//! Stages: a capture is validated, then split by its cover sheets into documents; each
+//! document is then identified (the patient identity service), classified (the plan), sampled
+//! for QC, sealed and delivered. Today documents run up to classification and wait at `qc`.
 
 pub mod barcodes;
 pub mod cover;
+pub mod identity;
 pub mod pages;
 pub mod pipeline;
+pub mod plan;
+pub mod settings;
 pub mod sheet;
 pub mod split;
 pub mod validate;
@@ -33,9 +37,6 @@ pub enum Stage {
 impl Stage {
     /// The stage every capture starts at.
     pub const FIRST: Stage = Stage::Validate;
-
-    /// The stages a worker runs now (the others wait).
-    pub const RUNNABLE: &'static [Stage] = &[Stage::Validate];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -1,31 +1,77 @@
-//! The workers of the archive pipeline: take a due capture with a lease, run its stage, commit
-//! where it goes next with its audit event. A worker that dies leaves its lease to run out;
-//! the capture is then taken again and its stage run again (every stage can run twice safely:
-//! it writes nothing outside the transaction that moves the capture on).
+//! The workers of the archive pipeline: take a due capture or document with a lease, run its
+//! stage, commit where it goes next with its audit event. A worker that dies leaves its lease
+//! to run out; the item is then taken again and its stage run again (every stage can run twice
+//! safely: it writes nothing outside the transaction that moves the item on).
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::{validate, Stage};
+use super::identity::{Answer, IdentityService};
+use super::plan::Plan;
+use super::split::{self, PageKind};
+use super::{barcodes, pages, validate, Stage};
 use crate::audit::{self, Event, Outcome};
 use crate::capture::{store, CaptureService};
-use crate::db::models::scan_captures::{self as rows, CaptureRow, StageChange};
+use crate::db::models::scan_captures::{self as captures, CaptureRow};
+use crate::db::models::scan_documents::{self as documents, DocumentRow, NewDocument};
 use crate::db::{self, DbError};
 use crate::metrics::METRICS;
 
-/// How long a worker holds a capture before another may take it.
+/// How long a worker holds an item before another may take it.
 const LEASE: Duration = Duration::from_secs(300);
 /// How long an idle worker waits before looking again.
 const IDLE: Duration = Duration::from_millis(500);
+/// Contexts of the sealed patient fields.
+pub const PATIENT: &str = "scan-patient";
+pub const ENCOUNTER: &str = "scan-encounter";
+pub const IDENTITY: &str = "scan-identity";
 
 /// What running a stage decided.
 #[derive(Debug)]
 enum Verdict {
-    /// Go on to the next stage; details for the audit event.
-    Next(serde_json::Value, Option<(String, i32)>),
+    /// Go on to the next stage, with details for the audit event and what to write with it.
+    Next(serde_json::Value, Effect),
     /// Something is wrong with the scan: an operator decides.
     Quarantine(String),
-    /// Something passing went wrong (disk, database): try again later.
+    /// Something passing went wrong (disk, database, a service): try again later.
     Retry(String),
+}
+
+/// What a stage writes in the transaction that moves the item on.
+#[derive(Debug)]
+enum Effect {
+    None,
+    Measured(String, i32),
+    Split(Vec<NewDocument>),
+    Identity(String),
+    Category(String, String, String),
+}
+
+/// One item of work.
+enum Item {
+    Capture(CaptureRow),
+    Document(DocumentRow),
+}
+
+impl Item {
+    fn stage(&self) -> &str {
+        match self {
+            Item::Capture(c) => &c.stage,
+            Item::Document(d) => &d.stage,
+        }
+    }
+    fn attempts(&self) -> i32 {
+        match self {
+            Item::Capture(c) => c.attempts,
+            Item::Document(d) => d.attempts,
+        }
+    }
+    fn object(&self) -> String {
+        match self {
+            Item::Capture(c) => format!("scan:{}", c.id),
+            Item::Document(d) => format!("scan-document:{}", d.id),
+        }
+    }
 }
 
 /// The pipeline of this node.
@@ -33,11 +79,23 @@ enum Verdict {
 pub struct Pipeline {
     capture: CaptureService,
     node: String,
+    identity: Option<Arc<IdentityService>>,
+    plan: Arc<Plan>,
 }
 
 impl Pipeline {
-    pub fn new(capture: CaptureService, node: String) -> Pipeline {
-        Pipeline { capture, node }
+    pub fn new(
+        capture: CaptureService,
+        node: String,
+        identity: Option<IdentityService>,
+        plan: Plan,
+    ) -> Pipeline {
+        Pipeline {
+            capture,
+            node,
+            identity: identity.map(Arc::new),
+            plan: Arc::new(plan),
+        }
     }
 
     /// Starts the workers; they run until the returned tasks are aborted.
@@ -64,169 +122,316 @@ impl Pipeline {
     /// Runs one due stage, if any; true when it did.
     pub async fn step(&self) -> Result<bool, DbError> {
         let node = self.node.clone();
-        let stages: Vec<&'static str> = Stage::RUNNABLE.iter().map(|s| s.as_str()).collect();
-        let claimed = self
-            .capture
-            .db()
-            .run(move |conn| {
-                let now = db::now_ms();
-                Ok::<_, DbError>(rows::claim(
-                    conn,
-                    &stages,
-                    &node,
-                    now,
-                    now + LEASE.as_millis() as i64,
-                )?)
-            })
-            .await?;
-        let Some(row) = claimed else {
+        let claimed =
+            self.capture
+                .db()
+                .run(move |conn| {
+                    let now = db::now_ms();
+                    let until = now + LEASE.as_millis() as i64;
+                    let capture_stages = [Stage::Validate.as_str(), Stage::Split.as_str()];
+                    if let Some(c) = captures::claim(conn, &capture_stages, &node, now, until)? {
+                        return Ok::<_, DbError>(Some(Item::Capture(c)));
+                    }
+                    let document_stages = [Stage::Identify.as_str(), Stage::Classify.as_str()];
+                    Ok(documents::claim(conn, &document_stages, &node, now, until)?
+                        .map(Item::Document))
+                })
+                .await?;
+        let Some(item) = claimed else {
             return Ok(false);
         };
-        let Some(stage) = Stage::parse(&row.stage) else {
+        let Some(stage) = Stage::parse(item.stage()) else {
             return Ok(false);
         };
         let started = std::time::Instant::now();
-        let verdict = self.run(stage, &row).await;
+        let verdict = match (&item, stage) {
+            (Item::Capture(c), Stage::Validate) => self.validate(c).await,
+            (Item::Capture(c), Stage::Split) => self.split(c).await,
+            (Item::Document(d), Stage::Identify) => self.identify(d).await,
+            (Item::Document(d), Stage::Classify) => self.classify(d),
+            (_, other) => Verdict::Retry(format!("the {} stage does not run yet", other.as_str())),
+        };
         METRICS
             .scan_stage_duration
             .with_label_values(&[stage.as_str()])
             .observe(started.elapsed().as_secs_f64());
-        self.conclude(stage, row, verdict).await?;
+        self.conclude(stage, item, verdict).await?;
         Ok(true)
     }
 
-    async fn run(&self, stage: Stage, row: &CaptureRow) -> Verdict {
-        match stage {
-            Stage::Validate => self.validate(row).await,
-            other => Verdict::Retry(format!("the {} stage does not run yet", other.as_str())),
-        }
-    }
-
-    async fn validate(&self, row: &CaptureRow) -> Verdict {
+    /// The master's bytes, checked against the hash recorded at capture.
+    async fn master(&self, row: &CaptureRow) -> Result<Vec<u8>, String> {
         let capture = self.capture.clone();
         let (file, key, sha) = (
             row.master_file.clone(),
             row.wrapped_key.clone(),
             row.sha256.clone(),
         );
-        let min_dpi = capture.settings().min_dpi;
+        tokio::task::spawn_blocking(move || {
+            store::read_checked(capture.dir(), capture.spool().master(), &file, &key, &sha)
+                .map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|_| "reading the master was interrupted".to_owned())?
+    }
+
+    async fn validate(&self, row: &CaptureRow) -> Verdict {
+        let bytes = match self.master(row).await {
+            Ok(b) => b,
+            Err(e) => return Verdict::Retry(e),
+        };
+        let min_dpi = self.capture.settings().min_dpi;
         let measured = tokio::task::spawn_blocking(move || {
-            let bytes =
-                store::read_checked(capture.dir(), capture.spool().master(), &file, &key, &sha)
-                    .map_err(|e| Err(e.to_string()))?;
-            let m = validate::measure(&bytes).map_err(Ok)?;
-            validate::check(&m, min_dpi).map_err(Ok)?;
-            Ok::<_, Result<String, String>>(m)
+            let m = validate::measure(&bytes)?;
+            validate::check(&m, min_dpi)?;
+            Ok::<_, String>(m)
         })
         .await;
         match measured {
             Ok(Ok(m)) => Verdict::Next(
                 serde_json::json!({ "format": m.format, "pages": m.pages, "dpi": m.dpi }),
-                Some((m.format.to_owned(), m.pages as i32)),
+                Effect::Measured(m.format.to_owned(), m.pages as i32),
             ),
-            // The scan is wrong: an operator looks.
-            Ok(Err(Ok(reason))) => Verdict::Quarantine(reason),
-            // The master could not be read: storage, not the scan.
-            Ok(Err(Err(e))) => Verdict::Retry(e),
+            Ok(Err(reason)) => Verdict::Quarantine(reason),
             Err(_) => Verdict::Retry("validation was interrupted".into()),
         }
     }
 
-    /// Commits where the capture goes, with its audit event, and gives the lease back.
-    async fn conclude(
-        &self,
-        stage: Stage,
-        row: CaptureRow,
-        verdict: Verdict,
-    ) -> Result<(), DbError> {
+    async fn split(&self, row: &CaptureRow) -> Verdict {
+        let bytes = match self.master(row).await {
+            Ok(b) => b,
+            Err(e) => return Verdict::Retry(e),
+        };
+        let format = row.format.clone().unwrap_or_default();
+        let cut = tokio::task::spawn_blocking(move || {
+            let images = match format.as_str() {
+                "pdf" => pages::of_pdf(&bytes)?,
+                "jpeg" => pages::of_jpeg(&bytes)?,
+                other => {
+                    return Err(format!(
+                        "{other} batches cannot be split by cover sheet yet"
+                    ))
+                }
+            };
+            let kinds: Vec<PageKind> = images
+                .iter()
+                .map(|i| match i {
+                    Some(i) => split::kind_of(&barcodes::scan_page(&i.luma, i.width, i.height)),
+                    None => PageKind::Content,
+                })
+                .collect();
+            Ok(split::cut(&kinds))
+        })
+        .await;
+        let (parts, notes) = match cut {
+            Ok(Ok(x)) => x,
+            Ok(Err(reason)) => return Verdict::Quarantine(reason),
+            Err(_) => return Verdict::Retry("the split was interrupted".into()),
+        };
+        if parts.is_empty() {
+            return Verdict::Quarantine(format!("no page to file ({})", notes.join("; ")));
+        }
+        let master = self.capture.spool().master();
+        let now = db::now_ms();
+        let mut docs = Vec::new();
+        for (i, part) in parts.iter().enumerate() {
+            let (sheet, reason) = match &part.cover {
+                Ok(s) => (Some(s), None),
+                Err(why) => (None, Some(why.clone())),
+            };
+            let seal = |value: &str, context: &str| master.seal_text(value, context).ok();
+            docs.push(NewDocument {
+                uuid: uuid::Uuid::new_v4().to_string(),
+                capture_id: row.id,
+                part: i as i32,
+                pages: serde_json::to_string(&part.pages).unwrap_or_else(|_| "[]".into()),
+                cover_page: part.cover_page.map(|p| p as i32),
+                patient: sheet.and_then(|s| seal(&s.patient, PATIENT)),
+                encounter: sheet
+                    .filter(|s| !s.encounter.is_empty())
+                    .and_then(|s| seal(&s.encounter, ENCOUNTER)),
+                category: sheet
+                    .filter(|s| !s.category.is_empty())
+                    .map(|s| s.category.clone()),
+                stage: if reason.is_some() {
+                    Stage::Quarantined
+                } else {
+                    Stage::Identify
+                }
+                .as_str()
+                .to_owned(),
+                attempts: 0,
+                next_attempt_at: now,
+                quarantine_stage: reason.as_ref().map(|_| Stage::Split.as_str().to_owned()),
+                quarantine_reason: reason,
+                created_at: now,
+                updated_at: now,
+            });
+        }
+        Verdict::Next(
+            serde_json::json!({ "documents": docs.len(), "notes": notes }),
+            Effect::Split(docs),
+        )
+    }
+
+    async fn identify(&self, doc: &DocumentRow) -> Verdict {
+        let Some(service) = self.identity.clone() else {
+            return Verdict::Quarantine(
+                "identity vigilance: no patient identity service is configured ([archive] identity_kind)".into(),
+            );
+        };
+        let master = self.capture.spool().master();
+        let Some(patient) = doc
+            .patient
+            .as_deref()
+            .and_then(|p| master.open_text(p, PATIENT))
+        else {
+            return Verdict::Quarantine("identity vigilance: the document names no patient".into());
+        };
+        let asked = patient.clone();
+        let answer = tokio::task::spawn_blocking(move || service.check(&asked)).await;
+        match answer {
+            Ok(Answer::Known(identity)) => {
+                let json = serde_json::to_string(&identity).unwrap_or_default();
+                match master.seal_text(&json, IDENTITY) {
+                    Ok(sealed) => Verdict::Next(
+                        serde_json::json!({ "deceased": identity.deceased }),
+                        Effect::Identity(sealed),
+                    ),
+                    Err(e) => Verdict::Retry(e.to_string()),
+                }
+            }
+            Ok(Answer::Vigilance(why)) => Verdict::Quarantine(format!("identity vigilance: {why}")),
+            Ok(Answer::Unavailable(why)) => Verdict::Retry(why),
+            Err(_) => Verdict::Retry("the identity check was interrupted".into()),
+        }
+    }
+
+    fn classify(&self, doc: &DocumentRow) -> Verdict {
+        let Some(code) = doc.category.as_deref().filter(|c| !c.is_empty()) else {
+            return Verdict::Quarantine("to classify: the cover sheet gives no category".into());
+        };
+        match self.plan.get(code) {
+            Some(c) => Verdict::Next(
+                serde_json::json!({ "category": c.code }),
+                Effect::Category(c.code.clone(), c.label.clone(), c.retention.clone()),
+            ),
+            None => Verdict::Quarantine(format!(
+                "to classify: category {code} is not in the classification plan"
+            )),
+        }
+    }
+
+    /// Commits where the item goes, with its audit event, and gives the lease back.
+    async fn conclude(&self, stage: Stage, item: Item, verdict: Verdict) -> Result<(), DbError> {
         let max_attempts = self.capture.settings().max_attempts;
         let now = db::now_ms();
-        let (change, action, outcome, detail, measured) = match verdict {
-            Verdict::Next(detail, measured) => (
-                StageChange {
-                    stage: stage.next().as_str().to_owned(),
-                    attempts: 0,
-                    next_attempt_at: now,
-                    lease_node: None,
-                    lease_until: None,
-                    quarantine_reason: None,
-                    quarantine_stage: None,
-                    updated_at: now,
-                },
+        let attempts = item.attempts();
+        let (to, attempts, next_at, reason, action, outcome, detail, effect) = match verdict {
+            Verdict::Next(detail, effect) => (
+                stage.next(),
+                0,
+                now,
+                None,
                 "scan.stage",
                 Outcome::Success,
                 serde_json::json!({ "from": stage.as_str(), "to": stage.next().as_str(), "result": detail }),
-                measured,
+                effect,
             ),
-            Verdict::Retry(error) if row.attempts + 1 < max_attempts => {
+            Verdict::Retry(error) if attempts + 1 < max_attempts => {
                 // 2 s, 4 s, 8 s … up to 10 minutes.
                 let backoff = 2_000i64
-                    .saturating_mul(1 << row.attempts.clamp(0, 9))
+                    .saturating_mul(1 << attempts.clamp(0, 9))
                     .min(600_000);
-                tracing::warn!(scan_id = row.id, stage = stage.as_str(), error = %error, "scan stage failed; trying again");
+                tracing::warn!(object = %item.object(), stage = stage.as_str(), error = %error, "scan stage failed; trying again");
                 (
-                    StageChange {
-                        stage: stage.as_str().to_owned(),
-                        attempts: row.attempts + 1,
-                        next_attempt_at: now + backoff,
-                        lease_node: None,
-                        lease_until: None,
-                        quarantine_reason: None,
-                        quarantine_stage: None,
-                        updated_at: now,
-                    },
+                    stage,
+                    attempts + 1,
+                    now + backoff,
+                    None,
                     "scan.retry",
                     Outcome::Failure,
-                    serde_json::json!({ "stage": stage.as_str(), "error": error, "attempt": row.attempts + 1 }),
-                    None,
+                    serde_json::json!({ "stage": stage.as_str(), "error": error, "attempt": attempts + 1 }),
+                    Effect::None,
                 )
             }
             Verdict::Retry(reason) | Verdict::Quarantine(reason) => (
-                StageChange {
-                    stage: Stage::Quarantined.as_str().to_owned(),
-                    attempts: row.attempts,
-                    next_attempt_at: now,
-                    lease_node: None,
-                    lease_until: None,
-                    quarantine_reason: Some(format!("{}: {reason}", stage.as_str())),
-                    quarantine_stage: Some(stage.as_str().to_owned()),
-                    updated_at: now,
-                },
+                Stage::Quarantined,
+                attempts,
+                now,
+                Some(reason.clone()),
                 "scan.quarantined",
                 Outcome::Failure,
                 serde_json::json!({ "stage": stage.as_str(), "reason": reason }),
-                None,
+                Effect::None,
             ),
         };
-        let to = change.stage.clone();
-        let (id, device, actor) = (
-            row.id,
-            row.device_name.clone(),
-            row.uid.clone().unwrap_or_else(|| "folio".into()),
-        );
-        let from = row.stage.clone();
+        let quarantine_stage = reason.as_ref().map(|_| stage.as_str().to_owned());
+        let object = item.object();
+        let logged = object.clone();
+        let (device, actor) = match &item {
+            Item::Capture(c) => (c.device_name.clone(), c.uid.clone()),
+            Item::Document(_) => (String::new(), None),
+        };
+        let from = item.stage().to_owned();
         let moved = self
             .capture
             .db()
             .run(move |conn| {
                 db::write_tx(conn, |conn| {
-                    if !rows::set_stage(conn, id, &from, &change)? {
+                    let moved = match &item {
+                        Item::Capture(c) => captures::set_stage(
+                            conn,
+                            c.id,
+                            &from,
+                            &captures::StageChange {
+                                // A split capture is done: its documents carry on.
+                                stage: if to == Stage::Identify {
+                                    Stage::Done
+                                } else {
+                                    to
+                                }
+                                .as_str()
+                                .to_owned(),
+                                attempts,
+                                next_attempt_at: next_at,
+                                lease_node: None,
+                                lease_until: None,
+                                quarantine_reason: reason.clone(),
+                                quarantine_stage: quarantine_stage.clone(),
+                                updated_at: now,
+                            },
+                        )?,
+                        Item::Document(d) => documents::set_stage(
+                            conn,
+                            d.id,
+                            &from,
+                            &documents::StageChange {
+                                stage: to.as_str().to_owned(),
+                                attempts,
+                                next_attempt_at: next_at,
+                                lease_node: None,
+                                lease_until: None,
+                                quarantine_reason: reason.clone(),
+                                quarantine_stage: quarantine_stage.clone(),
+                                updated_at: now,
+                            },
+                        )?,
+                    };
+                    if !moved {
                         // Taken over by another worker after our lease ran out: its word counts.
                         return Ok(false);
                     }
-                    if let Some((format, pages)) = &measured {
-                        rows::set_format(conn, id, format, *pages)?;
-                    }
+                    apply(conn, &item, effect)?;
                     audit::append(
                         conn,
                         Event {
-                            actor: if action == "scan.stage" {
-                                "folio"
-                            } else {
-                                &actor
-                            },
+                            actor: actor
+                                .as_deref()
+                                .filter(|_| action != "scan.stage")
+                                .unwrap_or("folio"),
                             action,
-                            object: &format!("scan:{id}"),
+                            object: &object,
                             device: Some(device.as_str()).filter(|d| !d.is_empty()),
                             outcome,
                             detail: detail.to_string(),
@@ -240,16 +445,63 @@ impl Pipeline {
         if moved {
             METRICS
                 .scan_transitions
-                .with_label_values(&[stage.as_str(), &to])
+                .with_label_values(&[stage.as_str(), to.as_str()])
                 .inc();
-            if to == Stage::Quarantined.as_str() {
+            if to == Stage::Quarantined {
                 METRICS
                     .scan_quarantined
                     .with_label_values(&[stage.as_str()])
                     .inc();
             }
-            tracing::info!(scan_id = id, from = stage.as_str(), to = %to, "scan moved");
+            tracing::info!(object = %logged, from = stage.as_str(), to = to.as_str(), "scan moved");
         }
         Ok(())
     }
+}
+
+/// Writes what a stage produced, in the transaction that moves its item on.
+fn apply(conn: &mut db::Conn, item: &Item, effect: Effect) -> diesel::QueryResult<()> {
+    match (item, effect) {
+        (_, Effect::None) => {}
+        (Item::Capture(c), Effect::Measured(format, pages)) => {
+            captures::set_format(conn, c.id, &format, pages)?;
+        }
+        (Item::Capture(c), Effect::Split(docs)) => {
+            for doc in docs {
+                let quarantined = doc.quarantine_reason.clone();
+                let id = documents::insert(conn, &doc)?;
+                audit::append(
+                    conn,
+                    Event {
+                        actor: "folio",
+                        action: if quarantined.is_some() {
+                            "scan.quarantined"
+                        } else {
+                            "scan.document"
+                        },
+                        object: &format!("scan-document:{id}"),
+                        device: Some(c.device_name.as_str()).filter(|d| !d.is_empty()),
+                        outcome: if quarantined.is_some() {
+                            Outcome::Failure
+                        } else {
+                            Outcome::Success
+                        },
+                        detail: serde_json::json!({
+                            "capture": c.id, "part": doc.part, "pages": doc.pages,
+                            "category": doc.category, "reason": quarantined,
+                        })
+                        .to_string(),
+                    },
+                )?;
+            }
+        }
+        (Item::Document(d), Effect::Identity(sealed)) => {
+            documents::set_identity(conn, d.id, &sealed)?;
+        }
+        (Item::Document(d), Effect::Category(code, label, retention)) => {
+            documents::set_category(conn, d.id, &code, &label, &retention)?;
+        }
+        _ => {}
+    }
+    Ok(())
 }

@@ -4,10 +4,12 @@
 mod audit;
 mod devices;
 mod directory;
+mod scan;
 
 pub use audit::{run as audit, AuditCommand};
 pub use devices::{device, DeviceCommand};
 pub use directory::{badge, directory, BadgeCommand, DirectoryCommand};
+pub use scan::{run as scan, ScanCommand};
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()

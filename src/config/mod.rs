@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::archive::settings::ArchiveSettings;
 pub use crate::capture::ScanSettings;
 pub use crate::directory::settings::{
     BadgeFormat, BadgeSettings, DirectoryKind, DirectorySettings, IppAuthMode, IppSettings,
@@ -89,6 +90,8 @@ pub struct Settings {
     pub monitoring: MonitoringSettings,
     /// Scans from copiers.
     pub scan: ScanSettings,
+    /// Checking and filing scanned documents.
+    pub archive: ArchiveSettings,
 }
 
 impl Default for Settings {
@@ -118,6 +121,7 @@ impl Default for Settings {
             audit: AuditSettings::default(),
             monitoring: MonitoringSettings::default(),
             scan: ScanSettings::default(),
+            archive: ArchiveSettings::default(),
         }
     }
 }
@@ -148,6 +152,7 @@ const KNOWN_KEYS: &[&str] = &[
     "audit",
     "monitoring",
     "scan",
+    "archive",
 ];
 
 impl Settings {
@@ -256,6 +261,7 @@ impl Settings {
         self.audit = section_from_env(&self.audit, "FOLIO_AUDIT__", &env)?;
         self.monitoring = section_from_env(&self.monitoring, "FOLIO_MONITORING__", &env)?;
         self.scan = section_from_env(&self.scan, "FOLIO_SCAN__", &env)?;
+        self.archive = section_from_env(&self.archive, "FOLIO_ARCHIVE__", &env)?;
         Ok(())
     }
 
@@ -676,6 +682,20 @@ workers = 2
 max_attempts = 5
 # Scans below this resolution (dpi) are quarantined at validation.
 min_dpi = 150
+
+[archive]
+# The patient identity service asked before a document is filed: "fhir" (GET
+# {identity_url}/Patient?identifier={identity_system}|{id}) or "json" (GET {identity_url}/{id}
+# answering {"id", "active", "deceased", "merged_into"}). Empty = none: every document waits in
+# quarantine for identity vigilance. Env: FOLIO_ARCHIVE__<KEY> for every key.
+identity_kind = ""
+identity_url = ""
+identity_system = ""
+# A file holding a bearer token for the identity service.
+identity_token_file = ""
+# The classification plan: a TOML file of [[category]] tables (code, label, retention). Empty =
+# the 26 categories of a French hospital medical record (folio scan categories lists them).
+plan_file = ""
 "#;
 
 #[cfg(test)]
@@ -708,6 +728,7 @@ mod tests {
             toml::Table::try_from(AuditSettings::default()).unwrap(),
             toml::Table::try_from(MonitoringSettings::default()).unwrap(),
             toml::Table::try_from(ScanSettings::default()).unwrap(),
+            toml::Table::try_from(ArchiveSettings::default()).unwrap(),
         ];
         for section in sections {
             for key in section.keys().filter(|k| *k != "badge") {

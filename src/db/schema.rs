@@ -90,6 +90,32 @@ diesel::table! {
 }
 
 diesel::table! {
+    scan_documents (id) {
+        id -> BigInt,
+        uuid -> Text,
+        capture_id -> BigInt,
+        part -> Integer,
+        pages -> Text,
+        cover_page -> Nullable<Integer>,
+        patient -> Nullable<Text>,
+        encounter -> Nullable<Text>,
+        category -> Nullable<Text>,
+        identity -> Nullable<Text>,
+        category_label -> Nullable<Text>,
+        retention -> Nullable<Text>,
+        stage -> Text,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        lease_node -> Nullable<Text>,
+        lease_until -> Nullable<BigInt>,
+        quarantine_reason -> Nullable<Text>,
+        quarantine_stage -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
     audit_cursors (name) {
         name -> Text,
         seq -> BigInt,
@@ -257,6 +283,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     documents,
     audit_cursors,
     scan_captures,
+    scan_documents,
     audit_events,
     directory_users,
     directory_badges,

@@ -9,9 +9,11 @@ use serde_json::json;
 
 use super::me::{authenticated, ApiError};
 use super::release::device_of;
+use crate::archive::pipeline::{ENCOUNTER, PATIENT};
 use crate::capture::{Arrival, CaptureError, CaptureService, Incoming, FILE_NAME};
 use crate::config::RolesSettings;
 use crate::db::models::scan_captures::{self as rows, CaptureRow};
+use crate::db::models::scan_documents::{self as documents, DocumentRow};
 use crate::db::DbError;
 use crate::devices::DeviceRegistry;
 use crate::directory::DirectoryService;
@@ -167,8 +169,27 @@ async fn read_form(
     Ok((name, sidecar))
 }
 
+/// A document as the API shows it (the patient only to those who may see the capture).
+fn document_view(d: &DocumentRow, capture: &CaptureService) -> serde_json::Value {
+    let master = capture.spool().master();
+    let pages: serde_json::Value = serde_json::from_str(&d.pages).unwrap_or_default();
+    json!({
+        "id": d.id,
+        "uuid": d.uuid,
+        "pages": pages,
+        "cover_page": d.cover_page,
+        "patient": d.patient.as_deref().and_then(|p| master.open_text(p, PATIENT)),
+        "encounter": d.encounter.as_deref().and_then(|p| master.open_text(p, ENCOUNTER)),
+        "category": d.category,
+        "category_label": d.category_label,
+        "retention": d.retention,
+        "stage": d.stage,
+        "quarantine": d.quarantine_reason.as_ref().map(|r| json!({ "stage": d.quarantine_stage, "reason": r })),
+    })
+}
+
 /// A capture as the API shows it.
-fn view(row: &CaptureRow, capture: &CaptureService) -> serde_json::Value {
+fn view(row: &CaptureRow, docs: &[DocumentRow], capture: &CaptureService) -> serde_json::Value {
     let master = capture.spool().master();
     let attributes: serde_json::Value =
         serde_json::from_str(&row.attributes).unwrap_or(serde_json::Value::Null);
@@ -189,7 +210,7 @@ fn view(row: &CaptureRow, capture: &CaptureService) -> serde_json::Value {
         "stage": row.stage,
         "attempts": row.attempts,
         "quarantine": row.quarantine_reason.as_ref().map(|r| json!({ "stage": row.quarantine_stage, "reason": r })),
-        "documents": [],
+        "documents": docs.iter().map(|d| document_view(d, capture)).collect::<Vec<_>>(),
     })
 }
 
@@ -203,9 +224,14 @@ async fn show(
 ) -> Result<HttpResponse, ApiError> {
     let not_found = || ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such scan");
     let id: i64 = id.parse().map_err(|_| not_found())?;
-    let row = capture
+    let (row, docs) = capture
         .db()
-        .run(move |conn| Ok::<_, DbError>(rows::find(conn, id)?))
+        .run(move |conn| {
+            Ok::<_, DbError>(match rows::find(conn, id)? {
+                Some(row) => Some((row, documents::of_capture(conn, id)?)),
+                None => None,
+            })
+        })
         .await
         .map_err(ApiError::internal)?
         .ok_or_else(not_found)?;
@@ -232,5 +258,5 @@ async fn show(
     }
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(view(&row, &capture)))
+        .json(view(&row, &docs, &capture)))
 }

@@ -96,73 +96,7 @@ pub fn first_with_hash(conn: &mut Conn, sha256: &str) -> QueryResult<Option<i64>
         .optional()
 }
 
-/// Takes the next capture due at one of `stages` for `node` until `lease_until`: due, and not
-/// held by a live lease. None when there is nothing to do.
-pub fn claim(
-    conn: &mut Conn,
-    stages: &[&str],
-    node: &str,
-    now: i64,
-    lease_until: i64,
-) -> QueryResult<Option<CaptureRow>> {
-    let candidates: Vec<i64> = scan_captures::table
-        .filter(scan_captures::stage.eq_any(stages))
-        .filter(scan_captures::next_attempt_at.le(now))
-        .filter(
-            scan_captures::lease_until
-                .is_null()
-                .or(scan_captures::lease_until.lt(now)),
-        )
-        .order(scan_captures::next_attempt_at.asc())
-        .select(scan_captures::id)
-        .limit(8)
-        .load(conn)?;
-    for id in candidates {
-        // Compare-and-set on the lease: another worker or node may have taken it meanwhile.
-        let taken = diesel::update(
-            scan_captures::table.find(id).filter(
-                scan_captures::lease_until
-                    .is_null()
-                    .or(scan_captures::lease_until.lt(now)),
-            ),
-        )
-        .set((
-            scan_captures::lease_node.eq(node),
-            scan_captures::lease_until.eq(lease_until),
-        ))
-        .execute(conn)?;
-        if taken == 1 {
-            return find(conn, id);
-        }
-    }
-    Ok(None)
-}
-
-/// What a stage's end changes on the row (the lease is always given back).
-#[derive(Debug, Clone, AsChangeset)]
-#[diesel(table_name = scan_captures, treat_none_as_null = true)]
-pub struct StageChange {
-    pub stage: String,
-    pub attempts: i32,
-    pub next_attempt_at: i64,
-    pub lease_node: Option<String>,
-    pub lease_until: Option<i64>,
-    pub quarantine_reason: Option<String>,
-    pub quarantine_stage: Option<String>,
-    pub updated_at: i64,
-}
-
-/// Applies `change` if the row is still at `from` (a stage's end is written once).
-pub fn set_stage(conn: &mut Conn, id: i64, from: &str, change: &StageChange) -> QueryResult<bool> {
-    let n = diesel::update(
-        scan_captures::table
-            .find(id)
-            .filter(scan_captures::stage.eq(from)),
-    )
-    .set(change)
-    .execute(conn)?;
-    Ok(n == 1)
-}
+crate::pipeline_queries!(scan_captures, CaptureRow);
 
 /// Records what validation measured.
 pub fn set_format(conn: &mut Conn, id: i64, format: &str, pages: i32) -> QueryResult<usize> {
