@@ -160,9 +160,8 @@ impl App {
         let pipeline = crate::archive::pipeline::Pipeline::new(
             capture.clone(),
             settings.effective_node_name(),
-            settings.archive.identity()?,
-            crate::archive::plan::Plan::load(&settings.archive.plan_file)?,
-        );
+            &settings.archive,
+        )?;
         let capture_data = web::Data::new(capture);
         let cap = crate::web::guard::ConnectionCap::new(
             settings.limits.connections_per_address,

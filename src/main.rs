@@ -52,6 +52,11 @@ enum Command {
         #[command(subcommand)]
         command: folio::cli::BadgeCommand,
     },
+    /// The archive: verify scan masters, sealed renditions and their time stamps.
+    Archive {
+        #[command(subcommand)]
+        command: folio::cli::ArchiveCommand,
+    },
     /// Scans: patient cover sheets to print, the classification plan.
     Scan {
         #[command(subcommand)]
@@ -198,6 +203,11 @@ fn main() -> anyhow::Result<()> {
         Command::Device { command } => {
             let s = settings(&cli)?;
             let code = folio::cli::device(&s, command)?;
+            std::process::exit(code)
+        }
+        Command::Archive { command } => {
+            let s = settings(&cli)?;
+            let code = folio::cli::archive(&s, command)?;
             std::process::exit(code)
         }
         Command::Scan { command } => {

@@ -6,9 +6,10 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::directory::{basic, http, password_of, write_ldif, HttpAnswer, TestUser};
+use common::archive::{add_copier, form, scan, upload, wait_for, wait_until};
+use common::directory::{basic, http, password_of, write_ldif, TestUser};
 use common::release::terminal;
 use common::{both_backends, folio_cli, Backend, TestServer};
 
@@ -18,106 +19,6 @@ fn users() -> Vec<TestUser> {
     let mut carol = TestUser::new("carol");
     carol.groups = vec!["folio-admins".into()];
     vec![nina, carol, TestUser::new("omar")]
-}
-
-/// A copier registered with the CLI (its scans need no print connection): its token.
-fn add_copier(server: &TestServer, name: &str) -> String {
-    let out = folio_cli(
-        &server.data_dir,
-        server.db_url.as_deref(),
-        &[
-            "device",
-            "add",
-            "--json",
-            "--name",
-            name,
-            "--uri",
-            "socket://127.0.0.1:9",
-            "--driver",
-            "generic-pjl-pdf",
-        ],
-    );
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    v["token"].as_str().unwrap().to_owned()
-}
-
-/// POSTs a raw scan with the copier's token and extra headers.
-fn upload(server: &TestServer, token: &str, body: &[u8], headers: &[(&str, &str)]) -> HttpAnswer {
-    let mut req = ureq::post(&server.http_url("/api/v1/scans"))
-        .set("Authorization", &format!("Bearer {token}"))
-        .set("Content-Type", "application/pdf")
-        .timeout(Duration::from_secs(30));
-    for (k, v) in headers {
-        req = req.set(k, v);
-    }
-    let resp = match req.send_bytes(body) {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("{e}"),
-    };
-    let status = resp.status();
-    let mut out = Vec::new();
-    std::io::Read::read_to_end(&mut resp.into_reader(), &mut out).unwrap();
-    HttpAnswer {
-        status,
-        challenge: None,
-        body: out,
-    }
-}
-
-/// A multipart form with `file` and `metadata` parts.
-fn form(file: &[u8], metadata: &str) -> (String, Vec<u8>) {
-    let boundary = "folio-test-boundary-7d1";
-    let mut body = Vec::new();
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\
-             Content-Type: application/json\r\n\r\n{metadata}\r\n--{boundary}\r\n\
-             Content-Disposition: form-data; name=\"file\"; filename=\"scan-0042.pdf\"\r\n\
-             Content-Type: application/pdf\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(file);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
-fn scan(server: &TestServer, auth: &str, id: i64) -> HttpAnswer {
-    http(
-        "GET",
-        &server.http_url(&format!("/api/v1/scans/{id}")),
-        Some(auth),
-        "",
-        b"",
-    )
-}
-
-/// Waits until scan `id` reaches `stage`.
-fn wait_until(server: &TestServer, token: &str, id: i64, stage: &str) -> serde_json::Value {
-    wait_for(server, token, id, |v| v["stage"] == stage)
-}
-
-/// Waits until scan `id`'s view satisfies `done`.
-fn wait_for(
-    server: &TestServer,
-    token: &str,
-    id: i64,
-    done: impl Fn(&serde_json::Value) -> bool,
-) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let v = scan(server, &format!("Bearer {token}"), id).json();
-        if done(&v) {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "scan {id} did not get there: {v}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 both_backends!(scans_are_captured_attributed_and_validated, |backend| {
@@ -336,52 +237,6 @@ fn scans_are_refused_for_now_when_the_disk_is_low() {
     assert_eq!(captures, 0, "nothing kept of a refused scan");
 }
 
-/// A patient identity service on loopback: `800001` and `800004` are active, `800002` was
-/// merged into `800003`, everybody else is unknown. `fhir` answers as a FHIR server would.
-fn identity_service(fhir: bool) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { break };
-            let mut buf = [0u8; 4096];
-            let n = std::io::Read::read(&mut stream, &mut buf).unwrap_or(0);
-            let head = String::from_utf8_lossy(&buf[..n]).into_owned();
-            let path = head.split(' ').nth(1).unwrap_or("").replace("%7C", "|");
-            let id = path.rsplit(['/', '|']).next().unwrap_or("").to_owned();
-            let known = |id: &str| {
-                format!(
-                    r#"{{"resourceType":"Bundle","type":"searchset","total":1,"entry":[{{"resource":{{"resourceType":"Patient","id":"p{id}","active":true}}}}]}}"#
-                )
-            };
-            let merged = r#"{"resourceType":"Bundle","type":"searchset","total":1,"entry":[{"resource":{"resourceType":"Patient","id":"p800002","link":[{"type":"replaced-by","other":{"reference":"Patient/p800003"}}]}}]}"#;
-            let (status, body) = match (fhir, id.as_str()) {
-                (false, "800001" | "800004") => (200, format!(r#"{{"id":"{id}","active":true}}"#)),
-                (false, "800002") => (
-                    200,
-                    r#"{"id":"800002","active":false,"merged_into":"800003"}"#.to_owned(),
-                ),
-                (false, _) => (404, "{}".to_owned()),
-                (true, "800001" | "800004") => (200, known(&id)),
-                (true, "800002") => (200, merged.to_owned()),
-                (true, _) => (
-                    200,
-                    r#"{"resourceType":"Bundle","type":"searchset","total":0}"#.to_owned(),
-                ),
-            };
-            let _ = std::io::Write::write_all(
-                &mut stream,
-                format!(
-                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                )
-                .as_bytes(),
-            );
-        }
-    });
-    format!("http://127.0.0.1:{port}")
-}
-
 both_backends!(
     a_batch_is_split_by_cover_sheets_identified_and_classified,
     |backend| {
@@ -390,7 +245,7 @@ both_backends!(
         let data = tempfile::tempdir().unwrap();
         write_ldif(&data.path().join("directory.ldif"), &users());
         let fhir = backend == Backend::Postgres;
-        let url = identity_service(fhir);
+        let url = common::archive::identity_service(fhir);
         let kind = if fhir { "fhir" } else { "json" };
         let server = TestServer::start_with(
             backend,

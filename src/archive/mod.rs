@@ -11,13 +11,18 @@
 
 pub mod barcodes;
 pub mod cover;
+pub mod deliver;
 pub mod identity;
 pub mod pages;
 pub mod pipeline;
 pub mod plan;
+pub mod qc;
+pub mod seal;
 pub mod settings;
 pub mod sheet;
 pub mod split;
+mod stages;
+pub mod tsa;
 pub mod validate;
 
 /// Where a capture is.

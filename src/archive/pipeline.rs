@@ -6,14 +6,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::identity::{Answer, IdentityService};
+use rustls::pki_types::CertificateDer;
+
+use super::identity::IdentityService;
 use super::plan::Plan;
+use super::settings::ArchiveSettings;
 use super::split::{self, PageKind};
 use super::{barcodes, pages, validate, Stage};
 use crate::audit::{self, Event, Outcome};
 use crate::capture::{store, CaptureService};
 use crate::db::models::scan_captures::{self as captures, CaptureRow};
-use crate::db::models::scan_documents::{self as documents, DocumentRow, NewDocument};
+use crate::db::models::scan_documents::{self as documents, DocumentRow, NewDocument, SealRow};
 use crate::db::{self, DbError};
 use crate::metrics::METRICS;
 
@@ -28,23 +31,27 @@ pub const IDENTITY: &str = "scan-identity";
 
 /// What running a stage decided.
 #[derive(Debug)]
-enum Verdict {
+pub(super) enum Verdict {
     /// Go on to the next stage, with details for the audit event and what to write with it.
     Next(serde_json::Value, Effect),
     /// Something is wrong with the scan: an operator decides.
     Quarantine(String),
     /// Something passing went wrong (disk, database, a service): try again later.
     Retry(String),
+    /// Not yet (a QC lot under review): look again after this long, nothing recorded.
+    Wait(Duration),
 }
 
 /// What a stage writes in the transaction that moves the item on.
 #[derive(Debug)]
-enum Effect {
+pub(super) enum Effect {
     None,
     Measured(String, i32),
     Split(Vec<NewDocument>),
     Identity(String),
     Category(String, String, String),
+    Seal(SealRow),
+    Delivered(i64),
 }
 
 /// One item of work.
@@ -77,25 +84,54 @@ impl Item {
 /// The pipeline of this node.
 #[derive(Clone)]
 pub struct Pipeline {
-    capture: CaptureService,
-    node: String,
-    identity: Option<Arc<IdentityService>>,
-    plan: Arc<Plan>,
+    pub(super) capture: CaptureService,
+    pub(super) node: String,
+    pub(super) identity: Option<Arc<IdentityService>>,
+    pub(super) plan: Arc<Plan>,
+    pub(super) settings: Arc<ArchiveSettings>,
+    /// The CA certificates a time stamp must chain to (empty: not checked at sealing).
+    pub(super) tsa_anchors: Arc<Vec<CertificateDer<'static>>>,
+    pub(super) fhir_token: Option<Arc<str>>,
 }
 
 impl Pipeline {
+    /// The pipeline with `[archive]` settings; a bad setting or file is an error at start.
     pub fn new(
         capture: CaptureService,
         node: String,
-        identity: Option<IdentityService>,
-        plan: Plan,
-    ) -> Pipeline {
-        Pipeline {
+        settings: &ArchiveSettings,
+    ) -> anyhow::Result<Pipeline> {
+        let tsa_anchors = if settings.tsa_ca_file.as_os_str().is_empty() {
+            Vec::new()
+        } else {
+            use rustls::pki_types::pem::PemObject;
+            CertificateDer::pem_file_iter(&settings.tsa_ca_file)
+                .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "archive.tsa_ca_file {}: {e}",
+                        settings.tsa_ca_file.display()
+                    )
+                })?
+        };
+        Ok(Pipeline {
             capture,
             node,
-            identity: identity.map(Arc::new),
-            plan: Arc::new(plan),
-        }
+            identity: settings.identity()?.map(Arc::new),
+            plan: Arc::new(Plan::load(&settings.plan_file)?),
+            settings: Arc::new(settings.clone()),
+            tsa_anchors: Arc::new(tsa_anchors),
+            fhir_token: super::settings::token(
+                &settings.fhir_token_file,
+                "archive.fhir_token_file",
+            )?
+            .map(Arc::from),
+        })
+    }
+
+    /// Where sealed renditions are kept (encrypted).
+    pub(super) fn renditions_dir(&self) -> std::path::PathBuf {
+        self.capture.dir().join("renditions")
     }
 
     /// Starts the workers; they run until the returned tasks are aborted.
@@ -132,7 +168,13 @@ impl Pipeline {
                     if let Some(c) = captures::claim(conn, &capture_stages, &node, now, until)? {
                         return Ok::<_, DbError>(Some(Item::Capture(c)));
                     }
-                    let document_stages = [Stage::Identify.as_str(), Stage::Classify.as_str()];
+                    let document_stages = [
+                        Stage::Identify.as_str(),
+                        Stage::Classify.as_str(),
+                        Stage::Qc.as_str(),
+                        Stage::Seal.as_str(),
+                        Stage::Deliver.as_str(),
+                    ];
                     Ok(documents::claim(conn, &document_stages, &node, now, until)?
                         .map(Item::Document))
                 })
@@ -149,6 +191,9 @@ impl Pipeline {
             (Item::Capture(c), Stage::Split) => self.split(c).await,
             (Item::Document(d), Stage::Identify) => self.identify(d).await,
             (Item::Document(d), Stage::Classify) => self.classify(d),
+            (Item::Document(d), Stage::Qc) => self.qc(d).await,
+            (Item::Document(d), Stage::Seal) => self.seal(d).await,
+            (Item::Document(d), Stage::Deliver) => self.deliver(d).await,
             (_, other) => Verdict::Retry(format!("the {} stage does not run yet", other.as_str())),
         };
         METRICS
@@ -160,7 +205,7 @@ impl Pipeline {
     }
 
     /// The master's bytes, checked against the hash recorded at capture.
-    async fn master(&self, row: &CaptureRow) -> Result<Vec<u8>, String> {
+    pub(super) async fn master(&self, row: &CaptureRow) -> Result<Vec<u8>, String> {
         let capture = self.capture.clone();
         let (file, key, sha) = (
             row.master_file.clone(),
@@ -274,59 +319,14 @@ impl Pipeline {
         )
     }
 
-    async fn identify(&self, doc: &DocumentRow) -> Verdict {
-        let Some(service) = self.identity.clone() else {
-            return Verdict::Quarantine(
-                "identity vigilance: no patient identity service is configured ([archive] identity_kind)".into(),
-            );
-        };
-        let master = self.capture.spool().master();
-        let Some(patient) = doc
-            .patient
-            .as_deref()
-            .and_then(|p| master.open_text(p, PATIENT))
-        else {
-            return Verdict::Quarantine("identity vigilance: the document names no patient".into());
-        };
-        let asked = patient.clone();
-        let answer = tokio::task::spawn_blocking(move || service.check(&asked)).await;
-        match answer {
-            Ok(Answer::Known(identity)) => {
-                let json = serde_json::to_string(&identity).unwrap_or_default();
-                match master.seal_text(&json, IDENTITY) {
-                    Ok(sealed) => Verdict::Next(
-                        serde_json::json!({ "deceased": identity.deceased }),
-                        Effect::Identity(sealed),
-                    ),
-                    Err(e) => Verdict::Retry(e.to_string()),
-                }
-            }
-            Ok(Answer::Vigilance(why)) => Verdict::Quarantine(format!("identity vigilance: {why}")),
-            Ok(Answer::Unavailable(why)) => Verdict::Retry(why),
-            Err(_) => Verdict::Retry("the identity check was interrupted".into()),
-        }
-    }
-
-    fn classify(&self, doc: &DocumentRow) -> Verdict {
-        let Some(code) = doc.category.as_deref().filter(|c| !c.is_empty()) else {
-            return Verdict::Quarantine("to classify: the cover sheet gives no category".into());
-        };
-        match self.plan.get(code) {
-            Some(c) => Verdict::Next(
-                serde_json::json!({ "category": c.code }),
-                Effect::Category(c.code.clone(), c.label.clone(), c.retention.clone()),
-            ),
-            None => Verdict::Quarantine(format!(
-                "to classify: category {code} is not in the classification plan"
-            )),
-        }
-    }
-
     /// Commits where the item goes, with its audit event, and gives the lease back.
     async fn conclude(&self, stage: Stage, item: Item, verdict: Verdict) -> Result<(), DbError> {
         let max_attempts = self.capture.settings().max_attempts;
         let now = db::now_ms();
         let attempts = item.attempts();
+        if let Verdict::Wait(after) = verdict {
+            return self.wait(item, after).await;
+        }
         let (to, attempts, next_at, reason, action, outcome, detail, effect) = match verdict {
             Verdict::Next(detail, effect) => (
                 stage.next(),
@@ -355,6 +355,7 @@ impl Pipeline {
                     Effect::None,
                 )
             }
+            Verdict::Wait(_) => return Ok(()),
             Verdict::Retry(reason) | Verdict::Quarantine(reason) => (
                 Stage::Quarantined,
                 attempts,
@@ -459,6 +460,31 @@ impl Pipeline {
     }
 }
 
+impl Pipeline {
+    /// Leaves a document at its stage, to be looked at again after `after`.
+    async fn wait(&self, item: Item, after: Duration) -> Result<(), DbError> {
+        let Item::Document(d) = item else {
+            return Ok(());
+        };
+        let now = db::now_ms();
+        let change = documents::StageChange {
+            stage: d.stage.clone(),
+            attempts: d.attempts,
+            next_attempt_at: now + after.as_millis() as i64,
+            lease_node: None,
+            lease_until: None,
+            quarantine_reason: None,
+            quarantine_stage: None,
+            updated_at: d.updated_at,
+        };
+        self.capture
+            .db()
+            .run(move |conn| Ok::<_, DbError>(documents::set_stage(conn, d.id, &d.stage, &change)?))
+            .await?;
+        Ok(())
+    }
+}
+
 /// Writes what a stage produced, in the transaction that moves its item on.
 fn apply(conn: &mut db::Conn, item: &Item, effect: Effect) -> diesel::QueryResult<()> {
     match (item, effect) {
@@ -500,6 +526,12 @@ fn apply(conn: &mut db::Conn, item: &Item, effect: Effect) -> diesel::QueryResul
         }
         (Item::Document(d), Effect::Category(code, label, retention)) => {
             documents::set_category(conn, d.id, &code, &label, &retention)?;
+        }
+        (Item::Document(_), Effect::Seal(row)) => {
+            documents::set_seal(conn, &row)?;
+        }
+        (Item::Document(d), Effect::Delivered(at)) => {
+            documents::set_delivered(conn, d.id, at)?;
         }
         _ => {}
     }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 /// `[archive]` settings.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct ArchiveSettings {
     /// The patient identity service: `fhir`, `json`, or empty (documents then wait in
@@ -20,6 +20,50 @@ pub struct ArchiveSettings {
     /// The classification plan (TOML `[[category]]` code, label, retention); empty = the
     /// default plan of a French hospital medical record.
     pub plan_file: PathBuf,
+    /// Share of each QC lot (one copier, one day) drawn for review, 0 to 1; 0 = no QC.
+    pub qc_rate: f64,
+    /// Seconds without a new document after which a lot is closed and its sample drawn.
+    pub qc_close_secs: u64,
+    /// The RFC 3161 time-stamping authority (`http://…`); empty = documents wait in
+    /// quarantine at sealing.
+    pub tsa_url: String,
+    /// PEM file of the CA certificates the TSA's certificate chains to (`folio archive verify`).
+    pub tsa_ca_file: PathBuf,
+    /// Where sealed documents are deposited (PDF + JSON manifest); empty = no deposit.
+    pub deposit_dir: PathBuf,
+    /// FHIR R4 server receiving a DocumentReference and its Binary per document; empty = none.
+    pub fhir_url: String,
+    /// A file holding a bearer token for the FHIR server.
+    pub fhir_token_file: PathBuf,
+}
+
+impl Default for ArchiveSettings {
+    fn default() -> Self {
+        ArchiveSettings {
+            identity_kind: String::new(),
+            identity_url: String::new(),
+            identity_system: String::new(),
+            identity_token_file: PathBuf::new(),
+            plan_file: PathBuf::new(),
+            qc_rate: 0.05,
+            qc_close_secs: 3600,
+            tsa_url: String::new(),
+            tsa_ca_file: PathBuf::new(),
+            deposit_dir: PathBuf::new(),
+            fhir_url: String::new(),
+            fhir_token_file: PathBuf::new(),
+        }
+    }
+}
+
+/// The first line of a secret file, `None` for an empty path.
+pub fn token(path: &std::path::Path, key: &str) -> anyhow::Result<Option<String>> {
+    if path.as_os_str().is_empty() {
+        return Ok(None);
+    }
+    let t = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("{key} {}: {e}", path.display()))?;
+    Ok(Some(t.lines().next().unwrap_or("").trim().to_owned()))
 }
 
 impl ArchiveSettings {
@@ -35,17 +79,7 @@ impl ArchiveSettings {
         if self.identity_url.trim().is_empty() {
             anyhow::bail!("archive.identity_url is required with archive.identity_kind");
         }
-        let token = if self.identity_token_file.as_os_str().is_empty() {
-            None
-        } else {
-            let t = std::fs::read_to_string(&self.identity_token_file).map_err(|e| {
-                anyhow::anyhow!(
-                    "archive.identity_token_file {}: {e}",
-                    self.identity_token_file.display()
-                )
-            })?;
-            Some(t.lines().next().unwrap_or("").trim().to_owned())
-        };
+        let token = token(&self.identity_token_file, "archive.identity_token_file")?;
         Ok(Some(IdentityService {
             kind,
             url: self.identity_url.trim().to_owned(),

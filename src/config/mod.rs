@@ -696,6 +696,21 @@ identity_token_file = ""
 # The classification plan: a TOML file of [[category]] tables (code, label, retention). Empty =
 # the 26 categories of a French hospital medical record (folio scan categories lists them).
 plan_file = ""
+# QC: the share of each lot (one copier, one day) drawn for review, 0 to 1 (0 = no QC), and
+# the seconds without a new document after which a lot is closed and its sample drawn. A lot's
+# documents are sealed only after every sampled one was accepted.
+qc_rate = 0.05
+qc_close_secs = 3600
+# The RFC 3161 time-stamping authority every document is sealed with, and the PEM CA file its
+# certificate chains to (checked by folio archive verify). Without a TSA, documents wait.
+tsa_url = ""
+tsa_ca_file = ""
+# Where sealed documents go: a directory (PDF + JSON manifest per document, written
+# atomically; the archive system's share) and/or a FHIR R4 server (a transaction with a
+# DocumentReference and its Binary, client-assigned ids, so a repeat changes nothing).
+deposit_dir = ""
+fhir_url = ""
+fhir_token_file = ""
 "#;
 
 #[cfg(test)]

@@ -112,6 +112,37 @@ diesel::table! {
         quarantine_stage -> Nullable<Text>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        qc_lot -> Nullable<Text>,
+        qc_sampled -> SmallInt,
+        qc_decision -> Nullable<Text>,
+        qc_reviewer -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    scan_seals (document_id) {
+        document_id -> BigInt,
+        rendition_file -> Text,
+        rendition_key -> Binary,
+        rendition_sha256 -> Text,
+        rendition_size -> BigInt,
+        tsa_token -> Binary,
+        tsa_time -> Text,
+        sealed_at -> BigInt,
+        delivered_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    qc_lots (lot) {
+        lot -> Text,
+        state -> Text,
+        seed -> Nullable<BigInt>,
+        size -> Nullable<Integer>,
+        sample -> Nullable<Integer>,
+        last_added_at -> BigInt,
+        decided_at -> Nullable<BigInt>,
+        decided_by -> Nullable<Text>,
     }
 }
 
@@ -284,6 +315,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_cursors,
     scan_captures,
     scan_documents,
+    qc_lots,
+    scan_seals,
     audit_events,
     directory_users,
     directory_badges,

@@ -13,7 +13,7 @@ use crate::archive::pipeline::{ENCOUNTER, PATIENT};
 use crate::capture::{Arrival, CaptureError, CaptureService, Incoming, FILE_NAME};
 use crate::config::RolesSettings;
 use crate::db::models::scan_captures::{self as rows, CaptureRow};
-use crate::db::models::scan_documents::{self as documents, DocumentRow};
+use crate::db::models::scan_documents::{self as documents, DocumentRow, SealRow};
 use crate::db::DbError;
 use crate::devices::DeviceRegistry;
 use crate::directory::DirectoryService;
@@ -23,7 +23,8 @@ const MAX_METADATA: usize = 16 * 1024;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/scans", web::post().to(upload))
-        .route("/api/v1/scans/{id}", web::get().to(show));
+        .route("/api/v1/scans/{id}", web::get().to(show))
+        .route("/api/v1/scans/documents/{id}/qc", web::post().to(review));
 }
 
 fn capture_error(e: CaptureError) -> ApiError {
@@ -170,7 +171,11 @@ async fn read_form(
 }
 
 /// A document as the API shows it (the patient only to those who may see the capture).
-fn document_view(d: &DocumentRow, capture: &CaptureService) -> serde_json::Value {
+fn document_view(
+    d: &DocumentRow,
+    seal: Option<&SealRow>,
+    capture: &CaptureService,
+) -> serde_json::Value {
     let master = capture.spool().master();
     let pages: serde_json::Value = serde_json::from_str(&d.pages).unwrap_or_default();
     json!({
@@ -184,12 +189,23 @@ fn document_view(d: &DocumentRow, capture: &CaptureService) -> serde_json::Value
         "category_label": d.category_label,
         "retention": d.retention,
         "stage": d.stage,
+        "qc": { "lot": d.qc_lot, "sampled": d.qc_sampled == 1, "decision": d.qc_decision },
+        "seal": seal.map(|s| json!({
+            "sha256": s.rendition_sha256,
+            "size": s.rendition_size,
+            "tsa_time": s.tsa_time,
+            "delivered_at": s.delivered_at.map(crate::audit::export::utc),
+        })),
         "quarantine": d.quarantine_reason.as_ref().map(|r| json!({ "stage": d.quarantine_stage, "reason": r })),
     })
 }
 
 /// A capture as the API shows it.
-fn view(row: &CaptureRow, docs: &[DocumentRow], capture: &CaptureService) -> serde_json::Value {
+fn view(
+    row: &CaptureRow,
+    docs: &[(DocumentRow, Option<SealRow>)],
+    capture: &CaptureService,
+) -> serde_json::Value {
     let master = capture.spool().master();
     let attributes: serde_json::Value =
         serde_json::from_str(&row.attributes).unwrap_or(serde_json::Value::Null);
@@ -210,7 +226,7 @@ fn view(row: &CaptureRow, docs: &[DocumentRow], capture: &CaptureService) -> ser
         "stage": row.stage,
         "attempts": row.attempts,
         "quarantine": row.quarantine_reason.as_ref().map(|r| json!({ "stage": row.quarantine_stage, "reason": r })),
-        "documents": docs.iter().map(|d| document_view(d, capture)).collect::<Vec<_>>(),
+        "documents": docs.iter().map(|(d, s)| document_view(d, s.as_ref(), capture)).collect::<Vec<_>>(),
     })
 }
 
@@ -228,7 +244,14 @@ async fn show(
         .db()
         .run(move |conn| {
             Ok::<_, DbError>(match rows::find(conn, id)? {
-                Some(row) => Some((row, documents::of_capture(conn, id)?)),
+                Some(row) => {
+                    let mut docs = Vec::new();
+                    for d in documents::of_capture(conn, id)? {
+                        let seal = documents::seal_of(conn, d.id)?;
+                        docs.push((d, seal));
+                    }
+                    Some((row, docs))
+                }
                 None => None,
             })
         })
@@ -259,4 +282,87 @@ async fn show(
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(view(&row, &docs, &capture)))
+}
+
+#[derive(serde::Deserialize)]
+struct Review {
+    /// `accept` or `reject`.
+    decision: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// A QC reviewer's decision on a sampled document (administrators).
+async fn review(
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Bytes,
+    directory: web::Data<DirectoryService>,
+    roles: web::Data<RolesSettings>,
+    capture: web::Data<CaptureService>,
+) -> Result<HttpResponse, ApiError> {
+    let user = authenticated(&req, &directory).await?;
+    if !roles.is_admin(&user.groups) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "administrators only",
+        ));
+    }
+    let not_found = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such sampled document",
+        )
+    };
+    let id: i64 = id.parse().map_err(|_| not_found())?;
+    let r: Review = super::me::json_body(&req, &body)?;
+    if !matches!(r.decision.as_str(), "accept" | "reject") {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_decision",
+            "decision is accept or reject",
+        ));
+    }
+    if r.decision == "reject" && r.reason.trim().is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "reason_required",
+            "a rejection needs a reason",
+        ));
+    }
+    let reviewer = user.uid.clone();
+    let done = capture
+        .db()
+        .run(move |conn| {
+            crate::db::write_tx(conn, |conn| {
+                if !crate::db::models::qc_lots::review(conn, id, &r.decision, &reviewer)? {
+                    return Ok(false);
+                }
+                crate::audit::append(
+                    conn,
+                    crate::audit::Event {
+                        actor: &reviewer,
+                        action: "scan.qc_review",
+                        object: &format!("scan-document:{id}"),
+                        outcome: if r.decision == "accept" {
+                            crate::audit::Outcome::Success
+                        } else {
+                            crate::audit::Outcome::Failure
+                        },
+                        detail: json!({ "decision": r.decision, "reason": r.reason }).to_string(),
+                        ..Default::default()
+                    },
+                )?;
+                Ok::<_, diesel::result::Error>(true)
+            })
+            .map_err(DbError::from)
+        })
+        .await
+        .map_err(ApiError::internal)?;
+    if !done {
+        return Err(not_found());
+    }
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -24,6 +24,7 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How long a server may take to print its `listening on` line.
+pub mod archive;
 pub mod browser;
 pub mod copier;
 pub mod directory;

@@ -10,6 +10,7 @@ pub mod documents;
 pub mod jobs;
 pub mod pipeline;
 pub mod policy_rules;
+pub mod qc_lots;
 pub mod quotas;
 pub mod release_sessions;
 pub mod scan_captures;

@@ -161,3 +161,13 @@ pub fn sessions_around(
         .filter(|(_, _, end)| *end >= from)
         .collect())
 }
+
+/// Captures from id `after` (exclusive), at most `limit`, in id order.
+pub fn after(conn: &mut Conn, after: i64, limit: i64) -> QueryResult<Vec<CaptureRow>> {
+    scan_captures::table
+        .filter(scan_captures::id.gt(after))
+        .order(scan_captures::id.asc())
+        .limit(limit)
+        .select(CaptureRow::as_select())
+        .load(conn)
+}

@@ -3,7 +3,7 @@
 
 use diesel::prelude::*;
 
-use crate::db::schema::scan_documents;
+use crate::db::schema::{scan_documents, scan_seals};
 use crate::db::Conn;
 
 /// A document row.
@@ -31,6 +31,10 @@ pub struct DocumentRow {
     pub quarantine_stage: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    pub qc_lot: Option<String>,
+    pub qc_sampled: i16,
+    pub qc_decision: Option<String>,
+    pub qc_reviewer: Option<String>,
 }
 
 /// A new document.
@@ -105,4 +109,51 @@ pub fn set_category(
             scan_documents::retention.eq(retention),
         ))
         .execute(conn)
+}
+
+/// A sealed document's rendition and time stamp.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
+#[diesel(table_name = scan_seals)]
+pub struct SealRow {
+    pub document_id: i64,
+    pub rendition_file: String,
+    pub rendition_key: Vec<u8>,
+    pub rendition_sha256: String,
+    pub rendition_size: i64,
+    pub tsa_token: Vec<u8>,
+    pub tsa_time: String,
+    pub sealed_at: i64,
+    pub delivered_at: Option<i64>,
+}
+
+/// Records a seal (again, if the stage ran twice: the last one counts).
+pub fn set_seal(conn: &mut Conn, seal: &SealRow) -> QueryResult<usize> {
+    diesel::delete(scan_seals::table.find(seal.document_id)).execute(conn)?;
+    diesel::insert_into(scan_seals::table)
+        .values(seal)
+        .execute(conn)
+}
+
+pub fn seal_of(conn: &mut Conn, document_id: i64) -> QueryResult<Option<SealRow>> {
+    scan_seals::table
+        .find(document_id)
+        .select(SealRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn set_delivered(conn: &mut Conn, document_id: i64, at: i64) -> QueryResult<usize> {
+    diesel::update(scan_seals::table.find(document_id))
+        .set(scan_seals::delivered_at.eq(at))
+        .execute(conn)
+}
+
+/// Every seal, from document id `after` (exclusive), at most `limit` (for verification).
+pub fn seals_after(conn: &mut Conn, after: i64, limit: i64) -> QueryResult<Vec<SealRow>> {
+    scan_seals::table
+        .filter(scan_seals::document_id.gt(after))
+        .order(scan_seals::document_id.asc())
+        .limit(limit)
+        .select(SealRow::as_select())
+        .load(conn)
 }

@@ -1,0 +1,270 @@
+//! The end of the archive pipeline: a lot sampled for QC and reviewed, documents sealed with
+//! an RFC 3161 time stamp from an `openssl ts` authority (verified by `openssl ts -verify` and
+//! by `folio archive verify`), deposited as PDF + manifest and sent to a FHIR server that
+//! checks each transaction strictly; a rejected sample sends its lot to quarantine.
+
+mod common;
+
+use base64::Engine;
+use common::archive::{
+    add_copier, fhir_server, identity_service, openssl, scan, tsa, upload, wait_for,
+};
+use common::directory::{basic, http, password_of, write_ldif, TestUser};
+use common::{both_backends, folio_cli, Backend, TestServer};
+use folio::archive::cover::CoverSheet;
+use folio::archive::sheet::{scanned_pdf, ScanPage};
+
+fn users() -> Vec<TestUser> {
+    let mut nina = TestUser::new("nina");
+    nina.badges = vec!["0A1B2C3D".into()];
+    let mut carol = TestUser::new("carol");
+    carol.groups = vec!["folio-admins".into()];
+    vec![nina, carol]
+}
+
+fn review(server: &TestServer, document: i64, decision: &str, reason: &str) -> u16 {
+    http(
+        "POST",
+        &server.http_url(&format!("/api/v1/scans/documents/{document}/qc")),
+        Some(&basic("carol", &password_of("carol"))),
+        "application/json",
+        format!(r#"{{"decision":"{decision}","reason":"{reason}"}}"#).as_bytes(),
+    )
+    .status
+}
+
+/// The documents of scan `id` once each is at one of `stages`.
+fn documents_at(
+    server: &TestServer,
+    token: &str,
+    id: i64,
+    count: usize,
+    stages: &[&str],
+) -> Vec<serde_json::Value> {
+    let v = wait_for(server, token, id, |v| {
+        v["documents"].as_array().is_some_and(|d| {
+            d.len() == count && d.iter().all(|x| stages.iter().any(|s| x["stage"] == *s))
+        })
+    });
+    v["documents"].as_array().unwrap().clone()
+}
+
+both_backends!(
+    documents_are_reviewed_sealed_deposited_and_sent_to_fhir,
+    |backend| {
+        let data = tempfile::tempdir().unwrap();
+        write_ldif(&data.path().join("directory.ldif"), &users());
+        let tsa_dir = tempfile::tempdir().unwrap();
+        let tsa_url = tsa(tsa_dir.path());
+        let ca = tsa_dir.path().join("ca.pem").display().to_string();
+        let (fhir_url, received) = fhir_server();
+        let deposit = tempfile::tempdir().unwrap();
+        let deposit_dir = deposit.path().display().to_string();
+        let identity = identity_service(false);
+        let server = TestServer::start_with(
+            backend,
+            data.path(),
+            None,
+            &[
+                ("FOLIO_ARCHIVE__IDENTITY_KIND", "json"),
+                ("FOLIO_ARCHIVE__IDENTITY_URL", &identity),
+                (
+                    "FOLIO_ARCHIVE__IDENTITY_SYSTEM",
+                    "urn:oid:1.2.250.1.999.1.1",
+                ),
+                ("FOLIO_ARCHIVE__QC_RATE", "1.0"),
+                ("FOLIO_ARCHIVE__QC_CLOSE_SECS", "1"),
+                ("FOLIO_ARCHIVE__TSA_URL", &tsa_url),
+                ("FOLIO_ARCHIVE__TSA_CA_FILE", &ca),
+                ("FOLIO_ARCHIVE__DEPOSIT_DIR", &deposit_dir),
+                ("FOLIO_ARCHIVE__FHIR_URL", &fhir_url),
+            ],
+        );
+        let token = add_copier(&server, "records-copier");
+        let sheet = |p: &str, c: &str| ScanPage::Cover(CoverSheet::new(p, "NDA-7", c).unwrap());
+        let batch = [
+            sheet("800001", "CRH"),
+            ScanPage::Text(1),
+            ScanPage::Text(2),
+            sheet("800004", "BIO"),
+            ScanPage::Text(3),
+        ];
+        let pdf = scanned_pdf(&batch, 300.0).unwrap();
+        let receipt = upload(
+            &server,
+            &token,
+            &pdf,
+            &[("X-Folio-Metadata", r#"{"user":"nina"}"#)],
+        );
+        assert_eq!(
+            receipt.status,
+            201,
+            "{}",
+            String::from_utf8_lossy(&receipt.body)
+        );
+        let id = receipt.json()["id"].as_i64().unwrap();
+
+        // The lot closes and every document is sampled (rate 1): they wait for the reviewer.
+        let docs = wait_for(&server, &token, id, |v| {
+            v["documents"]
+                .as_array()
+                .is_some_and(|d| d.len() == 2 && d.iter().all(|x| x["qc"]["sampled"] == true))
+        })["documents"]
+            .as_array()
+            .unwrap()
+            .clone();
+        assert!(docs.iter().all(|d| d["stage"] == "qc"), "{docs:?}");
+        let ids: Vec<i64> = docs.iter().map(|d| d["id"].as_i64().unwrap()).collect();
+        assert_eq!(
+            review(&server, ids[0], "reject", ""),
+            400,
+            "a rejection needs a reason"
+        );
+        assert_eq!(
+            http(
+                "POST",
+                &server.http_url(&format!("/api/v1/scans/documents/{}/qc", ids[0])),
+                Some(&basic("nina", &password_of("nina"))),
+                "application/json",
+                br#"{"decision":"accept"}"#,
+            )
+            .status,
+            403
+        );
+        for d in &ids {
+            assert_eq!(review(&server, *d, "accept", ""), 204);
+        }
+
+        // Sealed, deposited and delivered.
+        let docs = documents_at(&server, &token, id, 2, &["done", "quarantined"]);
+        for d in &docs {
+            assert_eq!(d["stage"], "done", "{d}");
+            assert!(d["seal"]["delivered_at"].is_string(), "{d}");
+        }
+        let manifests: Vec<std::path::PathBuf> = walk(deposit.path())
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        assert_eq!(manifests.len(), 2, "{manifests:?}");
+        let work = tempfile::tempdir().unwrap();
+        for m in &manifests {
+            let manifest: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(m).unwrap()).unwrap();
+            let pdf = std::fs::read(m.with_extension("pdf")).unwrap();
+            let sha = hex_sha256(&pdf);
+            assert_eq!(manifest["sealed"]["sha256"], sha);
+            assert!(
+                ["800001", "800004"].contains(&manifest["document"]["patient"].as_str().unwrap())
+            );
+            assert_eq!(manifest["document"]["device"], "records-copier");
+            // The rendition carries its pages and the page map back to the master.
+            let doc = lopdf::Document::load_mem(&pdf).unwrap();
+            let pages = manifest["document"]["page_map"].as_array().unwrap().len();
+            assert_eq!(doc.get_pages().len(), pages);
+            // openssl agrees with the time stamp.
+            let token_der = base64::engine::general_purpose::STANDARD
+                .decode(manifest["sealed"]["tsa_token"].as_str().unwrap())
+                .unwrap();
+            std::fs::write(work.path().join("token.der"), &token_der).unwrap();
+            std::fs::write(work.path().join("doc.pdf"), &pdf).unwrap();
+            openssl(
+                work.path(),
+                &[
+                    "ts",
+                    "-verify",
+                    "-data",
+                    "doc.pdf",
+                    "-in",
+                    "token.der",
+                    "-token_in",
+                    "-CAfile",
+                    &ca,
+                ],
+            );
+            // The FHIR server got the same PDF, once.
+            let id = manifest["document"]["document"].as_str().unwrap();
+            let got = received.lock().unwrap().get(id).cloned().unwrap();
+            assert_eq!((got.0, hex_sha256(&got.1)), (1, sha));
+        }
+
+        // `folio archive verify` re-hashes and verifies every time stamp; a changed rendition shows.
+        let verify = folio_cli(
+            &server.data_dir,
+            server.db_url.as_deref(),
+            &["archive", "verify", "--json", "--tsa-ca-file", &ca],
+        );
+        let report: serde_json::Value = serde_json::from_str(verify.stdout.trim())
+            .unwrap_or_else(|e| panic!("{e}: {}{}", verify.stdout, verify.stderr));
+        assert_eq!(verify.code, 0, "{report}");
+        assert_eq!(report["renditions"], 2);
+        assert_eq!(report["timestamps_checked"], true);
+
+        // Another copier's lot: a rejected sample sends its documents to quarantine.
+        let other = add_copier(&server, "ward-copier");
+        let batch = scanned_pdf(&[sheet("800001", "SOI"), ScanPage::Text(9)], 300.0).unwrap();
+        let second = upload(
+            &server,
+            &other,
+            &batch,
+            &[("X-Folio-Metadata", r#"{"user":"nina"}"#)],
+        );
+        let second = second.json()["id"].as_i64().unwrap();
+        let sampled = wait_for(&server, &other, second, |v| {
+            v["documents"][0]["qc"]["sampled"] == true
+        });
+        let doc = sampled["documents"][0]["id"].as_i64().unwrap();
+        assert_eq!(review(&server, doc, "reject", "pages 2 and 3 cut off"), 204);
+        let failed = documents_at(&server, &other, second, 1, &["quarantined"]);
+        assert!(
+            failed[0]["quarantine"]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("failed review"),
+            "{failed:?}"
+        );
+
+        // Tamper with a rendition on disk: verify names it.
+        let renditions = server.data_dir.join("captures/renditions");
+        let victim = std::fs::read_dir(&renditions)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let mut bytes = std::fs::read(&victim).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        std::fs::write(&victim, bytes).unwrap();
+        let broken = folio_cli(
+            &server.data_dir,
+            server.db_url.as_deref(),
+            &["archive", "verify", "--tsa-ca-file", &ca],
+        );
+        assert_eq!(broken.code, 1, "{}", broken.stdout);
+        assert!(
+            broken.stdout.contains("scan-document:"),
+            "{}",
+            broken.stdout
+        );
+        let _ = scan(&server, &format!("Bearer {token}"), id);
+        assert!(matches!(backend, Backend::Sqlite | Backend::Postgres));
+    }
+);
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
