@@ -285,6 +285,14 @@ impl App {
         let expiry = spool::spawn_expiry(self.spool.clone(), expiry_interval);
         let lane = self.lane.serve(self.release.clone());
         let mut background = vec![abandoned, expiry, lane];
+        match self.pipeline.recover().await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                items = n,
+                "archive work interrupted by the last stop runs again"
+            ),
+            Err(e) => tracing::error!(error = %e, "cannot take back interrupted archive work"),
+        }
         background.extend(self.pipeline.clone().spawn());
         if !self.device_poll.is_zero() {
             let release = self.release.clone();

@@ -29,7 +29,9 @@ pub struct Sealed {
 
 fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    let partial = path.with_extension("partial");
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create(true)

@@ -134,6 +134,21 @@ impl Pipeline {
         self.capture.dir().join("renditions")
     }
 
+    /// Takes back the work this node held when it stopped (its leases), so that it runs again
+    /// now: every stage is safe to run twice.
+    pub async fn recover(&self) -> Result<usize, DbError> {
+        let node = self.node.clone();
+        self.capture
+            .db()
+            .run(move |conn| {
+                Ok::<_, DbError>(
+                    captures::release_leases(conn, &node)?
+                        + documents::release_leases(conn, &node)?,
+                )
+            })
+            .await
+    }
+
     /// Starts the workers; they run until the returned tasks are aborted.
     pub fn spawn(self) -> Vec<tokio::task::JoinHandle<()>> {
         (0..self.capture.settings().workers.max(1))

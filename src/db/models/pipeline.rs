@@ -52,6 +52,17 @@ macro_rules! pipeline_queries {
             Ok(None)
         }
 
+        /// Gives back every lease `node` holds: called when that node starts, so work it was
+        /// doing when it stopped is taken again at once rather than when the lease runs out.
+        pub fn release_leases(conn: &mut Conn, node: &str) -> QueryResult<usize> {
+            diesel::update($table::table.filter($table::lease_node.eq(node)))
+                .set((
+                    $table::lease_node.eq(None::<String>),
+                    $table::lease_until.eq(None::<i64>),
+                ))
+                .execute(conn)
+        }
+
         /// What a stage's end changes on the row (the lease is always given back).
         #[derive(Debug, Clone, AsChangeset)]
         #[diesel(table_name = $table, treat_none_as_null = true)]
