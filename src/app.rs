@@ -163,6 +163,7 @@ impl App {
             &settings.archive,
         )?;
         let capture_data = web::Data::new(capture);
+        let pipeline_data = web::Data::new(pipeline.clone());
         let cap = crate::web::guard::ConnectionCap::new(
             settings.limits.connections_per_address,
             settings
@@ -185,6 +186,7 @@ impl App {
                 .app_data(reports_settings.clone())
                 .app_data(health.clone())
                 .app_data(capture_data.clone())
+                .app_data(pipeline_data.clone())
                 // IPP bodies are streamed; this bounds only what extractors would buffer.
                 .app_data(web::PayloadConfig::new(64 * 1024))
                 .configure(crate::web::routes)

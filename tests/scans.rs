@@ -138,6 +138,72 @@ both_backends!(scans_are_captured_attributed_and_validated, |backend| {
         .unwrap()
         .contains("to attribute"));
 
+    // An administrator names who scanned it: it goes through the pipeline.
+    let admin = basic("carol", &password_of("carol"));
+    let act = |path: String, body: &str, auth: &str| {
+        http(
+            "POST",
+            &server.http_url(&path),
+            Some(auth),
+            "application/json",
+            body.as_bytes(),
+        )
+    };
+    let orphan_id = orphan["id"].as_i64().unwrap();
+    let nina_auth = basic("nina", &password_of("nina"));
+    let named = format!("/api/v1/scans/{orphan_id}/actions");
+    assert_eq!(
+        act(
+            named.clone(),
+            r#"{"action":"attribute","user":"nina"}"#,
+            &nina_auth
+        )
+        .status,
+        403
+    );
+    let unknown = act(
+        named.clone(),
+        r#"{"action":"attribute","user":"nobody"}"#,
+        &admin,
+    );
+    assert_eq!(unknown.status, 422);
+    let attributed = act(
+        named.clone(),
+        r#"{"action":"attribute","user":"nina"}"#,
+        &admin,
+    );
+    assert_eq!(
+        attributed.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&attributed.body)
+    );
+    let done = wait_until(&server, &token, orphan_id, "done");
+    assert_eq!(done["user"], "nina");
+    assert_eq!(done["attribution"]["method"], "operator");
+    assert_eq!(
+        act(named, r#"{"action":"retry"}"#, &admin).status,
+        409,
+        "no longer in quarantine"
+    );
+    // The duplicate is rejected, with a justification.
+    let dup = format!("/api/v1/scans/{}/actions", again["id"].as_i64().unwrap());
+    assert_eq!(
+        act(
+            dup.clone(),
+            r#"{"action":"reject","justification":"no"}"#,
+            &admin
+        )
+        .status,
+        422
+    );
+    let rejected = act(
+        dup,
+        r#"{"action":"reject","justification":"scanned twice by mistake"}"#,
+        &admin,
+    );
+    assert_eq!(rejected.json()["stage"], "rejected");
+
     // The copier names the user in a form's metadata; a damaged PDF is quarantined by the
     // pipeline's validation, with the reason.
     let mut damaged = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n".to_vec();
@@ -336,6 +402,51 @@ both_backends!(
             "{}",
             reason(4)
         );
+
+        // Identity vigilance names the right patient, a person the category, the unreadable
+        // part is rejected: each goes on from there.
+        let admin = basic("carol", &password_of("carol"));
+        let act = |doc: usize, body: &str| {
+            let id = docs[doc]["id"].as_i64().unwrap();
+            let path = format!("/api/v1/scans/documents/{id}/actions");
+            http(
+                "POST",
+                &server.http_url(&path),
+                Some(&admin),
+                "application/json",
+                body.as_bytes(),
+            )
+        };
+        assert_eq!(
+            act(3, r#"{"action":"identify","patient":"800001"}"#).status,
+            200
+        );
+        assert_eq!(
+            act(4, r#"{"action":"classify","category":"CRH"}"#).status,
+            200
+        );
+        assert_eq!(
+            act(
+                2,
+                r#"{"action":"reject","justification":"cover sheet smudged, rescan"}"#
+            )
+            .status,
+            200
+        );
+        assert_eq!(act(0, r#"{"action":"retry"}"#).status, 409);
+        assert_eq!(
+            act(4, r#"{"action":"classify","category":"NOPE"}"#).status,
+            422
+        );
+        let v = wait_for(&server, &token, id, |v| {
+            v["documents"][3]["stage"] == "qc" && v["documents"][4]["stage"] == "qc"
+        });
+        assert_eq!(v["documents"][3]["patient"], "800001");
+        assert_eq!(
+            v["documents"][4]["category_label"],
+            "Compte rendu d'hospitalisation"
+        );
+        assert_eq!(v["documents"][2]["stage"], "rejected");
     }
 );
 

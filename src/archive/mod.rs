@@ -9,6 +9,7 @@
 //! document is then identified (the patient identity service), classified (the plan), sampled
 //! for QC, sealed and delivered. Today documents run up to classification and wait at `qc`.
 
+pub mod actions;
 pub mod barcodes;
 pub mod cover;
 pub mod deliver;
@@ -37,6 +38,8 @@ pub enum Stage {
     Deliver,
     Done,
     Quarantined,
+    /// Set aside for good by an operator, with a justification.
+    Rejected,
 }
 
 impl Stage {
@@ -54,6 +57,7 @@ impl Stage {
             Stage::Deliver => "deliver",
             Stage::Done => "done",
             Stage::Quarantined => "quarantined",
+            Stage::Rejected => "rejected",
         }
     }
 
@@ -68,6 +72,7 @@ impl Stage {
             Stage::Deliver,
             Stage::Done,
             Stage::Quarantined,
+            Stage::Rejected,
         ]
         .into_iter()
         .find(|st| st.as_str() == s)
@@ -84,6 +89,7 @@ impl Stage {
             Stage::Seal => Stage::Deliver,
             Stage::Deliver | Stage::Done => Stage::Done,
             Stage::Quarantined => Stage::Quarantined,
+            Stage::Rejected => Stage::Rejected,
         }
     }
 }

@@ -129,6 +129,11 @@ impl Pipeline {
         })
     }
 
+    /// The classification plan in use.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
     /// Where sealed renditions are kept (encrypted).
     pub(super) fn renditions_dir(&self) -> std::path::PathBuf {
         self.capture.dir().join("renditions")

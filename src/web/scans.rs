@@ -9,7 +9,8 @@ use serde_json::json;
 
 use super::me::{authenticated, ApiError};
 use super::release::device_of;
-use crate::archive::pipeline::{ENCOUNTER, PATIENT};
+use crate::archive::actions::{act, Action, ActionError, Target};
+use crate::archive::pipeline::{Pipeline, ENCOUNTER, PATIENT};
 use crate::capture::{Arrival, CaptureError, CaptureService, Incoming, FILE_NAME};
 use crate::config::RolesSettings;
 use crate::db::models::scan_captures::{self as rows, CaptureRow};
@@ -24,7 +25,12 @@ const MAX_METADATA: usize = 16 * 1024;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/scans", web::post().to(upload))
         .route("/api/v1/scans/{id}", web::get().to(show))
-        .route("/api/v1/scans/documents/{id}/qc", web::post().to(review));
+        .route("/api/v1/scans/documents/{id}/qc", web::post().to(review))
+        .route("/api/v1/scans/{id}/actions", web::post().to(capture_action))
+        .route(
+            "/api/v1/scans/documents/{id}/actions",
+            web::post().to(document_action),
+        );
 }
 
 fn capture_error(e: CaptureError) -> ApiError {
@@ -365,4 +371,93 @@ async fn review(
         return Err(not_found());
     }
     Ok(HttpResponse::NoContent().finish())
+}
+
+async fn capture_action(
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Bytes,
+    directory: web::Data<DirectoryService>,
+    roles: web::Data<RolesSettings>,
+    capture: web::Data<CaptureService>,
+    pipeline: web::Data<Pipeline>,
+) -> Result<HttpResponse, ApiError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such scan"))?;
+    let ctx = Ctx {
+        directory,
+        roles,
+        capture,
+        pipeline,
+    };
+    operate(req, Target::Capture(id), body, ctx).await
+}
+
+async fn document_action(
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Bytes,
+    directory: web::Data<DirectoryService>,
+    roles: web::Data<RolesSettings>,
+    capture: web::Data<CaptureService>,
+    pipeline: web::Data<Pipeline>,
+) -> Result<HttpResponse, ApiError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such document"))?;
+    let ctx = Ctx {
+        directory,
+        roles,
+        capture,
+        pipeline,
+    };
+    operate(req, Target::Document(id), body, ctx).await
+}
+
+/// What an operator's action needs.
+struct Ctx {
+    directory: web::Data<DirectoryService>,
+    roles: web::Data<RolesSettings>,
+    capture: web::Data<CaptureService>,
+    pipeline: web::Data<Pipeline>,
+}
+
+/// An operator's action on a quarantined item (administrators).
+async fn operate(
+    req: HttpRequest,
+    target: Target,
+    body: web::Bytes,
+    ctx: Ctx,
+) -> Result<HttpResponse, ApiError> {
+    let user = authenticated(&req, &ctx.directory).await?;
+    if !ctx.roles.is_admin(&user.groups) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "administrators only",
+        ));
+    }
+    let action: Action = super::me::json_body(&req, &body)?;
+    let to = act(
+        ctx.capture.db(),
+        ctx.capture.spool().master(),
+        &ctx.directory,
+        ctx.pipeline.plan(),
+        target,
+        action,
+        &user.uid,
+    )
+    .await
+    .map_err(|e| match e {
+        ActionError::NotFound => ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),
+        ActionError::Invalid(m) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_action", m)
+        }
+        ActionError::NotQuarantined(_) => {
+            ApiError::new(StatusCode::CONFLICT, "not_quarantined", e.to_string())
+        }
+        ActionError::Db(e) => ApiError::internal(e),
+    })?;
+    Ok(HttpResponse::Ok().json(json!({ "stage": to })))
 }

@@ -157,3 +157,27 @@ pub fn seals_after(conn: &mut Conn, after: i64, limit: i64) -> QueryResult<Vec<S
         .select(SealRow::as_select())
         .load(conn)
 }
+
+/// Names the patient (an operator's re-identification), sealed by the caller.
+pub fn set_patient(
+    conn: &mut Conn,
+    id: i64,
+    patient: &str,
+    encounter: Option<&str>,
+) -> QueryResult<usize> {
+    diesel::update(scan_documents::table.find(id))
+        .set((
+            scan_documents::patient.eq(patient),
+            scan_documents::encounter.eq(encounter),
+            scan_documents::identity.eq(None::<String>),
+        ))
+        .execute(conn)
+}
+
+/// Names the category code (an operator's classification); label and retention follow at the
+/// classify stage.
+pub fn set_category_code(conn: &mut Conn, id: i64, code: &str) -> QueryResult<usize> {
+    diesel::update(scan_documents::table.find(id))
+        .set(scan_documents::category.eq(code))
+        .execute(conn)
+}
