@@ -27,6 +27,12 @@ pub struct App {
     node: String,
     device_poll: Duration,
     pipeline: crate::archive::pipeline::Pipeline,
+    /// The watched folders and what taking their files needs.
+    folders: Option<(
+        crate::capture::CaptureService,
+        crate::devices::DeviceRegistry,
+        crate::capture::ScanSettings,
+    )>,
 }
 
 impl App {
@@ -162,6 +168,13 @@ impl App {
             settings.effective_node_name(),
             &settings.archive,
         )?;
+        let folders = (!settings.scan.folders.is_empty()).then(|| {
+            (
+                capture.clone(),
+                devices.get_ref().clone(),
+                settings.scan.clone(),
+            )
+        });
         let capture_data = web::Data::new(capture);
         let pipeline_data = web::Data::new(pipeline.clone());
         let cap = crate::web::guard::ConnectionCap::new(
@@ -246,6 +259,7 @@ impl App {
             node: settings.effective_node_name(),
             device_poll: Duration::from_secs(settings.monitoring.device_poll_secs),
             pipeline,
+            folders,
         })
     }
 
@@ -296,6 +310,18 @@ impl App {
             Err(e) => tracing::error!(error = %e, "cannot take back interrupted archive work"),
         }
         background.extend(self.pipeline.clone().spawn());
+        if let Some((capture, devices, scan)) = self.folders.clone() {
+            background.push(crate::capture::folder::spawn(
+                capture,
+                devices,
+                scan.folders
+                    .iter()
+                    .map(|f| crate::capture::folder::WatchedFolder::parse(f))
+                    .collect(),
+                Duration::from_secs(scan.folder_poll_secs.max(1)),
+                Duration::from_secs(scan.folder_settle_secs),
+            ));
+        }
         if !self.device_poll.is_zero() {
             let release = self.release.clone();
             let every = self.device_poll;

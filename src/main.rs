@@ -85,6 +85,8 @@ enum Command {
     BenchRelease(folio::bench_release::BenchReleaseArgs),
     /// Measure badge → user latency, uncached then cached (see BENCHMARKS.md).
     BenchDirectory(folio::bench_directory::BenchDirectoryArgs),
+    /// Measure pages per second through validate + split + seal (see BENCHMARKS.md).
+    BenchScan(folio::bench_scan::BenchScanArgs),
 }
 
 #[derive(Subcommand)]
@@ -149,6 +151,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Bench(args) => folio::bench::run(args),
         Command::BenchRelease(args) => folio::bench_release::run(args),
+        Command::BenchScan(args) => folio::bench_scan::run(args),
         Command::BenchDirectory(args) => {
             let s = settings(&cli)?;
             folio::bench_directory::run(&s, args)

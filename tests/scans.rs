@@ -505,3 +505,78 @@ fn a_cover_sheet_is_printed_with_its_code_and_the_same_data_in_clear() {
     let plan: Vec<serde_json::Value> = serde_json::from_str(&list.stdout).unwrap();
     assert_eq!(plan.len(), 26);
 }
+
+#[test]
+fn a_watched_folder_takes_a_slowly_written_scan_once_it_is_whole() {
+    use std::io::Write;
+    let data = tempfile::tempdir().unwrap();
+    write_ldif(&data.path().join("directory.ldif"), &users());
+    let share = tempfile::tempdir().unwrap();
+    let folder = format!("{}=records-copier", share.path().display());
+    let server = TestServer::start_with(
+        Backend::Sqlite,
+        data.path(),
+        None,
+        &[
+            ("FOLIO_SCAN__FOLDERS", folder.as_str()),
+            ("FOLIO_SCAN__FOLDER_POLL_SECS", "1"),
+            ("FOLIO_SCAN__FOLDER_SETTLE_SECS", "2"),
+        ],
+    );
+    let token = add_copier(&server, "records-copier");
+    let session = terminal(
+        &server,
+        &token,
+        "POST",
+        "/api/v1/release/sessions",
+        r#"{"badge":"0A1B2C3D"}"#,
+    );
+    assert_eq!(session.status, 201);
+
+    // A copier writing slowly: a chunk, a pause longer than a poll, the rest.
+    let pdf = folio::bench::sample_pdf(2);
+    let path = share.path().join("SCAN_0001.pdf");
+    let mut file = std::fs::File::create(&path).unwrap();
+    let half = pdf.len() / 2;
+    file.write_all(&pdf[..half]).unwrap();
+    file.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(path.exists(), "taken while still being written");
+    file.write_all(&pdf[half..]).unwrap();
+    drop(file);
+    // A partial file and a hidden one are left alone.
+    std::fs::write(share.path().join("SCAN_0002.pdf.part"), b"%PDF-").unwrap();
+    std::fs::write(share.path().join(".hidden.pdf"), b"%PDF-").unwrap();
+    // A damaged (empty) file is refused for good and moved aside with its reason.
+    std::fs::write(share.path().join("EMPTY.pdf"), b"").unwrap();
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while path.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the scan was never taken"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // The whole file was captured, once, attributed to the person badged in at that copier.
+    let admin = basic("carol", &password_of("carol"));
+    let first = scan(&server, &admin, 1).json();
+    assert_eq!(first["channel"], "folder");
+    assert_eq!(first["file_name"], "SCAN_0001.pdf");
+    assert_eq!(first["size_bytes"], pdf.len());
+    use sha2::Digest;
+    assert_eq!(first["sha256"], hex::encode(sha2::Sha256::digest(&pdf)));
+    assert_eq!(first["user"], "nina");
+    assert_eq!(first["attribution"]["method"], "badge-session");
+    std::thread::sleep(Duration::from_millis(3000));
+    assert_eq!(scan(&server, &admin, 2).status, 404, "one capture only");
+    assert!(share.path().join("SCAN_0002.pdf.part").exists());
+    assert!(share.path().join(".hidden.pdf").exists());
+    let refused = share.path().join(".folio-refused");
+    assert!(refused.join("EMPTY.pdf").exists());
+    assert!(
+        std::fs::read_to_string(refused.join("EMPTY.pdf.reason.txt"))
+            .unwrap()
+            .contains("empty")
+    );
+}

@@ -5,6 +5,7 @@
 //! recorded and set aside for an operator, never silently dropped nor archived twice.
 
 pub mod attribution;
+pub mod folder;
 pub mod settings;
 pub mod store;
 

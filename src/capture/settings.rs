@@ -20,6 +20,13 @@ pub struct ScanSettings {
     pub max_attempts: i32,
     /// Lowest resolution (dpi) a scan may have: below it, validation quarantines it.
     pub min_dpi: u32,
+    /// Folders copiers write scans to: `PATH`, or `PATH=DEVICE` to attribute their scans with
+    /// that copier's badge sessions.
+    pub folders: Vec<String>,
+    /// Seconds between looks at the watched folders.
+    pub folder_poll_secs: u64,
+    /// Seconds a file must stay unchanged before it is taken.
+    pub folder_settle_secs: u64,
 }
 
 impl Default for ScanSettings {
@@ -31,6 +38,9 @@ impl Default for ScanSettings {
             workers: 2,
             max_attempts: 5,
             min_dpi: 150,
+            folders: Vec::new(),
+            folder_poll_secs: 5,
+            folder_settle_secs: 2,
         }
     }
 }

@@ -682,6 +682,13 @@ workers = 2
 max_attempts = 5
 # Scans below this resolution (dpi) are quarantined at validation.
 min_dpi = 150
+# Watched folders (shares the copiers write to), "PATH" or "PATH=DEVICE" (that copier's badge
+# sessions attribute the scans): files are taken once unchanged for folder_settle_secs,
+# captured, then removed from the share; refused ones go to .folio-refused/ with the reason.
+# Example: folders = ["/srv/scans/records=records-copier"]. Env: FOLIO_SCAN__FOLDERS (comma-separated).
+folders = []
+folder_poll_secs = 5
+folder_settle_secs = 2
 
 [archive]
 # The patient identity service asked before a document is filed: "fhir" (GET
