@@ -26,10 +26,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/scans", web::post().to(upload))
         .route("/api/v1/scans/{id}", web::get().to(show))
         .route("/api/v1/scans/documents/{id}/qc", web::post().to(review))
-        .route("/api/v1/scans/{id}/actions", web::post().to(capture_action))
+        .route("/api/v1/scans/{id}/actions", web::post().to(item_action))
         .route(
             "/api/v1/scans/documents/{id}/actions",
-            web::post().to(document_action),
+            web::post().to(item_action),
         );
 }
 
@@ -373,7 +373,9 @@ async fn review(
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn capture_action(
+/// `POST /api/v1/scans/{id}/actions` and `/api/v1/scans/documents/{id}/actions`: the route
+/// tells a capture from a document.
+async fn item_action(
     req: HttpRequest,
     id: web::Path<String>,
     body: web::Bytes,
@@ -384,35 +386,19 @@ async fn capture_action(
 ) -> Result<HttpResponse, ApiError> {
     let id: i64 = id
         .parse()
-        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such scan"))?;
+        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such item"))?;
+    let target = if req.path().starts_with("/api/v1/scans/documents/") {
+        Target::Document(id)
+    } else {
+        Target::Capture(id)
+    };
     let ctx = Ctx {
         directory,
         roles,
         capture,
         pipeline,
     };
-    operate(req, Target::Capture(id), body, ctx).await
-}
-
-async fn document_action(
-    req: HttpRequest,
-    id: web::Path<String>,
-    body: web::Bytes,
-    directory: web::Data<DirectoryService>,
-    roles: web::Data<RolesSettings>,
-    capture: web::Data<CaptureService>,
-    pipeline: web::Data<Pipeline>,
-) -> Result<HttpResponse, ApiError> {
-    let id: i64 = id
-        .parse()
-        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such document"))?;
-    let ctx = Ctx {
-        directory,
-        roles,
-        capture,
-        pipeline,
-    };
-    operate(req, Target::Document(id), body, ctx).await
+    operate(req, target, body, ctx).await
 }
 
 /// What an operator's action needs.
