@@ -177,6 +177,10 @@ fn an_administrator_adds_a_colour_rule_and_sees_its_effect() {
             assert!(b.text("verdict").await.contains("intact"));
             assert!(b.text("events").await.contains("console.login"));
             b.save_screenshot("console-audit").await;
+            b.client.goto(&server.http_url("/scans")).await.unwrap();
+            b.wait_for("overview", Duration::from_secs(10)).await;
+            assert!(b.has("no-quarantine").await);
+            b.save_screenshot("console-scans").await;
             let session = b.client.get_named_cookie("folio_console").await.unwrap();
             let csv = ureq::get(&server.http_url("/audit.csv?action=policy."))
                 .set("Cookie", &format!("folio_console={}", session.value()))

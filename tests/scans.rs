@@ -580,3 +580,80 @@ fn a_watched_folder_takes_a_slowly_written_scan_once_it_is_whole() {
             .contains("empty")
     );
 }
+
+#[test]
+fn the_console_shows_the_pipeline_and_acts_on_its_quarantine() {
+    let data = tempfile::tempdir().unwrap();
+    let mut audrey = TestUser::new("audrey");
+    audrey.groups = vec!["folio-auditors".into()];
+    let mut all = users();
+    all.push(audrey);
+    write_ldif(&data.path().join("directory.ldif"), &all);
+    let server = TestServer::start_with(Backend::Sqlite, data.path(), None, &[]);
+    let token = add_copier(&server, "records-copier");
+    // Nobody badged in: the scan waits "to attribute".
+    let orphan = upload(&server, &token, &folio::bench::sample_pdf(1), &[]).json();
+    let id = orphan["id"].as_i64().unwrap();
+
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let get = |cookie: &str| match agent
+        .get(&server.http_url("/scans"))
+        .set("Cookie", cookie)
+        .call()
+    {
+        Ok(r) => (r.status(), r.into_string().unwrap()),
+        Err(ureq::Error::Status(s, r)) => (s, r.into_string().unwrap_or_default()),
+        Err(e) => panic!("{e}"),
+    };
+    let post = |cookie: &str, path: &str, form: &str| match agent
+        .post(&server.http_url(path))
+        .set("Cookie", cookie)
+        .set("Content-Type", "application/x-www-form-urlencoded")
+        .send_string(form)
+    {
+        Ok(r) => (r.status(), r.header("location").unwrap_or("").to_owned()),
+        Err(ureq::Error::Status(s, _)) => (s, String::new()),
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(get("").0, 303, "anonymous: to the sign-in");
+    let carol = common::release::console_cookie(&server, "carol");
+    let (status, page) = get(&carol);
+    assert_eq!(status, 200);
+    assert!(page.contains(&format!("id=\"captures-{id}\"")), "{page}");
+    assert!(page.contains("to attribute"));
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_owned();
+    // The auditor sees it and cannot act; a form without its token is refused.
+    let audrey = common::release::console_cookie(&server, "audrey");
+    let (status, seen) = get(&audrey);
+    assert_eq!(status, 200);
+    assert!(
+        seen.contains(&format!("id=\"captures-{id}\"")) && !seen.contains("Attribute</button>")
+    );
+    let path = format!("/scans/captures/{id}/action");
+    assert_eq!(post(&audrey, &path, "action=attribute&user=nina").0, 403);
+    assert_eq!(
+        post(&carol, &path, "action=attribute&user=nina").0,
+        403,
+        "no CSRF token"
+    );
+    // The administrator names who scanned it: it goes through the pipeline.
+    let (status, location) = post(
+        &carol,
+        &path,
+        &format!("csrf={csrf}&action=attribute&user=nina"),
+    );
+    assert_eq!((status, location.starts_with("/scans?done=")), (303, true));
+    let v = wait_until(&server, &token, id, "done");
+    assert_eq!(v["user"], "nina");
+    assert_eq!(v["attribution"]["method"], "operator");
+    let (_, after) = get(&carol);
+    assert!(
+        !after.contains(&format!("id=\"captures-{id}\"")),
+        "left the quarantine"
+    );
+}

@@ -171,3 +171,13 @@ pub fn after(conn: &mut Conn, after: i64, limit: i64) -> QueryResult<Vec<Capture
         .select(CaptureRow::as_select())
         .load(conn)
 }
+
+/// Quarantined captures, newest first.
+pub fn quarantined(conn: &mut Conn, limit: i64) -> QueryResult<Vec<CaptureRow>> {
+    scan_captures::table
+        .filter(scan_captures::stage.eq("quarantined"))
+        .order(scan_captures::id.desc())
+        .limit(limit)
+        .select(CaptureRow::as_select())
+        .load(conn)
+}

@@ -15,6 +15,7 @@ mod pages;
 mod policies;
 mod reports;
 mod rule_form;
+mod scans;
 mod users;
 
 use std::collections::HashMap;
@@ -60,7 +61,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(reports::routes)
         .configure(devices::routes)
         .configure(jobs::routes)
-        .configure(users::routes);
+        .configure(users::routes)
+        .configure(scans::routes);
 }
 
 /// Console sessions and sign-in limits (cheap to clone).
