@@ -154,7 +154,10 @@ impl App {
                 .spool_min_free_mb
                 .saturating_mul(1_048_576),
             key_file: settings.effective_master_key_file(),
-            metrics_token: read_secret(&settings.monitoring.metrics_token_file)?,
+            metrics_token: crate::config::read_secret(
+                &settings.monitoring.metrics_token_file,
+                "monitoring.metrics_token_file",
+            )?,
         });
         let capture = crate::capture::CaptureService::new(
             db_for_devices.clone(),
@@ -353,20 +356,6 @@ impl App {
         }
         result
     }
-}
-
-/// The first line of a secret file, or `None` for an empty path.
-fn read_secret(path: &std::path::Path) -> anyhow::Result<Option<String>> {
-    if path.as_os_str().is_empty() {
-        return Ok(None);
-    }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-    let secret = text.lines().next().unwrap_or("").trim().to_owned();
-    if secret.is_empty() {
-        anyhow::bail!("{} is empty", path.display());
-    }
-    Ok(Some(secret))
 }
 
 /// A stable identity for the queue (printer-uuid), kept in the data directory.

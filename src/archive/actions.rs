@@ -9,6 +9,7 @@ use super::pipeline::{ENCOUNTER, PATIENT};
 use super::Stage;
 use crate::audit::{self, Event};
 use crate::capture::{Method, Strength};
+use crate::db::models::pipeline::Move;
 use crate::db::models::scan_captures as captures;
 use crate::db::models::scan_documents as documents;
 use crate::db::{self, Db, DbError};
@@ -91,16 +92,9 @@ pub async fn act(
                 .await
                 .map_err(|e| ActionError::Invalid(format!("the directory cannot be asked: {e}")))?
                 .ok_or_else(|| ActionError::Invalid(format!("{user} is not in the directory")))?;
-            snapshot = Some((
-                found.user.uid.clone(),
-                serde_json::json!({
-                    "display_name": found.user.display_name,
-                    "department": found.user.department,
-                    "groups": found.user.groups,
-                    "named_by": operator,
-                })
-                .to_string(),
-            ));
+            let mut facts = crate::capture::facts(&found);
+            facts["named_by"] = operator.into();
+            snapshot = Some((found.user.uid.clone(), facts.to_string()));
         }
         (Action::Identify { patient, encounter }, Target::Document(_)) => {
             super::cover::CoverSheet::new(patient, encounter, "").map_err(ActionError::Invalid)?;
@@ -160,21 +154,20 @@ pub async fn act(
                 Action::Reject { justification } => Some(format!("rejected by {operator}: {}", justification.trim())),
                 _ => None,
             };
+            let to_move = Move {
+                stage: to.as_str().to_owned(),
+                attempts: 0,
+                next_attempt_at: now,
+                quarantine_reason: reason.clone(),
+                quarantine_stage: reason.as_ref().and(quarantined_at.clone()),
+                updated_at: now,
+            };
             let moved = match target {
                 Target::Capture(id) => {
                     if let Some((uid, attrs)) = &snapshot {
                         captures::set_attribution(conn, id, uid, Method::Operator.as_str(), Strength::Strong.as_str(), attrs)?;
                     }
-                    captures::set_stage(conn, id, &stage, &captures::StageChange {
-                        stage: to.as_str().to_owned(),
-                        attempts: 0,
-                        next_attempt_at: now,
-                        lease_node: None,
-                        lease_until: None,
-                        quarantine_reason: reason.clone(),
-                        quarantine_stage: reason.as_ref().and(quarantined_at.clone()),
-                        updated_at: now,
-                    })?
+                    captures::set_stage(conn, id, &stage, &to_move)?
                 }
                 Target::Document(id) => {
                     if let Some(p) = &patient {
@@ -183,16 +176,7 @@ pub async fn act(
                     if let Action::Classify { category } = &action {
                         documents::set_category_code(conn, id, category.trim())?;
                     }
-                    documents::set_stage(conn, id, &stage, &documents::StageChange {
-                        stage: to.as_str().to_owned(),
-                        attempts: 0,
-                        next_attempt_at: now,
-                        lease_node: None,
-                        lease_until: None,
-                        quarantine_reason: reason.clone(),
-                        quarantine_stage: reason.as_ref().and(quarantined_at.clone()),
-                        updated_at: now,
-                    })?
+                    documents::set_stage(conn, id, &stage, &to_move)?
                 }
             };
             if !moved {

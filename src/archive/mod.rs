@@ -7,7 +7,7 @@
 //!
 //! Stages: a capture is validated, then split by its cover sheets into documents; each
 //! document is then identified (the patient identity service), classified (the plan), sampled
-//! for QC, sealed and delivered. Today documents run up to classification and wait at `qc`.
+//! for QC, sealed and delivered (`docs/scans.md`).
 
 pub mod actions;
 pub mod barcodes;

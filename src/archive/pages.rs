@@ -33,6 +33,15 @@ pub fn of_jpeg(bytes: &[u8]) -> Result<Vec<Option<PageImage>>, String> {
     Ok(vec![Some(jpeg(bytes)?)])
 }
 
+/// Gray from 8-bit RGB triples (ITU-R BT.601 weights).
+fn luma_of_rgb(rgb: &[u8]) -> Vec<u8> {
+    rgb.chunks_exact(3)
+        .map(|p| {
+            ((u32::from(p[0]) * 299 + u32::from(p[1]) * 587 + u32::from(p[2]) * 114) / 1000) as u8
+        })
+        .collect()
+}
+
 fn jpeg(bytes: &[u8]) -> Result<PageImage, String> {
     let mut d = jpeg_decoder::Decoder::new(bytes);
     let pixels = d
@@ -43,13 +52,7 @@ fn jpeg(bytes: &[u8]) -> Result<PageImage, String> {
     let luma = match info.pixel_format {
         jpeg_decoder::PixelFormat::L8 => pixels,
         jpeg_decoder::PixelFormat::L16 => pixels.chunks_exact(2).map(|p| p[0]).collect(),
-        jpeg_decoder::PixelFormat::RGB24 => pixels
-            .chunks_exact(3)
-            .map(|p| {
-                ((u32::from(p[0]) * 299 + u32::from(p[1]) * 587 + u32::from(p[2]) * 114) / 1000)
-                    as u8
-            })
-            .collect(),
+        jpeg_decoder::PixelFormat::RGB24 => luma_of_rgb(&pixels),
         jpeg_decoder::PixelFormat::CMYK32 => pixels
             .chunks_exact(4)
             // Adobe CMYK JPEGs are stored inverted: K is darkness.
@@ -97,10 +100,7 @@ fn decode(doc: &lopdf::Document, image: &lopdf::xobject::PdfImage) -> Result<Pag
     let space = image.color_space.as_deref().unwrap_or("DeviceGray");
     let luma = match (space, bits) {
         ("DeviceGray" | "CalGray", 8) => raw,
-        ("DeviceRGB" | "CalRGB", 8) => raw
-            .chunks_exact(3)
-            .map(|p| ((u32::from(p[0]) * 299 + u32::from(p[1]) * 587 + u32::from(p[2]) * 114) / 1000) as u8)
-            .collect(),
+        ("DeviceRGB" | "CalRGB", 8) => luma_of_rgb(&raw),
         ("DeviceGray", 1) => {
             let row = w.div_ceil(8);
             let mut luma = Vec::with_capacity(w * h);

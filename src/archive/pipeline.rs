@@ -15,6 +15,7 @@ use super::split::{self, PageKind};
 use super::{barcodes, pages, validate, Stage};
 use crate::audit::{self, Event, Outcome};
 use crate::capture::{store, CaptureService};
+use crate::db::models::pipeline::Move;
 use crate::db::models::scan_captures::{self as captures, CaptureRow};
 use crate::db::models::scan_documents::{self as documents, DocumentRow, NewDocument, SealRow};
 use crate::db::{self, DbError};
@@ -73,6 +74,21 @@ impl Item {
             Item::Document(d) => d.attempts,
         }
     }
+    fn updated_at(&self) -> i64 {
+        match self {
+            Item::Capture(c) => c.updated_at,
+            Item::Document(d) => d.updated_at,
+        }
+    }
+
+    /// Moves the item to `to` if it is still at `from`.
+    fn set_stage(&self, conn: &mut db::Conn, from: &str, to: &Move) -> diesel::QueryResult<bool> {
+        match self {
+            Item::Capture(c) => captures::set_stage(conn, c.id, from, to),
+            Item::Document(d) => documents::set_stage(conn, d.id, from, to),
+        }
+    }
+
     fn object(&self) -> String {
         match self {
             Item::Capture(c) => format!("scan:{}", c.id),
@@ -101,19 +117,7 @@ impl Pipeline {
         node: String,
         settings: &ArchiveSettings,
     ) -> anyhow::Result<Pipeline> {
-        let tsa_anchors = if settings.tsa_ca_file.as_os_str().is_empty() {
-            Vec::new()
-        } else {
-            use rustls::pki_types::pem::PemObject;
-            CertificateDer::pem_file_iter(&settings.tsa_ca_file)
-                .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-                .map_err(|e| {
-                    anyhow::anyhow!(
-                        "archive.tsa_ca_file {}: {e}",
-                        settings.tsa_ca_file.display()
-                    )
-                })?
-        };
+        let tsa_anchors = super::tsa::anchors(&settings.tsa_ca_file, "archive.tsa_ca_file")?;
         Ok(Pipeline {
             capture,
             node,
@@ -121,7 +125,7 @@ impl Pipeline {
             plan: Arc::new(Plan::load(&settings.plan_file)?),
             settings: Arc::new(settings.clone()),
             tsa_anchors: Arc::new(tsa_anchors),
-            fhir_token: super::settings::token(
+            fhir_token: crate::config::read_secret(
                 &settings.fhir_token_file,
                 "archive.fhir_token_file",
             )?
@@ -344,9 +348,6 @@ impl Pipeline {
         let max_attempts = self.capture.settings().max_attempts;
         let now = db::now_ms();
         let attempts = item.attempts();
-        if let Verdict::Wait(after) = verdict {
-            return self.wait(item, after).await;
-        }
         let (to, attempts, next_at, reason, action, outcome, detail, effect) = match verdict {
             Verdict::Next(detail, effect) => (
                 stage.next(),
@@ -375,7 +376,7 @@ impl Pipeline {
                     Effect::None,
                 )
             }
-            Verdict::Wait(_) => return Ok(()),
+            Verdict::Wait(after) => return self.wait(item, after).await,
             Verdict::Retry(reason) | Verdict::Quarantine(reason) => (
                 Stage::Quarantined,
                 attempts,
@@ -400,45 +401,23 @@ impl Pipeline {
             .db()
             .run(move |conn| {
                 db::write_tx(conn, |conn| {
-                    let moved = match &item {
-                        Item::Capture(c) => captures::set_stage(
-                            conn,
-                            c.id,
-                            &from,
-                            &captures::StageChange {
-                                // A split capture is done: its documents carry on.
-                                stage: if to == Stage::Identify {
-                                    Stage::Done
-                                } else {
-                                    to
-                                }
-                                .as_str()
-                                .to_owned(),
-                                attempts,
-                                next_attempt_at: next_at,
-                                lease_node: None,
-                                lease_until: None,
-                                quarantine_reason: reason.clone(),
-                                quarantine_stage: quarantine_stage.clone(),
-                                updated_at: now,
-                            },
-                        )?,
-                        Item::Document(d) => documents::set_stage(
-                            conn,
-                            d.id,
-                            &from,
-                            &documents::StageChange {
-                                stage: to.as_str().to_owned(),
-                                attempts,
-                                next_attempt_at: next_at,
-                                lease_node: None,
-                                lease_until: None,
-                                quarantine_reason: reason.clone(),
-                                quarantine_stage: quarantine_stage.clone(),
-                                updated_at: now,
-                            },
-                        )?,
+                    // A split capture is done: its documents carry on.
+                    let stage = match (&item, to) {
+                        (Item::Capture(_), Stage::Identify) => Stage::Done,
+                        _ => to,
                     };
+                    let moved = item.set_stage(
+                        conn,
+                        &from,
+                        &Move {
+                            stage: stage.as_str().to_owned(),
+                            attempts,
+                            next_attempt_at: next_at,
+                            quarantine_reason: reason.clone(),
+                            quarantine_stage: quarantine_stage.clone(),
+                            updated_at: now,
+                        },
+                    )?;
                     if !moved {
                         // Taken over by another worker after our lease ran out: its word counts.
                         return Ok(false);
@@ -481,25 +460,19 @@ impl Pipeline {
 }
 
 impl Pipeline {
-    /// Leaves a document at its stage, to be looked at again after `after`.
+    /// Leaves an item at its stage, to be looked at again after `after`; nothing recorded.
     async fn wait(&self, item: Item, after: Duration) -> Result<(), DbError> {
-        let Item::Document(d) = item else {
-            return Ok(());
-        };
-        let now = db::now_ms();
-        let change = documents::StageChange {
-            stage: d.stage.clone(),
-            attempts: d.attempts,
-            next_attempt_at: now + after.as_millis() as i64,
-            lease_node: None,
-            lease_until: None,
+        let to = Move {
+            stage: item.stage().to_owned(),
+            attempts: item.attempts(),
+            next_attempt_at: db::now_ms() + after.as_millis() as i64,
             quarantine_reason: None,
             quarantine_stage: None,
-            updated_at: d.updated_at,
+            updated_at: item.updated_at(),
         };
         self.capture
             .db()
-            .run(move |conn| Ok::<_, DbError>(documents::set_stage(conn, d.id, &d.stage, &change)?))
+            .run(move |conn| Ok::<_, DbError>(item.set_stage(conn, &to.stage, &to)?))
             .await?;
         Ok(())
     }

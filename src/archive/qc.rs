@@ -28,6 +28,45 @@ pub fn lot_of(device: &str, received_at: i64) -> String {
     format!("{device}|{day}")
 }
 
+/// Records a reviewer's decision (`accept` or `reject`) on sampled document `id`, with its
+/// audit event; false when `id` is not a sampled document.
+pub async fn review(
+    db: &crate::db::Db,
+    id: i64,
+    decision: String,
+    reason: String,
+    reviewer: String,
+) -> Result<bool, crate::db::DbError> {
+    use crate::audit::{self, Event, Outcome};
+    use crate::db::models::qc_lots;
+    db.run(move |conn| {
+        crate::db::write_tx(conn, |conn| {
+            if !qc_lots::review(conn, id, &decision, &reviewer)? {
+                return Ok(false);
+            }
+            audit::append(
+                conn,
+                Event {
+                    actor: &reviewer,
+                    action: "scan.qc_review",
+                    object: &format!("scan-document:{id}"),
+                    outcome: if decision == "accept" {
+                        Outcome::Success
+                    } else {
+                        Outcome::Failure
+                    },
+                    detail: serde_json::json!({ "decision": decision, "reason": reason })
+                        .to_string(),
+                    ..Default::default()
+                },
+            )?;
+            Ok::<_, diesel::result::Error>(true)
+        })
+        .map_err(crate::db::DbError::from)
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -56,16 +56,6 @@ impl Default for ArchiveSettings {
     }
 }
 
-/// The first line of a secret file, `None` for an empty path.
-pub fn token(path: &std::path::Path, key: &str) -> anyhow::Result<Option<String>> {
-    if path.as_os_str().is_empty() {
-        return Ok(None);
-    }
-    let t = std::fs::read_to_string(path)
-        .map_err(|e| anyhow::anyhow!("{key} {}: {e}", path.display()))?;
-    Ok(Some(t.lines().next().unwrap_or("").trim().to_owned()))
-}
-
 impl ArchiveSettings {
     /// The identity service described, if any.
     pub fn identity(&self) -> anyhow::Result<Option<super::identity::IdentityService>> {
@@ -79,7 +69,8 @@ impl ArchiveSettings {
         if self.identity_url.trim().is_empty() {
             anyhow::bail!("archive.identity_url is required with archive.identity_kind");
         }
-        let token = token(&self.identity_token_file, "archive.identity_token_file")?;
+        let token =
+            crate::config::read_secret(&self.identity_token_file, "archive.identity_token_file")?;
         Ok(Some(IdentityService {
             kind,
             url: self.identity_url.trim().to_owned(),

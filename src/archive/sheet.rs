@@ -30,11 +30,9 @@ const BAR_QUIET: u32 = 10;
 
 /// A code's modules with its quiet zone as an 8-bit gray image, one pixel per module.
 fn gray_modules(m: &BitMatrix, quiet: u32) -> (Vec<u8>, u32, u32) {
-    let (w, h) = (
-        m.width() + 2 * quiet,
-        m.height() + 2 * quiet.min(if m.height() == 1 { 0 } else { quiet }),
-    );
+    // A 1D code (one row of modules) gets its quiet zone left and right only.
     let top = if m.height() == 1 { 0 } else { quiet };
+    let (w, h) = (m.width() + 2 * quiet, m.height() + 2 * top);
     let mut img = vec![255u8; (w * h) as usize];
     for y in 0..m.height() {
         for x in 0..m.width() {

@@ -603,3 +603,14 @@ pub fn post_request(url: &str, req_der: &[u8]) -> Result<Vec<u8>, TspError> {
     Ok(body)
 }
 use std::io::Read as _;
+
+/// The CA certificates (PEM) time stamps must chain to; none for an empty path.
+pub fn anchors(path: &std::path::Path, key: &str) -> anyhow::Result<Vec<CertificateDer<'static>>> {
+    use rustls::pki_types::pem::PemObject;
+    if path.as_os_str().is_empty() {
+        return Ok(Vec::new());
+    }
+    CertificateDer::pem_file_iter(path)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| anyhow::anyhow!("{key} {}: {e}", path.display()))
+}

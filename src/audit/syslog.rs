@@ -102,9 +102,7 @@ fn header_field(s: &str, max: usize) -> String {
 pub fn format(row: &AuditRow, facility: Facility, hostname: &str) -> String {
     let severity = if row.outcome == "success" { 5 } else { 4 };
     let pri = u16::from(facility.0) * 8 + severity;
-    let time = chrono::DateTime::from_timestamp_millis(row.at)
-        .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%S%.3fZ");
+    let time = super::export::utc(row.at);
     let params = [
         ("seq", row.seq.to_string()),
         ("actor", row.actor.clone()),

@@ -1,5 +1,5 @@
-//! Scans coming back from copiers: every channel (HTTP upload today; FTP and watched folders
-//! feed the same [`CaptureService::capture`]) ends in one durable step: the master encrypted,
+//! Scans coming back from copiers: every channel (HTTP upload, watched folders; FTP to come)
+//! ends in the same durable step ([`CaptureService::begin`], then [`CaptureService::finish`]): the master encrypted,
 //! fsynced and recorded with the SHA-256 of the bytes as received, who scanned it, and its
 //! first pipeline stage, before the channel says yes. A repeat of bytes already received is
 //! recorded and set aside for an operator, never silently dropped nor archived twice.
@@ -138,7 +138,7 @@ impl CaptureService {
     /// Starts receiving a master, or refuses at once (temporarily) when the disk is low.
     pub fn begin(&self) -> Result<Incoming, CaptureError> {
         let min = self.settings.min_free_mb.saturating_mul(1_048_576);
-        match crate::web::health::free_bytes(&self.dir) {
+        match crate::spool::store::free_bytes(&self.dir) {
             Ok(free) if free < min => {
                 return Err(CaptureError::Temporary(format!(
                     "only {} MB free on the scan store",
@@ -244,12 +244,7 @@ impl CaptureService {
             return serde_json::json!({});
         };
         match self.directory.user(uid).await {
-            Ok(Some(found)) => serde_json::json!({
-                "display_name": found.user.display_name,
-                "department": found.user.department,
-                "groups": found.user.groups,
-                "from_cache": found.degraded,
-            }),
+            Ok(Some(found)) => facts(&found),
             _ => serde_json::json!({ "unavailable": true }),
         }
     }
@@ -304,6 +299,7 @@ impl CaptureService {
             updated_at: received_at,
         };
         let unresolved = attribution.unresolved.clone();
+        let (method, strength) = (attribution.method, attribution.strength);
         let actor = attribution
             .uid
             .clone()
@@ -335,13 +331,14 @@ impl CaptureService {
                     }
                     let id = rows::insert(conn, &row)?;
                     let object = format!("scan:{id}");
+                    let device = Some(row.device_name.as_str()).filter(|d| !d.is_empty());
                     audit::append(
                         conn,
                         Event {
                             actor: &actor,
                             action: "scan.captured",
                             object: &object,
-                            device: Some(&row.device_name).filter(|d| !d.is_empty()).map(|d| d.as_str()),
+                            device,
                             outcome: Outcome::Success,
                             detail: detail.to_string(),
                         },
@@ -353,7 +350,7 @@ impl CaptureService {
                                 actor: &actor,
                                 action: "scan.duplicate",
                                 object: &object,
-                                device: Some(&row.device_name).filter(|d| !d.is_empty()).map(|d| d.as_str()),
+                                device,
                                 outcome: Outcome::Failure,
                                 detail: serde_json::json!({ "first": first }).to_string(),
                             },
@@ -365,7 +362,7 @@ impl CaptureService {
                                 actor: &actor,
                                 action: "scan.quarantined",
                                 object: &object,
-                                device: Some(&row.device_name).filter(|d| !d.is_empty()).map(|d| d.as_str()),
+                                device,
                                 outcome: Outcome::Failure,
                                 detail: serde_json::json!({ "stage": "capture", "reason": reason })
                                     .to_string(),
@@ -380,8 +377,8 @@ impl CaptureService {
                         duplicate_of: row.duplicate_of,
                         stage: row.stage.clone(),
                         user: row.uid.clone(),
-                        attribution: attribution_label(&row.attribution_method),
-                        strength: strength_label(&row.attribution_strength),
+                        attribution: method.as_str(),
+                        strength: strength.as_str(),
                         quarantine_reason: reason,
                     })
                 })
@@ -402,31 +399,20 @@ impl CaptureService {
     }
 }
 
+/// What a capture keeps of the person who scanned it: the directory's facts at that time.
+pub fn facts(found: &crate::directory::UserLookup) -> serde_json::Value {
+    serde_json::json!({
+        "display_name": found.user.display_name,
+        "department": found.user.department,
+        "groups": found.user.groups,
+        "from_cache": found.degraded,
+    })
+}
+
 fn receipt_kind(r: &Receipt) -> &'static str {
     match (r.duplicate_of, &r.quarantine_reason) {
         (Some(_), _) => "duplicate",
         (None, Some(_)) => "to-attribute",
         (None, None) => "accepted",
     }
-}
-
-fn attribution_label(method: &str) -> &'static str {
-    [
-        Method::FtpLogin,
-        Method::BadgeSession,
-        Method::Sidecar,
-        Method::Operator,
-    ]
-    .into_iter()
-    .find(|m| m.as_str() == method)
-    .unwrap_or(Method::None)
-    .as_str()
-}
-
-fn strength_label(strength: &str) -> &'static str {
-    [Strength::Strong, Strength::Medium]
-        .into_iter()
-        .find(|s| s.as_str() == strength)
-        .unwrap_or(Strength::None)
-        .as_str()
 }

@@ -38,13 +38,7 @@ pub fn run(s: &Settings, command: &ArchiveCommand) -> anyhow::Result<i32> {
     let db = Db::connect(&s.effective_database_url(), 1)?;
     let master = MasterKey::load(&s.effective_master_key_file())?;
     let dir = s.data_dir.join("captures");
-    let anchors = if ca_file.as_os_str().is_empty() {
-        Vec::new()
-    } else {
-        use rustls::pki_types::pem::PemObject;
-        rustls::pki_types::CertificateDer::pem_file_iter(&ca_file)?
-            .collect::<Result<Vec<_>, _>>()?
-    };
+    let anchors = tsa::anchors(&ca_file, "the TSA CA file")?;
     let mut conn = db.get()?;
     let mut findings = Vec::new();
     let (mut masters, mut seals) = (0u64, 0u64);

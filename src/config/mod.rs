@@ -14,7 +14,7 @@ pub use crate::directory::settings::{
     RolesSettings,
 };
 pub use crate::release::settings::ReleaseSettings;
-pub use operations::{AuditSettings, LimitsSettings, MonitoringSettings, TlsSettings};
+pub use operations::{read_secret, AuditSettings, LimitsSettings, MonitoringSettings, TlsSettings};
 
 mod operations;
 pub use crate::reports::ReportsSettings;

@@ -95,3 +95,18 @@ impl Default for MonitoringSettings {
         }
     }
 }
+
+/// The first line of the secret file `path` (setting `key`), or `None` for an empty path. An
+/// unreadable or empty file is an error naming the setting and the file, never its content.
+pub fn read_secret(path: &std::path::Path, key: &str) -> anyhow::Result<Option<String>> {
+    if path.as_os_str().is_empty() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("{key} {}: {e}", path.display()))?;
+    let secret = text.lines().next().unwrap_or("").trim().to_owned();
+    if secret.is_empty() {
+        anyhow::bail!("{key} {} is empty", path.display());
+    }
+    Ok(Some(secret))
+}

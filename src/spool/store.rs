@@ -229,6 +229,12 @@ impl Drop for DocumentWriter {
     }
 }
 
+/// Free bytes for unprivileged writers on the filesystem holding `path`.
+pub fn free_bytes(path: &std::path::Path) -> std::io::Result<u64> {
+    let s = rustix::fs::statvfs(path)?;
+    Ok(s.f_bavail.saturating_mul(s.f_frsize))
+}
+
 /// Makes the directory entries of the documents written to `dir` durable: one directory fsync
 /// per batch (each document's data was already fsynced by its writer). `syncfs` would flush a
 /// batch in one call, but its cost grows with everything else cached on the filesystem.

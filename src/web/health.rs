@@ -79,12 +79,6 @@ struct Readiness {
     directory: Check,
 }
 
-/// Free bytes for unprivileged writers on the filesystem holding `path`.
-pub fn free_bytes(path: &std::path::Path) -> std::io::Result<u64> {
-    let s = rustix::fs::statvfs(path)?;
-    Ok(s.f_bavail.saturating_mul(s.f_frsize))
-}
-
 async fn readyz(health: web::Data<Health>) -> HttpResponse {
     let database = match health
         .db
@@ -94,7 +88,7 @@ async fn readyz(health: web::Data<Health>) -> HttpResponse {
         Ok(()) => Check::ok(),
         Err(e) => Check::failed(format!("the database does not answer: {e}")),
     };
-    let spool = match free_bytes(&health.spool_dir) {
+    let spool = match crate::spool::store::free_bytes(&health.spool_dir) {
         Ok(free) => {
             METRICS
                 .spool_free_bytes
@@ -166,7 +160,7 @@ async fn metrics(req: HttpRequest, health: web::Data<Health>) -> HttpResponse {
                 .body("a bearer token is required\n");
         }
     }
-    if let Ok(free) = free_bytes(&health.spool_dir) {
+    if let Ok(free) = crate::spool::store::free_bytes(&health.spool_dir) {
         METRICS
             .spool_free_bytes
             .set(free.min(i64::MAX as u64) as i64);

@@ -338,33 +338,7 @@ async fn review(
             "a rejection needs a reason",
         ));
     }
-    let reviewer = user.uid.clone();
-    let done = capture
-        .db()
-        .run(move |conn| {
-            crate::db::write_tx(conn, |conn| {
-                if !crate::db::models::qc_lots::review(conn, id, &r.decision, &reviewer)? {
-                    return Ok(false);
-                }
-                crate::audit::append(
-                    conn,
-                    crate::audit::Event {
-                        actor: &reviewer,
-                        action: "scan.qc_review",
-                        object: &format!("scan-document:{id}"),
-                        outcome: if r.decision == "accept" {
-                            crate::audit::Outcome::Success
-                        } else {
-                            crate::audit::Outcome::Failure
-                        },
-                        detail: json!({ "decision": r.decision, "reason": r.reason }).to_string(),
-                        ..Default::default()
-                    },
-                )?;
-                Ok::<_, diesel::result::Error>(true)
-            })
-            .map_err(DbError::from)
-        })
+    let done = crate::archive::qc::review(capture.db(), id, r.decision, r.reason, user.uid.clone())
         .await
         .map_err(ApiError::internal)?;
     if !done {

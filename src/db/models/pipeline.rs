@@ -1,7 +1,20 @@
 //! The queries every pipeline table shares (`scan_captures`, `scan_documents`): take due work
 //! with a lease, and move a row from one stage to the next exactly once.
 
-/// Defines `claim`, `StageChange` and `set_stage` for a pipeline table with the columns
+/// Where a pipeline row goes: its stage, attempts, next try and quarantine. Moving a row always
+/// gives its lease back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Move {
+    pub stage: String,
+    pub attempts: i32,
+    pub next_attempt_at: i64,
+    pub quarantine_reason: Option<String>,
+    pub quarantine_stage: Option<String>,
+    pub updated_at: i64,
+}
+
+/// Defines `claim`, `release_leases`, `set_stage`, `count_by_stage` and `quarantined` for a
+/// pipeline table with the columns
 /// `stage`, `attempts`, `next_attempt_at`, `lease_node`, `lease_until`, `quarantine_reason`,
 /// `quarantine_stage` and `updated_at`.
 #[macro_export]
@@ -63,31 +76,45 @@ macro_rules! pipeline_queries {
                 .execute(conn)
         }
 
-        /// What a stage's end changes on the row (the lease is always given back).
-        #[derive(Debug, Clone, AsChangeset)]
-        #[diesel(table_name = $table, treat_none_as_null = true)]
-        pub struct StageChange {
-            pub stage: String,
-            pub attempts: i32,
-            pub next_attempt_at: i64,
-            pub lease_node: Option<String>,
-            pub lease_until: Option<i64>,
-            pub quarantine_reason: Option<String>,
-            pub quarantine_stage: Option<String>,
-            pub updated_at: i64,
-        }
-
-        /// Applies `change` if the row is still at `from` (a stage's end is written once).
+        /// Applies `to` if the row is still at `from` (a stage's end is written once), and
+        /// gives the lease back.
         pub fn set_stage(
             conn: &mut Conn,
             id: i64,
             from: &str,
-            change: &StageChange,
+            to: &$crate::db::models::pipeline::Move,
         ) -> QueryResult<bool> {
             let n = diesel::update($table::table.find(id).filter($table::stage.eq(from)))
-                .set(change)
+                .set((
+                    $table::stage.eq(&to.stage),
+                    $table::attempts.eq(to.attempts),
+                    $table::next_attempt_at.eq(to.next_attempt_at),
+                    $table::lease_node.eq(None::<String>),
+                    $table::lease_until.eq(None::<i64>),
+                    $table::quarantine_reason.eq(&to.quarantine_reason),
+                    $table::quarantine_stage.eq(&to.quarantine_stage),
+                    $table::updated_at.eq(to.updated_at),
+                ))
                 .execute(conn)?;
             Ok(n == 1)
+        }
+
+        /// Rows per stage.
+        pub fn count_by_stage(conn: &mut Conn) -> QueryResult<Vec<(String, i64)>> {
+            $table::table
+                .group_by($table::stage)
+                .select(($table::stage, diesel::dsl::count_star()))
+                .load(conn)
+        }
+
+        /// Quarantined rows, newest first.
+        pub fn quarantined(conn: &mut Conn, limit: i64) -> QueryResult<Vec<$row>> {
+            $table::table
+                .filter($table::stage.eq("quarantined"))
+                .order($table::id.desc())
+                .limit(limit)
+                .select(<$row>::as_select())
+                .load(conn)
         }
     };
 }

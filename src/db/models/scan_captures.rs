@@ -127,14 +127,6 @@ pub fn set_attribution(
         .execute(conn)
 }
 
-/// Counts of captures per stage.
-pub fn count_by_stage(conn: &mut Conn) -> QueryResult<Vec<(String, i64)>> {
-    scan_captures::table
-        .group_by(scan_captures::stage)
-        .select((scan_captures::stage, diesel::dsl::count_star()))
-        .load(conn)
-}
-
 /// Users with a badge session at `device_id` that was open at some time in
 /// `[from, until]`, newest session first: (uid, created_at, ended or expired at).
 pub fn sessions_around(
@@ -167,16 +159,6 @@ pub fn after(conn: &mut Conn, after: i64, limit: i64) -> QueryResult<Vec<Capture
     scan_captures::table
         .filter(scan_captures::id.gt(after))
         .order(scan_captures::id.asc())
-        .limit(limit)
-        .select(CaptureRow::as_select())
-        .load(conn)
-}
-
-/// Quarantined captures, newest first.
-pub fn quarantined(conn: &mut Conn, limit: i64) -> QueryResult<Vec<CaptureRow>> {
-    scan_captures::table
-        .filter(scan_captures::stage.eq("quarantined"))
-        .order(scan_captures::id.desc())
         .limit(limit)
         .select(CaptureRow::as_select())
         .load(conn)

@@ -182,24 +182,6 @@ pub fn set_category_code(conn: &mut Conn, id: i64, code: &str) -> QueryResult<us
         .execute(conn)
 }
 
-/// Counts of documents per stage.
-pub fn count_by_stage(conn: &mut Conn) -> QueryResult<Vec<(String, i64)>> {
-    scan_documents::table
-        .group_by(scan_documents::stage)
-        .select((scan_documents::stage, diesel::dsl::count_star()))
-        .load(conn)
-}
-
-/// Quarantined documents, newest first.
-pub fn quarantined(conn: &mut Conn, limit: i64) -> QueryResult<Vec<DocumentRow>> {
-    scan_documents::table
-        .filter(scan_documents::stage.eq("quarantined"))
-        .order(scan_documents::id.desc())
-        .limit(limit)
-        .select(DocumentRow::as_select())
-        .load(conn)
-}
-
 /// Sampled documents still waiting for a reviewer, oldest first.
 pub fn awaiting_review(conn: &mut Conn, limit: i64) -> QueryResult<Vec<DocumentRow>> {
     scan_documents::table

@@ -11,7 +11,7 @@ use super::{gate, message, posted, render, see_other_with, ConsoleSessions, Staf
 use crate::archive::actions::{act, Action, ActionError, Target};
 use crate::archive::pipeline::{Pipeline, PATIENT};
 use crate::capture::CaptureService;
-use crate::db::models::{qc_lots, scan_captures as captures, scan_documents as documents};
+use crate::db::models::{scan_captures as captures, scan_documents as documents};
 use crate::db::DbError;
 use crate::directory::settings::Role;
 use crate::directory::DirectoryService;
@@ -311,36 +311,10 @@ async fn qc_review(
             "Accept, or reject with a reason.",
         );
     }
-    let (id, reviewer) = (*path, staff.uid.clone());
-    let done = deps
-        .capture
-        .db()
-        .run(move |conn| {
-            crate::db::write_tx(conn, |conn| {
-                if !qc_lots::review(conn, id, &decision, &reviewer)? {
-                    return Ok(false);
-                }
-                crate::audit::append(
-                    conn,
-                    crate::audit::Event {
-                        actor: &reviewer,
-                        action: "scan.qc_review",
-                        object: &format!("scan-document:{id}"),
-                        outcome: if decision == "accept" {
-                            crate::audit::Outcome::Success
-                        } else {
-                            crate::audit::Outcome::Failure
-                        },
-                        detail: serde_json::json!({ "decision": decision, "reason": reason })
-                            .to_string(),
-                        ..Default::default()
-                    },
-                )?;
-                Ok::<_, diesel::result::Error>(true)
-            })
-            .map_err(DbError::from)
-        })
-        .await;
+    let id = *path;
+    let done =
+        crate::archive::qc::review(deps.capture.db(), id, decision, reason, staff.uid.clone())
+            .await;
     match done {
         Ok(true) => see_other_with("/scans", "done", &format!("Document {id} reviewed.")),
         Ok(false) => message(
