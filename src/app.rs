@@ -33,6 +33,8 @@ pub struct App {
         crate::devices::DeviceRegistry,
         crate::capture::ScanSettings,
     )>,
+    /// The scan-to-FTP server, when `scan.ftp_listen` is set.
+    ftp: Option<crate::capture::ftp::FtpServer>,
 }
 
 impl App {
@@ -178,6 +180,16 @@ impl App {
                 settings.scan.clone(),
             )
         });
+        let ftp = if settings.scan.ftp_listen.trim().is_empty() {
+            None
+        } else {
+            Some(crate::capture::ftp::FtpServer::build(
+                capture.clone(),
+                devices.get_ref().clone(),
+                directory_data.get_ref().clone(),
+                &settings.tls,
+            )?)
+        };
         let capture_data = web::Data::new(capture);
         let pipeline_data = web::Data::new(pipeline.clone());
         let cap = crate::web::guard::ConnectionCap::new(
@@ -263,12 +275,18 @@ impl App {
             device_poll: Duration::from_secs(settings.monitoring.device_poll_secs),
             pipeline,
             folders,
+            ftp,
         })
     }
 
     /// The TLS listener's address (HTTPS, IPPS), when there is one.
     pub fn tls_address(&self) -> Option<&str> {
         self.tls_address.as_deref()
+    }
+
+    /// The scan-to-FTP address, when FTP is on.
+    pub fn ftp_address(&self) -> Option<std::net::SocketAddr> {
+        self.ftp.as_ref().map(|f| f.address())
     }
 
     /// The bound port.
@@ -313,6 +331,9 @@ impl App {
             Err(e) => tracing::error!(error = %e, "cannot take back interrupted archive work"),
         }
         background.extend(self.pipeline.clone().spawn());
+        if let Some(ftp) = self.ftp {
+            background.push(ftp.spawn());
+        }
         if let Some((capture, devices, scan)) = self.folders.clone() {
             background.push(crate::capture::folder::spawn(
                 capture,

@@ -248,6 +248,10 @@ fn main() -> anyhow::Result<()> {
                     tracing::info!(address = tls, "TLS listener (HTTPS, IPPS) started");
                     println!("listening with TLS on {tls}");
                 }
+                if let Some(ftp) = app.ftp_address() {
+                    tracing::info!(address = %ftp, "scan-to-FTP server started");
+                    println!("listening for FTP scans on {ftp}");
+                }
                 app.run(Duration::from_secs(s.expiry_interval_secs.max(1))).await?;
                 Ok(())
             })

@@ -1,4 +1,4 @@
-//! Scans coming back from copiers: every channel (HTTP upload, watched folders; FTP to come)
+//! Scans coming back from copiers: every channel (HTTP upload, FTP(S), watched folders)
 //! ends in the same durable step ([`CaptureService::begin`], then [`CaptureService::finish`]): the master encrypted,
 //! fsynced and recorded with the SHA-256 of the bytes as received, who scanned it, and its
 //! first pipeline stage, before the channel says yes. A repeat of bytes already received is
@@ -6,6 +6,7 @@
 
 pub mod attribution;
 pub mod folder;
+pub mod ftp;
 pub mod settings;
 pub mod store;
 

@@ -27,6 +27,33 @@ pub struct ScanSettings {
     pub folder_poll_secs: u64,
     /// Seconds a file must stay unchanged before it is taken.
     pub folder_settle_secs: u64,
+    /// Address of the embedded FTP(S) server for scan-to-FTP (`0.0.0.0:2121`); empty: off.
+    pub ftp_listen: String,
+    /// Ports offered for passive data connections (`LOW-HIGH`; open them in the firewall).
+    pub ftp_passive_ports: String,
+    /// Refuse FTP without TLS (`AUTH TLS`, then `PROT P`). Needs the `[tls]` certificate.
+    pub ftp_require_tls: bool,
+    /// Seconds an idle FTP session is kept.
+    pub ftp_idle_secs: u64,
+}
+
+impl ScanSettings {
+    /// `ftp_passive_ports` as a range.
+    pub fn passive_range(&self) -> anyhow::Result<(u16, u16)> {
+        let bad = || {
+            anyhow::anyhow!(
+                "scan.ftp_passive_ports: `{}` is not LOW-HIGH (for example 50000-50199)",
+                self.ftp_passive_ports
+            )
+        };
+        let (low, high) = self.ftp_passive_ports.split_once('-').ok_or_else(bad)?;
+        let low: u16 = low.trim().parse().map_err(|_| bad())?;
+        let high: u16 = high.trim().parse().map_err(|_| bad())?;
+        if low == 0 || low > high {
+            return Err(bad());
+        }
+        Ok((low, high))
+    }
 }
 
 impl Default for ScanSettings {
@@ -41,6 +68,25 @@ impl Default for ScanSettings {
             folders: Vec::new(),
             folder_poll_secs: 5,
             folder_settle_secs: 2,
+            ftp_listen: String::new(),
+            ftp_passive_ports: "50000-50199".into(),
+            ftp_require_tls: true,
+            ftp_idle_secs: 300,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passive_ports_are_a_range() {
+        let mut s = ScanSettings::default();
+        assert_eq!(s.passive_range().unwrap(), (50000, 50199));
+        for bad in ["50000", "0-10", "20-10", "a-b"] {
+            s.ftp_passive_ports = bad.into();
+            assert!(s.passive_range().is_err(), "{bad}");
         }
     }
 }

@@ -29,6 +29,7 @@ pub mod browser;
 pub mod copier;
 pub mod directory;
 pub mod release;
+pub mod tls;
 
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// File in the data directory that receives the server's stderr (appended across restarts).

@@ -1,0 +1,228 @@
+//! Scan to FTP(S) with `curl -T`, as copiers do: the copier's own login (its device token; the
+//! scan is attributed by the badge session at that copier) or a person's (their directory
+//! password; the scan is theirs), 226 only once the master is safe, nothing readable or
+//! deletable, refused logins audited, a temporary 452 when the disk is low, and FTPS required
+//! when the site has a certificate.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::archive::{add_copier, scan};
+use common::directory::{password_of, write_ldif, TestUser};
+use common::release::terminal;
+use common::tls::{certificate, printed_address};
+use common::{both_backends, folio_cli, Backend, TestServer};
+use sha2::Digest;
+
+fn users() -> Vec<TestUser> {
+    let mut nina = TestUser::new("nina");
+    nina.badges = vec!["0A1B2C3D".into()];
+    vec![nina, TestUser::new("omar")]
+}
+
+/// Runs curl (Debian package curl): its exit code and what it said.
+fn curl(args: &[&str]) -> (i32, String) {
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "60"])
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("curl is needed (Debian package curl): {e}"));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path.display().to_string()
+}
+
+/// No master on disk shows a PDF in clear.
+fn masters_are_encrypted(data: &Path) {
+    for entry in std::fs::read_dir(data.join("captures")).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(!bytes.windows(4).any(|w| w == b"%PDF"));
+    }
+}
+
+both_backends!(
+    copiers_scan_to_ftp_with_their_token_or_a_persons_login,
+    |backend| {
+        let data = tempfile::tempdir().unwrap();
+        let files = tempfile::tempdir().unwrap();
+        write_ldif(&data.path().join("directory.ldif"), &users());
+        let server = TestServer::start_with(
+            backend,
+            data.path(),
+            None,
+            &[
+                ("FOLIO_SCAN__FTP_LISTEN", "127.0.0.1:0"),
+                ("FOLIO_SCAN__FTP_REQUIRE_TLS", "false"),
+            ],
+        );
+        // The copier's URI names 127.0.0.1: scans from there with a person's login come from it.
+        let token = add_copier(&server, "records-copier");
+        let ftp = printed_address(&server, "listening for FTP scans on ");
+        let url = |user: &str, pass: &str, path: &str| format!("ftp://{user}:{pass}@{ftp}/{path}");
+
+        // Nina badges in; the copier sends her scan with its own login: hers, by the session.
+        let session = terminal(
+            &server,
+            &token,
+            "POST",
+            "/api/v1/release/sessions",
+            r#"{"badge":"0A1B2C3D"}"#,
+        );
+        assert_eq!(session.status, 201);
+        let first = folio::bench::sample_pdf(2);
+        let file = write(files.path(), "scan-0001.pdf", &first);
+        let (code, said) = curl(&["-T", &file, &url("records-copier", &token, "")]);
+        assert_eq!(code, 0, "{said}");
+        // The 226 came after the capture: it is recorded.
+        let v = scan(&server, &format!("Bearer {token}"), 1).json();
+        assert_eq!(v["channel"], "ftp", "{v}");
+        assert_eq!(v["file_name"], "scan-0001.pdf");
+        assert_eq!(v["user"], "nina");
+        assert_eq!(v["attribution"]["method"], "badge-session");
+        assert_eq!(v["sha256"], hex::encode(sha2::Sha256::digest(&first)));
+        assert_eq!(v["size_bytes"], first.len());
+
+        // Omar logs in with his own password, into a folder: his scan, strongly, from that copier.
+        let second = folio::bench::sample_pdf(3);
+        let file = write(files.path(), "scan-0002.pdf", &second);
+        let (code, said) = curl(&[
+            "--ftp-create-dirs",
+            "-T",
+            &file,
+            &url("omar", &password_of("omar"), "scans/omar/"),
+        ]);
+        assert_eq!(code, 0, "{said}");
+        let v = scan(&server, &format!("Bearer {token}"), 2).json();
+        assert_eq!(v["user"], "omar", "{v}");
+        assert_eq!(v["attribution"]["method"], "ftp-login");
+        assert_eq!(v["attribution"]["strength"], "strong");
+        assert_eq!(v["device"], "records-copier");
+        assert_eq!(v["file_name"], "scan-0002.pdf");
+        masters_are_encrypted(data.path());
+
+        // A drop box: nothing to read back, nothing to delete, the listing is empty.
+        let omar = password_of("omar");
+        let (code, _) = curl(&["-o", "-", &url("omar", &omar, "scan-0002.pdf")]);
+        assert_ne!(code, 0, "a scan was read back over FTP");
+        let (code, _) = curl(&["-Q", "DELE scan-0002.pdf", &url("omar", &omar, "")]);
+        assert_ne!(code, 0, "a scan was deleted over FTP");
+        let listing = Command::new("curl")
+            .args(["-sS", &url("omar", &omar, "")])
+            .output()
+            .unwrap();
+        assert!(listing.status.success() && listing.stdout.is_empty());
+
+        // An empty file is refused for good; the same scan again is recorded as a duplicate.
+        let empty = write(files.path(), "empty.pdf", b"");
+        let (code, said) = curl(&["-T", &empty, &url("omar", &omar, "")]);
+        assert_ne!(code, 0);
+        assert!(said.contains("550"), "{said}");
+        let (code, said) = curl(&["-T", &file, &url("omar", &omar, "")]);
+        assert_eq!(code, 0, "{said}");
+        let again = scan(&server, &format!("Bearer {token}"), 3).json();
+        assert_eq!(again["duplicate_of"], 2, "{again}");
+
+        // Wrong password, wrong token: refused and audited, the password never recorded.
+        let (code, _) = curl(&["-T", &file, &url("omar", "not-his-password", "")]);
+        assert_eq!(code, 67, "curl: login denied");
+        let (code, _) = curl(&["-T", &file, &url("records-copier", "fdt_forged", "")]);
+        assert_eq!(code, 67);
+        let out = folio_cli(
+            data.path(),
+            server.db_url.as_deref(),
+            &["audit", "export", "--format", "json"],
+        );
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let refused: Vec<serde_json::Value> =
+            serde_json::from_str::<Vec<serde_json::Value>>(&out.stdout)
+                .unwrap()
+                .into_iter()
+                .filter(|e| e["action"] == "scan.ftp_login")
+                .collect();
+        assert_eq!(refused.len(), 2, "{refused:?}");
+        assert!(refused.iter().all(|e| e["outcome"] == "failure"));
+        assert!(!out.stdout.contains("not-his-password") && !out.stdout.contains("fdt_forged"));
+    }
+);
+
+#[test]
+fn a_low_disk_answers_452_and_keeps_nothing() {
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    write_ldif(&data.path().join("directory.ldif"), &users());
+    let server = TestServer::start_with(
+        Backend::Sqlite,
+        data.path(),
+        None,
+        &[
+            ("FOLIO_SCAN__FTP_LISTEN", "127.0.0.1:0"),
+            ("FOLIO_SCAN__FTP_REQUIRE_TLS", "false"),
+            ("FOLIO_SCAN__MIN_FREE_MB", "100000000"),
+        ],
+    );
+    let token = add_copier(&server, "records-copier");
+    let ftp = printed_address(&server, "listening for FTP scans on ");
+    let file = write(files.path(), "scan.pdf", &folio::bench::sample_pdf(1));
+    let (code, said) = curl(&["-T", &file, &format!("ftp://records-copier:{token}@{ftp}/")]);
+    // 452 is temporary: the copier keeps the scan and sends it again.
+    assert_eq!(code, 18, "{said}");
+    assert!(said.contains("452"), "{said}");
+    assert_eq!(scan(&server, &format!("Bearer {token}"), 1).status, 404);
+}
+
+#[test]
+fn with_a_certificate_scans_travel_over_ftps_only() {
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let certs = tempfile::tempdir().unwrap();
+    let (cert, key, ca) = certificate(certs.path(), "folio");
+    write_ldif(&data.path().join("directory.ldif"), &users());
+    let server = TestServer::start_with(
+        Backend::Sqlite,
+        data.path(),
+        None,
+        &[
+            ("FOLIO_SCAN__FTP_LISTEN", "127.0.0.1:0"),
+            ("FOLIO_TLS__LISTEN", "127.0.0.1:0"),
+            ("FOLIO_TLS__CERTIFICATE_FILE", &cert),
+            ("FOLIO_TLS__KEY_FILE", &key),
+        ],
+    );
+    let token = add_copier(&server, "records-copier");
+    let port = printed_address(&server, "listening for FTP scans on ").port();
+    let file = write(files.path(), "scan.pdf", &folio::bench::sample_pdf(1));
+    let url = format!("ftp://localhost:{port}/");
+    let user = format!("records-copier:{token}");
+
+    // In clear, the login itself is refused: the token never crosses the network unprotected.
+    let (code, said) = curl(&["-u", &user, "-T", &file, &url]);
+    assert_ne!(code, 0, "{said}");
+    assert_eq!(scan(&server, &format!("Bearer {token}"), 1).status, 404);
+
+    // Over TLS, checked against the hospital's CA.
+    let (code, said) = curl(&[
+        "--ssl-reqd",
+        "--cacert",
+        &ca,
+        "-u",
+        &user,
+        "-T",
+        &file,
+        &url,
+    ]);
+    assert_eq!(code, 0, "{said}");
+    let v = scan(&server, &format!("Bearer {token}"), 1).json();
+    assert_eq!(
+        (&v["channel"], &v["file_name"]),
+        (&"ftp".into(), &"scan.pdf".into())
+    );
+}
