@@ -19,14 +19,102 @@ fn users() -> Vec<TestUser> {
     nina.badges = vec!["0A1B2C3D".into()];
     let mut carol = TestUser::new("carol");
     carol.groups = vec!["folio-admins".into()];
-    vec![nina, carol]
+    let mut rachel = TestUser::new("rachel");
+    rachel.groups = vec!["folio-qc-reviewers".into()];
+    vec![nina, carol, rachel]
+}
+
+/// A console GET with a session cookie: status, content type, body.
+fn console_get(server: &TestServer, cookie: &str, path: &str) -> (u16, String, Vec<u8>) {
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let resp = match agent
+        .get(&server.http_url(path))
+        .set("Cookie", cookie)
+        .call()
+    {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{e}"),
+    };
+    let (status, kind) = (resp.status(), resp.content_type().to_owned());
+    let mut body = Vec::new();
+    std::io::Read::read_to_end(&mut resp.into_reader(), &mut body).unwrap();
+    (status, kind, body)
+}
+
+/// The QC reviewer sees the sampled document's pages (each look audited) and its trace; the
+/// administrator sees the trace but not the pages.
+fn reviewer_sees_the_pages(server: &TestServer, document: i64) {
+    let rachel = common::release::console_cookie(server, "rachel");
+    assert_eq!(
+        console_get(server, &rachel, "/").0,
+        303,
+        "to the scans page"
+    );
+    assert_eq!(console_get(server, &rachel, "/jobs").0, 403, "no IT pages");
+    let (status, _, body) = console_get(server, &rachel, "/scans");
+    let page = String::from_utf8(body).unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(&format!("id=\"accept-{document}\"")),
+        "{page}"
+    );
+    assert!(page.contains("id=\"chart-received\"") && page.contains("id=\"chart-outcomes\""));
+    assert!(
+        page.contains("1 scans received"),
+        "this hour's scan is drawn"
+    );
+    let (status, _, body) = console_get(server, &rachel, &format!("/scans/documents/{document}"));
+    let page = String::from_utf8(body).unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("800001") && page.contains("id=\"pages\""),
+        "{page}"
+    );
+    for action in [
+        "scan.captured",
+        "scan.stage",
+        "scan.document",
+        "scan.qc_sampled",
+    ] {
+        assert!(page.contains(action), "{action} missing from the trace");
+    }
+    let image = format!("/scans/documents/{document}/pages/1");
+    assert!(page.contains(&image));
+    let (status, kind, jpeg) = console_get(server, &rachel, &image);
+    assert_eq!((status, kind.as_str()), (200, "image/jpeg"));
+    let mut decoder = jpeg_decoder::Decoder::new(&jpeg[..]);
+    decoder.decode().expect("a JPEG");
+    assert!(decoder.info().unwrap().width <= 1200);
+    let (status, _, _) = console_get(
+        server,
+        &rachel,
+        &format!("/scans/documents/{document}/pages/9"),
+    );
+    assert_eq!(status, 404);
+
+    let carol = common::release::console_cookie(server, "carol");
+    let (status, _, body) = console_get(server, &carol, &format!("/scans/documents/{document}"));
+    let page = String::from_utf8(body).unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        !page.contains("id=\"pages\"") && page.contains("scan.page_viewed"),
+        "{page}"
+    );
+    assert_eq!(
+        console_get(server, &carol, &image).0,
+        403,
+        "pages are for reviewers"
+    );
+    let (_, _, body) = console_get(server, &carol, "/scans");
+    assert!(!String::from_utf8(body).unwrap().contains("id=\"accept-"));
 }
 
 fn review(server: &TestServer, document: i64, decision: &str, reason: &str) -> u16 {
     http(
         "POST",
         &server.http_url(&format!("/api/v1/scans/documents/{document}/qc")),
-        Some(&basic("carol", &password_of("carol"))),
+        Some(&basic("rachel", &password_of("rachel"))),
         "application/json",
         format!(r#"{{"decision":"{decision}","reason":"{reason}"}}"#).as_bytes(),
     )
@@ -131,6 +219,19 @@ both_backends!(
             .status,
             403
         );
+        assert_eq!(
+            http(
+                "POST",
+                &server.http_url(&format!("/api/v1/scans/documents/{}/qc", ids[0])),
+                Some(&basic("carol", &password_of("carol"))),
+                "application/json",
+                br#"{"decision":"accept"}"#,
+            )
+            .status,
+            403,
+            "QC is the reviewers' decision, not IT's"
+        );
+        reviewer_sees_the_pages(&server, ids[0]);
         for d in &ids {
             assert_eq!(review(&server, *d, "accept", ""), 204);
         }

@@ -17,6 +17,7 @@ pub mod identity;
 pub mod pages;
 pub mod pipeline;
 pub mod plan;
+pub mod preview;
 pub mod qc;
 pub mod seal;
 pub mod settings;

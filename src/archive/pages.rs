@@ -15,17 +15,35 @@ pub struct PageImage {
 /// made on a computer: it cannot be a scanned cover sheet).
 pub fn of_pdf(bytes: &[u8]) -> Result<Vec<Option<PageImage>>, String> {
     let doc = lopdf::Document::load_mem(bytes).map_err(|e| format!("the PDF is damaged: {e}"))?;
-    let mut out = Vec::new();
-    for (number, page_id) in doc.get_pages() {
-        let images = doc.get_page_images(page_id).unwrap_or_default();
-        let Some(largest) = images.iter().max_by_key(|i| i.width * i.height) else {
-            out.push(None);
-            continue;
-        };
-        let image = decode(&doc, largest).map_err(|e| format!("page {number}: {e}"))?;
-        out.push(Some(image));
+    doc.get_pages()
+        .into_iter()
+        .map(|(number, page_id)| image_of(&doc, number, page_id))
+        .collect()
+}
+
+/// One page of a PDF master (0-based), decoding only that page; `Ok(None)` when the master
+/// has no such page or the page has no scanned image.
+pub fn one_of_pdf(bytes: &[u8], index: usize) -> Result<Option<PageImage>, String> {
+    let doc = lopdf::Document::load_mem(bytes).map_err(|e| format!("the PDF is damaged: {e}"))?;
+    match doc.get_pages().into_iter().nth(index) {
+        Some((number, page_id)) => image_of(&doc, number, page_id),
+        None => Ok(None),
     }
-    Ok(out)
+}
+
+/// The largest image on a page: its scan.
+fn image_of(
+    doc: &lopdf::Document,
+    number: u32,
+    page_id: lopdf::ObjectId,
+) -> Result<Option<PageImage>, String> {
+    let images = doc.get_page_images(page_id).unwrap_or_default();
+    let Some(largest) = images.iter().max_by_key(|i| i.width * i.height) else {
+        return Ok(None);
+    };
+    decode(doc, largest)
+        .map(Some)
+        .map_err(|e| format!("page {number}: {e}"))
 }
 
 /// A JPEG master's one page.

@@ -229,7 +229,7 @@ impl Pipeline {
     }
 
     /// The master's bytes, checked against the hash recorded at capture.
-    pub(super) async fn master(&self, row: &CaptureRow) -> Result<Vec<u8>, String> {
+    pub async fn master(&self, row: &CaptureRow) -> Result<Vec<u8>, String> {
         let capture = self.capture.clone();
         let (file, key, sha) = (
             row.master_file.clone(),

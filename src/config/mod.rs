@@ -613,6 +613,9 @@ max_stored_leading_zeros = 4
 admin = ["folio-admins"]
 helpdesk = ["folio-helpdesk"]
 auditor = ["folio-auditors"]
+# QC reviewers of scanned records (medical records staff): they see sampled pages and accept or
+# reject them, and see no IT page.
+reviewer = ["folio-qc-reviewers"]
 
 [release]
 # Seconds a badge session stays open without a call from the copier's terminal.
@@ -689,6 +692,14 @@ min_dpi = 150
 folders = []
 folder_poll_secs = 5
 folder_settle_secs = 2
+# Scan to FTP(S): "0.0.0.0:2121" runs an FTP server whose only storage is the capture (226 once
+# the scan is safe). Logins: a copier's name + its device token, or a person's own login.
+ftp_listen = ""
+# Passive data ports (open them in the firewall).
+ftp_passive_ports = "50000-50199"
+# Explicit FTPS (AUTH TLS) with the [tls] certificate, required; false accepts plain FTP.
+ftp_require_tls = true
+ftp_idle_secs = 300
 
 [archive]
 # The patient identity service asked before a document is filed: "fhir" (GET

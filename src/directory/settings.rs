@@ -207,6 +207,9 @@ pub struct RolesSettings {
     pub helpdesk: Vec<String>,
     /// Read-only reports and audit.
     pub auditor: Vec<String>,
+    /// QC reviewers of scanned records (medical records staff): they see the sampled pages
+    /// and accept or reject them; nothing else.
+    pub reviewer: Vec<String>,
 }
 
 impl Default for RolesSettings {
@@ -215,6 +218,7 @@ impl Default for RolesSettings {
             admin: vec!["folio-admins".into()],
             helpdesk: vec!["folio-helpdesk".into()],
             auditor: vec!["folio-auditors".into()],
+            reviewer: vec!["folio-qc-reviewers".into()],
         }
     }
 }
@@ -226,12 +230,18 @@ pub enum Role {
     Admin,
     Helpdesk,
     Auditor,
+    Reviewer,
 }
 
 impl RolesSettings {
     /// True when one of `groups` (a user's) is an admin group (names compared ignoring case).
     pub fn is_admin(&self, groups: &[String]) -> bool {
         Self::any(&self.admin, groups)
+    }
+
+    /// True when one of `groups` is a QC reviewer group.
+    pub fn is_reviewer(&self, groups: &[String]) -> bool {
+        Self::any(&self.reviewer, groups)
     }
 
     fn any(role_groups: &[String], groups: &[String]) -> bool {
@@ -251,6 +261,9 @@ impl RolesSettings {
         }
         if Self::any(&self.auditor, groups) {
             out.push(Role::Auditor);
+        }
+        if Self::any(&self.reviewer, groups) {
+            out.push(Role::Reviewer);
         }
         out
     }

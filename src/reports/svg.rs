@@ -33,16 +33,61 @@ fn nice_max(max: u64) -> u64 {
 
 /// Pages per day, black & white and colour stacked.
 pub fn pages_per_day(days: &[Day]) -> String {
+    let bars: Vec<Bar> = days
+        .iter()
+        .map(|d| Bar {
+            title: d.day.clone(),
+            axis: d.day.get(5..).unwrap_or(&d.day).to_owned(),
+            values: [d.mono, d.color],
+        })
+        .collect();
+    stacked(&Stacked {
+        id: "chart-days",
+        label: "Pages printed per day",
+        series: ["black & white", "colour"],
+        bars: &bars,
+    })
+}
+
+/// One bar of a [`Stacked`] chart.
+pub struct Bar {
+    /// Shown on hover (`2026-11-20`).
+    pub title: String,
+    /// Under the bar, on every few bars (`11-20`, `14h`).
+    pub axis: String,
+    /// The two stacked values, bottom first.
+    pub values: [u64; 2],
+}
+
+/// A bar chart of two stacked series over time.
+pub struct Stacked<'a> {
+    pub id: &'a str,
+    pub label: &'a str,
+    pub series: [&'a str; 2],
+    pub bars: &'a [Bar],
+}
+
+/// Draws a [`Stacked`] chart.
+pub fn stacked(chart: &Stacked) -> String {
     let (w, h, left, bottom, top) = (760.0, 240.0, 48.0, 28.0, 24.0);
     let plot_h = h - bottom - top;
-    let max = nice_max(days.iter().map(|d| d.mono + d.color).max().unwrap_or(0));
-    let n = days.len().max(1) as f64;
+    let max = nice_max(
+        chart
+            .bars
+            .iter()
+            .map(|b| b.values[0] + b.values[1])
+            .max()
+            .unwrap_or(0),
+    );
+    let n = chart.bars.len().max(1) as f64;
     let slot = (w - left - 8.0) / n;
     let bar = (slot * 0.7).max(1.0);
     let mut s = String::new();
     let _ = write!(
         s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" aria-label="Pages printed per day" class="chart" id="chart-days">"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" aria-label="{l}" class="chart" id="{id}">"#,
+        l = esc(chart.label),
+        id = esc(chart.id)
     );
     for i in 0..=4 {
         let v = max * i / 4;
@@ -54,44 +99,48 @@ pub fn pages_per_day(days: &[Day]) -> String {
             ty = y + 4.0
         );
     }
-    let every = (days.len() / 8).max(1);
-    for (i, d) in days.iter().enumerate() {
+    let every = (chart.bars.len() / 8).max(1);
+    let base = top + plot_h;
+    for (i, b) in chart.bars.iter().enumerate() {
         let x = left + slot * i as f64 + (slot - bar) / 2.0;
-        let mono_h = plot_h * d.mono as f64 / max as f64;
-        let color_h = plot_h * d.color as f64 / max as f64;
-        let base = top + plot_h;
-        let _ = write!(
-            s,
-            r#"<rect x="{x:.1}" y="{y:.1}" width="{bar:.1}" height="{mono_h:.1}" fill="{MONO}"><title>{day}: {m} black &amp; white</title></rect>"#,
-            y = base - mono_h,
-            day = esc(&d.day),
-            m = d.mono
-        );
-        let _ = write!(
-            s,
-            r#"<rect x="{x:.1}" y="{y:.1}" width="{bar:.1}" height="{color_h:.1}" fill="{COLOR}"><title>{day}: {c} colour</title></rect>"#,
-            y = base - mono_h - color_h,
-            day = esc(&d.day),
-            c = d.color
-        );
+        let mut y = base;
+        for (value, (name, fill)) in b.values.iter().zip(chart.series.iter().zip([MONO, COLOR])) {
+            let bh = plot_h * *value as f64 / max as f64;
+            y -= bh;
+            let _ = write!(
+                s,
+                r#"<rect x="{x:.1}" y="{y:.1}" width="{bar:.1}" height="{bh:.1}" fill="{fill}"><title>{t}: {value} {name}</title></rect>"#,
+                t = esc(&b.title),
+                name = esc(name)
+            );
+        }
         if i % every == 0 {
-            let label = d.day.get(5..).unwrap_or(&d.day);
             let _ = write!(
                 s,
                 r#"<text x="{cx:.1}" y="{ly:.1}" font-size="11" fill="{TEXT}" text-anchor="middle">{l}</text>"#,
                 cx = x + bar / 2.0,
                 ly = h - 10.0,
-                l = esc(label)
+                l = esc(&b.axis)
             );
         }
     }
     let _ = write!(
         s,
-        r#"<rect x="{left}" y="4" width="10" height="10" fill="{MONO}"/><text x="{a}" y="13" font-size="11" fill="{TEXT}">black &amp; white</text><rect x="{b}" y="4" width="10" height="10" fill="{COLOR}"/><text x="{c}" y="13" font-size="11" fill="{TEXT}">colour</text></svg>"#,
+        r#"<rect x="{left}" y="4" width="10" height="10" fill="{MONO}"/><text x="{a}" y="13" font-size="11" fill="{TEXT}">{s0}</text>"#,
         a = left + 14.0,
-        b = left + 110.0,
-        c = left + 124.0
+        s0 = esc(chart.series[0]),
     );
+    // A chart of one series leaves the second name empty: no legend for it.
+    if !chart.series[1].is_empty() {
+        let _ = write!(
+            s,
+            r#"<rect x="{b}" y="4" width="10" height="10" fill="{COLOR}"/><text x="{c}" y="13" font-size="11" fill="{TEXT}">{s1}</text>"#,
+            b = left + 130.0,
+            c = left + 144.0,
+            s1 = esc(chart.series[1])
+        );
+    }
+    s.push_str("</svg>");
     s
 }
 
@@ -145,6 +194,6 @@ mod tests {
         }];
         let svg = pages_per_day(&days);
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
-        assert!(svg.contains("2026-11-20: 3 black"));
+        assert!(svg.contains("2026-11-20: 3 black &amp; white"));
     }
 }

@@ -298,7 +298,7 @@ struct Review {
     reason: String,
 }
 
-/// A QC reviewer's decision on a sampled document (administrators).
+/// A QC reviewer's decision on a sampled document (the `[roles] reviewer` groups).
 async fn review(
     req: HttpRequest,
     id: web::Path<String>,
@@ -308,11 +308,11 @@ async fn review(
     capture: web::Data<CaptureService>,
 ) -> Result<HttpResponse, ApiError> {
     let user = authenticated(&req, &directory).await?;
-    if !roles.is_admin(&user.groups) {
+    if !roles.is_reviewer(&user.groups) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
-            "administrators only",
+            "QC reviewers only",
         ));
     }
     let not_found = || {

@@ -64,6 +64,16 @@ pub fn list_after(conn: &mut Conn, after: i64, limit: i64) -> QueryResult<Vec<Au
         .load(conn)
 }
 
+/// The events about any of `objects` (`scan:7`, `scan-document:12`), in order.
+pub fn about(conn: &mut Conn, objects: &[String], limit: i64) -> QueryResult<Vec<AuditRow>> {
+    audit_events::table
+        .filter(audit_events::object.eq_any(objects))
+        .order(audit_events::seq.asc())
+        .limit(limit)
+        .select(AuditRow::as_select())
+        .load(conn)
+}
+
 /// What the audit page asks for.
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {

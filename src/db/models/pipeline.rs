@@ -107,6 +107,15 @@ macro_rules! pipeline_queries {
                 .load(conn)
         }
 
+        /// When the rows now in quarantine were put there, from `since` (ms).
+        pub fn quarantined_since(conn: &mut Conn, since: i64) -> QueryResult<Vec<i64>> {
+            $table::table
+                .filter($table::stage.eq("quarantined"))
+                .filter($table::updated_at.ge(since))
+                .select($table::updated_at)
+                .load(conn)
+        }
+
         /// Quarantined rows, newest first.
         pub fn quarantined(conn: &mut Conn, limit: i64) -> QueryResult<Vec<$row>> {
             $table::table

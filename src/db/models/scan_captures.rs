@@ -85,6 +85,14 @@ pub fn find(conn: &mut Conn, id: i64) -> QueryResult<Option<CaptureRow>> {
         .optional()
 }
 
+/// When scans arrived, from `since` (ms).
+pub fn received_since(conn: &mut Conn, since: i64) -> QueryResult<Vec<i64>> {
+    scan_captures::table
+        .filter(scan_captures::received_at.ge(since))
+        .select(scan_captures::received_at)
+        .load(conn)
+}
+
 /// The first capture with these bytes, if any.
 pub fn first_with_hash(conn: &mut Conn, sha256: &str) -> QueryResult<Option<i64>> {
     scan_captures::table

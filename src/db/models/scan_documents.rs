@@ -195,6 +195,14 @@ pub fn awaiting_review(conn: &mut Conn, limit: i64) -> QueryResult<Vec<DocumentR
 }
 
 /// Documents delivered since `since` (ms).
+/// When documents were delivered, from `since` (ms).
+pub fn delivery_times_since(conn: &mut Conn, since: i64) -> QueryResult<Vec<i64>> {
+    scan_seals::table
+        .filter(scan_seals::delivered_at.ge(since))
+        .select(scan_seals::delivered_at.assume_not_null())
+        .load(conn)
+}
+
 pub fn delivered_since(conn: &mut Conn, since: i64) -> QueryResult<i64> {
     scan_seals::table
         .filter(scan_seals::delivered_at.ge(since))

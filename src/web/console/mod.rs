@@ -15,6 +15,7 @@ mod pages;
 mod policies;
 mod reports;
 mod rule_form;
+mod scan_document;
 mod scans;
 mod users;
 
@@ -62,7 +63,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(devices::routes)
         .configure(jobs::routes)
         .configure(users::routes)
-        .configure(scans::routes);
+        .configure(scans::routes)
+        .configure(scan_document::routes);
 }
 
 /// Console sessions and sign-in limits (cheap to clone).
@@ -114,8 +116,10 @@ pub struct Staff {
     pub is_admin: bool,
     /// Admin or auditor: the audit log.
     pub can_audit: bool,
-    /// Any Folio role (the IT pages); staff without one have their own page only.
+    /// An IT role (the IT pages); staff without one have their own page only.
     pub is_it: bool,
+    /// A QC reviewer of scanned records: the sampled pages and the decisions on them.
+    pub can_review: bool,
     /// Admin or helpdesk: users, and acting on jobs and devices.
     pub can_operate: bool,
     pub roles_text: String,
@@ -281,6 +285,7 @@ pub async fn gate(
                 "admin" => Some(Role::Admin),
                 "helpdesk" => Some(Role::Helpdesk),
                 "auditor" => Some(Role::Auditor),
+                "reviewer" => Some(Role::Reviewer),
                 _ => None,
             })
             .collect(),
@@ -288,7 +293,8 @@ pub async fn gate(
     let staff = Staff {
         is_admin: roles.contains(&Role::Admin),
         can_audit: roles.contains(&Role::Admin) || roles.contains(&Role::Auditor),
-        is_it: !roles.is_empty(),
+        is_it: roles.iter().any(|r| EVERY_ROLE.contains(r)),
+        can_review: roles.contains(&Role::Reviewer),
         can_operate: OPERATORS.iter().any(|r| roles.contains(r)),
         roles_text: serde_json::to_value(&roles)
             .ok()
@@ -524,6 +530,7 @@ async fn dashboard(
 ) -> HttpResponse {
     let staff = match gate(&req, &sessions, &[]).await {
         Ok(s) if s.is_it => s,
+        Ok(s) if s.can_review => return see_other("/scans"),
         Ok(_) => return see_other("/me"),
         Err(r) => return r,
     };

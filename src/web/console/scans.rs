@@ -1,7 +1,9 @@
 //! The archive pipeline in the console: how many captures and documents are at each stage and
 //! how many were delivered today, the quarantine with its actions (retry, name who scanned,
 //! name the patient or the category, reject with a justification), and the QC samples waiting
-//! for a reviewer. Administrators act; auditors look.
+//! for a reviewer, with the last 24 hours drawn (scans received, documents delivered and
+//! quarantined per hour). Administrators act on the quarantine, QC reviewers decide on the
+//! samples; auditors look.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -16,8 +18,10 @@ use crate::db::DbError;
 use crate::directory::settings::Role;
 use crate::directory::DirectoryService;
 
-const READERS: &[Role] = &[Role::Admin, Role::Auditor];
+const READERS: &[Role] = &[Role::Admin, Role::Auditor, Role::Reviewer];
 const ACTORS: &[Role] = &[Role::Admin];
+/// QC decisions are the reviewers' (medical records staff), not IT's.
+const REVIEWERS: &[Role] = &[Role::Reviewer];
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/scans", web::get().to(page))
@@ -62,6 +66,80 @@ struct ScansPage {
     delivered_today: i64,
     held: Vec<Held>,
     samples: Vec<Sample>,
+    /// Scans received per hour, the last 24 hours (SVG).
+    received_chart: String,
+    /// Documents delivered and quarantined per hour (SVG).
+    outcome_chart: String,
+}
+
+/// The last 24 hours, hour by hour: (start of each hour in ms, its local label).
+fn last_day_hours(now: jiff::Zoned) -> Vec<(i64, String)> {
+    let hour = now
+        .round(
+            jiff::ZonedRound::new()
+                .smallest(jiff::Unit::Hour)
+                .mode(jiff::RoundMode::Trunc),
+        )
+        .unwrap_or(now);
+    (0..24)
+        .rev()
+        .filter_map(|back| hour.checked_sub(jiff::Span::new().hours(back)).ok())
+        .map(|h| {
+            (
+                h.timestamp().as_millisecond(),
+                h.strftime("%Hh").to_string(),
+            )
+        })
+        .collect()
+}
+
+/// How many of `times` fall in each hour of `hours`.
+fn per_hour(hours: &[(i64, String)], times: &[i64]) -> Vec<u64> {
+    let mut counts = vec![0u64; hours.len()];
+    for t in times {
+        if let Some(i) = hours.iter().rposition(|(start, _)| start <= t) {
+            counts[i] += 1;
+        }
+    }
+    counts
+}
+
+/// The overview's two charts: scans received, documents delivered and quarantined.
+fn charts(
+    hours: &[(i64, String)],
+    received: &[i64],
+    delivered: &[i64],
+    held: &[i64],
+) -> (String, String) {
+    use crate::reports::svg::{stacked, Bar, Stacked};
+    let bars = |a: Vec<u64>, b: Vec<u64>| -> Vec<Bar> {
+        hours
+            .iter()
+            .zip(a.into_iter().zip(b))
+            .map(|((_, label), (a, b))| Bar {
+                title: label.clone(),
+                axis: label.clone(),
+                values: [a, b],
+            })
+            .collect()
+    };
+    let zero = vec![0; hours.len()];
+    let received = bars(per_hour(hours, received), zero);
+    let outcomes = bars(per_hour(hours, delivered), per_hour(hours, held));
+    (
+        stacked(&Stacked {
+            id: "chart-received",
+            label: "Scans received per hour, last 24 hours",
+            series: ["scans received", ""],
+            bars: &received,
+        }),
+        stacked(&Stacked {
+            id: "chart-outcomes",
+            label: "Documents delivered and quarantined per hour, last 24 hours",
+            series: ["delivered", "quarantined"],
+            bars: &outcomes,
+        }),
+    )
 }
 
 #[derive(serde::Deserialize)]
@@ -80,12 +158,9 @@ async fn page(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let midnight = chrono::Utc::now()
-        .date_naive()
-        .and_hms_opt(0, 0, 0)
-        .unwrap_or_default()
-        .and_utc()
-        .timestamp_millis();
+    let midnight = super::pages::start_of_today_ms();
+    let hours = last_day_hours(jiff::Zoned::now());
+    let since = hours.first().map_or(midnight, |h| h.0);
     let found = capture
         .db()
         .run(move |conn| {
@@ -96,22 +171,38 @@ async fn page(
                 captures::quarantined(conn, 200)?,
                 documents::quarantined(conn, 200)?,
                 documents::awaiting_review(conn, 200)?,
+                (
+                    captures::received_since(conn, since)?,
+                    documents::delivery_times_since(conn, since)?,
+                    [
+                        captures::quarantined_since(conn, since)?,
+                        documents::quarantined_since(conn, since)?,
+                    ]
+                    .concat(),
+                ),
             ))
         })
         .await;
-    let (capture_counts, document_counts, delivered_today, held_captures, held_documents, waiting) =
-        match found {
-            Ok(x) => x,
-            Err(e) => {
-                tracing::error!(error = %e, "scans page query failed");
-                return message(
-                    &staff,
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Scans",
-                    "The pipeline cannot be read now; the details are in Folio's log.",
-                );
-            }
-        };
+    let (
+        capture_counts,
+        document_counts,
+        delivered_today,
+        held_captures,
+        held_documents,
+        waiting,
+        (received, delivered, quarantined),
+    ) = match found {
+        Ok(x) => x,
+        Err(e) => {
+            tracing::error!(error = %e, "scans page query failed");
+            return message(
+                &staff,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Scans",
+                "The pipeline cannot be read now; the details are in Folio's log.",
+            );
+        }
+    };
     let master = capture.spool().master();
     let patient = |p: &Option<String>| {
         p.as_deref()
@@ -147,6 +238,7 @@ async fn page(
             pages: d.pages.clone(),
         })
         .collect();
+    let (received_chart, outcome_chart) = charts(&hours, &received, &delivered, &quarantined);
     render(
         StatusCode::OK,
         &ScansPage {
@@ -158,6 +250,8 @@ async fn page(
             delivered_today,
             held,
             samples,
+            received_chart,
+            outcome_chart,
         },
     )
 }
@@ -295,7 +389,7 @@ async fn qc_review(
     body: web::Bytes,
     deps: Deps,
 ) -> HttpResponse {
-    let (staff, form) = match posted(&req, &body, &deps.sessions, ACTORS).await {
+    let (staff, form) = match posted(&req, &body, &deps.sessions, REVIEWERS).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -332,5 +426,33 @@ async fn qc_review(
                 "The details are in Folio's log.",
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_day_is_counted_hour_by_hour() {
+        let now: jiff::Zoned = "2026-11-22T14:35:00+01:00[Europe/Paris]".parse().unwrap();
+        let hours = last_day_hours(now.clone());
+        assert_eq!(hours.len(), 24);
+        assert_eq!(hours.last().unwrap().1, "14h");
+        assert_eq!(hours[0].1, "15h");
+        let at = |s: &str| s.parse::<jiff::Timestamp>().unwrap().as_millisecond();
+        let times = [
+            at("2026-11-22T13:59:00Z"), // 14h59 in Paris
+            at("2026-11-22T13:00:00Z"),
+            at("2026-11-21T14:00:00Z"), // 15h the day before: the first hour
+            at("2026-11-21T13:00:00Z"), // before the window
+        ];
+        let counts = per_hour(&hours, &times);
+        assert_eq!(
+            (counts[23], counts[0], counts.iter().sum::<u64>()),
+            (2, 1, 3)
+        );
+        let (a, b) = charts(&hours, &times, &[], &times[..1]);
+        assert!(a.contains("id=\"chart-received\"") && b.contains("1 quarantined"));
     }
 }
