@@ -7,7 +7,8 @@ mod common;
 
 use base64::Engine;
 use common::archive::{
-    add_copier, fhir_server, identity_service, openssl, scan, tsa, upload, wait_for,
+    add_copier, fhir_server, identity_service, openssl, refusing_fhir_server, scan, tsa, upload,
+    wait_for,
 };
 use common::directory::{basic, http, password_of, write_ldif, TestUser};
 use common::{both_backends, folio_cli, Backend, TestServer};
@@ -351,6 +352,57 @@ both_backends!(
         assert!(matches!(backend, Backend::Sqlite | Backend::Postgres));
     }
 );
+
+/// A transaction the FHIR server read and refused (422) will not pass by being sent again: the
+/// document goes to quarantine at once, with the server's answer, instead of after every retry.
+#[test]
+fn a_bundle_the_fhir_server_refuses_goes_to_quarantine_at_once() {
+    let data = tempfile::tempdir().unwrap();
+    write_ldif(&data.path().join("directory.ldif"), &users());
+    let tsa_dir = tempfile::tempdir().unwrap();
+    let tsa_url = tsa(tsa_dir.path());
+    let (fhir_url, posts) = refusing_fhir_server(422);
+    let identity = identity_service(false);
+    let server = TestServer::start_with(
+        Backend::Sqlite,
+        data.path(),
+        None,
+        &[
+            ("FOLIO_ARCHIVE__IDENTITY_KIND", "json"),
+            ("FOLIO_ARCHIVE__IDENTITY_URL", &identity),
+            ("FOLIO_ARCHIVE__QC_RATE", "0"),
+            ("FOLIO_ARCHIVE__TSA_URL", &tsa_url),
+            ("FOLIO_ARCHIVE__FHIR_URL", &fhir_url),
+        ],
+    );
+    let token = add_copier(&server, "records-copier");
+    let batch = [
+        ScanPage::Cover(CoverSheet::new("800001", "NDA-7", "CRH").unwrap()),
+        ScanPage::Text(1),
+    ];
+    let pdf = scanned_pdf(&batch, 300.0).unwrap();
+    let receipt = upload(
+        &server,
+        &token,
+        &pdf,
+        &[("X-Folio-Metadata", r#"{"user":"nina"}"#)],
+    );
+    assert_eq!(receipt.status, 201);
+    let id = receipt.json()["id"].as_i64().unwrap();
+    let docs = documents_at(&server, &token, id, 1, &["quarantined", "done"]);
+    assert_eq!(docs[0]["stage"], "quarantined", "{docs:?}");
+    assert_eq!(docs[0]["quarantine"]["stage"], "deliver");
+    let reason = docs[0]["quarantine"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("HTTP 422") && reason.contains("value set"),
+        "{reason}"
+    );
+    assert_eq!(
+        posts.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "sent once"
+    );
+}
 
 fn hex_sha256(bytes: &[u8]) -> String {
     use sha2::Digest;

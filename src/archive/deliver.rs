@@ -124,12 +124,31 @@ pub fn bundle(meta: &Meta, sealed: &Sealed, pdf: &[u8], patient_system: &str) ->
     })
 }
 
-/// Posts the transaction (blocking). Any answer but 2xx is an error to retry.
+/// Why a transaction did not go through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FhirRefusal {
+    /// Outage, overload, credentials or address: the same bundle may pass later.
+    Passing(String),
+    /// The server read the bundle and will never take it as it is (400, 413, 422): sending it
+    /// again only delays the operator who must look at it.
+    Final(String),
+}
+
+impl FhirRefusal {
+    fn of_status(code: u16, message: String) -> FhirRefusal {
+        match code {
+            400 | 413 | 422 => FhirRefusal::Final(message),
+            _ => FhirRefusal::Passing(message),
+        }
+    }
+}
+
+/// Posts the transaction (blocking).
 pub fn post_fhir(
     base: &str,
     token: Option<&str>,
     bundle: &serde_json::Value,
-) -> Result<(), String> {
+) -> Result<(), FhirRefusal> {
     let mut req = ureq::post(base.trim_end_matches('/'))
         .timeout(Duration::from_secs(60))
         .set("Content-Type", "application/fhir+json")
@@ -146,17 +165,33 @@ pub fn post_fhir(
                 .chars()
                 .take(300)
                 .collect();
-            Err(format!(
-                "the FHIR server refused the transaction (HTTP {code}): {body}"
+            Err(FhirRefusal::of_status(
+                code,
+                format!("the FHIR server refused the transaction (HTTP {code}): {body}"),
             ))
         }
-        Err(e) => Err(format!("the FHIR server cannot be reached: {e}")),
+        Err(e) => Err(FhirRefusal::Passing(format!(
+            "the FHIR server cannot be reached: {e}"
+        ))),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_bundle_the_server_read_and_refused_is_final() {
+        let m = || "x".to_owned();
+        assert_eq!(FhirRefusal::of_status(422, m()), FhirRefusal::Final(m()));
+        assert_eq!(FhirRefusal::of_status(400, m()), FhirRefusal::Final(m()));
+        for passing in [401, 403, 404, 408, 429, 500, 503] {
+            assert_eq!(
+                FhirRefusal::of_status(passing, m()),
+                FhirRefusal::Passing(m())
+            );
+        }
+    }
 
     fn meta() -> Meta {
         Meta {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use base64::Engine;
 
-use super::deliver;
+use super::deliver::{self, FhirRefusal};
 use super::identity::Answer;
 use super::pipeline::{Effect, Pipeline, Verdict, ENCOUNTER, IDENTITY, PATIENT};
 use super::qc;
@@ -290,7 +290,7 @@ impl Pipeline {
                 &seal.rendition_key,
                 &seal.rendition_sha256,
             )
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| FhirRefusal::Passing(e.to_string()))?;
             let sealed = deliver::Sealed {
                 sha256: seal.rendition_sha256.clone(),
                 size: pdf.len() as u64,
@@ -303,15 +303,16 @@ impl Pipeline {
                     .unwrap_or_default()
                     .format("%Y/%m")
                     .to_string();
-                deliver::deposit(&deposit_dir, &month, &meta, &sealed, &pdf)
-                    .map_err(|e| format!("the archive deposit failed: {e}"))?;
+                deliver::deposit(&deposit_dir, &month, &meta, &sealed, &pdf).map_err(|e| {
+                    FhirRefusal::Passing(format!("the archive deposit failed: {e}"))
+                })?;
             }
             if !fhir_url.is_empty() {
                 let bundle =
                     deliver::bundle(&meta, &sealed, &pdf, &pipeline.settings.identity_system);
                 deliver::post_fhir(&fhir_url, pipeline.fhir_token.as_deref(), &bundle)?;
             }
-            Ok::<_, String>(())
+            Ok::<_, FhirRefusal>(())
         })
         .await;
         match delivered {
@@ -319,7 +320,9 @@ impl Pipeline {
                 serde_json::json!({ "deposit": !self.settings.deposit_dir.as_os_str().is_empty(), "fhir": !self.settings.fhir_url.is_empty() }),
                 Effect::Delivered(db::now_ms()),
             ),
-            Ok(Err(e)) => Verdict::Retry(e),
+            Ok(Err(FhirRefusal::Passing(e))) => Verdict::Retry(e),
+            // The deposit (if any) is written again identically when an operator retries.
+            Ok(Err(FhirRefusal::Final(e))) => Verdict::Quarantine(e),
             Err(_) => Verdict::Retry("delivery was interrupted".into()),
         }
     }

@@ -357,6 +357,30 @@ pub fn fhir_server() -> (String, Received) {
     (url, received)
 }
 
+/// A FHIR endpoint that refuses every transaction with `status`: its URL and how many it got.
+pub fn refusing_fhir_server(status: u16) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/fhir", listener.local_addr().unwrap());
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            if read_request(&mut stream).is_none() {
+                continue;
+            }
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            respond(
+                &mut stream,
+                status,
+                "application/fhir+json",
+                br#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"business-rule","diagnostics":"DocumentReference.type not in the site's value set"}]}"#,
+            );
+        }
+    });
+    (url, count)
+}
+
 /// A copier registered with the CLI (its scans need no print connection): its token.
 pub fn add_copier(server: &TestServer, name: &str) -> String {
     let out = folio_cli(
