@@ -450,6 +450,57 @@ both_backends!(
     }
 );
 
+/// A copier whose scans must be in colour: its gray scan goes back to be scanned again, its
+/// colour scan goes on; another copier's gray scan is not held to it.
+#[test]
+fn a_copier_that_must_scan_in_colour_has_its_gray_scans_refused() {
+    let data = tempfile::tempdir().unwrap();
+    write_ldif(&data.path().join("directory.ldif"), &users());
+    let server = TestServer::start_with(
+        Backend::Sqlite,
+        data.path(),
+        None,
+        &[("FOLIO_SCAN__COLOUR_REQUIRED", "wound-care-copier")],
+    );
+    let wound = add_copier(&server, "wound-care-copier");
+    let records = add_copier(&server, "records-copier");
+    let jpeg = |colour: bool, shade: u8| {
+        let (kind, size) = if colour {
+            (jpeg_encoder::ColorType::Rgb, 3)
+        } else {
+            (jpeg_encoder::ColorType::Luma, 1)
+        };
+        let mut out = Vec::new();
+        jpeg_encoder::Encoder::new(&mut out, 85)
+            .encode(&vec![shade; 64 * 64 * size], 64, 64, kind)
+            .unwrap();
+        out
+    };
+    let sent = |token: &str, body: &[u8]| {
+        let r = upload(
+            &server,
+            token,
+            body,
+            &[("X-Folio-Metadata", r#"{"user":"nina"}"#)],
+        );
+        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        r.json()["id"].as_i64().unwrap()
+    };
+    let gray = sent(&wound, &jpeg(false, 180));
+    let v = wait_for(&server, &wound, gray, |v| v["stage"] != "validate");
+    assert_eq!(v["quarantine"]["stage"], "validate", "{v}");
+    assert!(v["quarantine"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("in colour"));
+    let colour = sent(&wound, &jpeg(true, 180));
+    let v = wait_for(&server, &wound, colour, |v| v["stage"] != "validate");
+    assert_ne!(v["quarantine"]["stage"], "validate", "{v}");
+    let elsewhere = sent(&records, &jpeg(false, 120));
+    let v = wait_for(&server, &records, elsewhere, |v| v["stage"] != "validate");
+    assert_ne!(v["quarantine"]["stage"], "validate", "{v}");
+}
+
 #[test]
 fn a_cover_sheet_is_printed_with_its_code_and_the_same_data_in_clear() {
     let data = tempfile::tempdir().unwrap();

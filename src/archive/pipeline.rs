@@ -250,15 +250,16 @@ impl Pipeline {
             Err(e) => return Verdict::Retry(e),
         };
         let min_dpi = self.capture.settings().min_dpi;
+        let colour = self.capture.settings().wants_colour(&row.device_name);
         let measured = tokio::task::spawn_blocking(move || {
             let m = validate::measure(&bytes)?;
-            validate::check(&m, min_dpi)?;
+            validate::check(&m, min_dpi, colour)?;
             Ok::<_, String>(m)
         })
         .await;
         match measured {
             Ok(Ok(m)) => Verdict::Next(
-                serde_json::json!({ "format": m.format, "pages": m.pages, "dpi": m.dpi }),
+                serde_json::json!({ "format": m.format, "pages": m.pages, "dpi": m.dpi, "colour": m.colour }),
                 Effect::Measured(m.format.to_owned(), m.pages as i32),
             ),
             Ok(Err(reason)) => Verdict::Quarantine(reason),

@@ -9,6 +9,8 @@ pub struct Measured {
     pub pages: u32,
     /// The lowest resolution of the pages' scanned images, when they carry one.
     pub dpi: Option<u32>,
+    /// Some page was scanned in colour (RGB, CMYK, Lab), not gray or black & white.
+    pub colour: bool,
 }
 
 /// Why a scan is refused (quarantine reasons, in words for the operator).
@@ -25,15 +27,44 @@ pub fn measure(bytes: &[u8]) -> Result<Measured, String> {
 }
 
 /// Checks the measure against the site's minimum resolution.
-pub fn check(m: &Measured, min_dpi: u32) -> Result<(), String> {
+/// Checks a scan against what the archive requires: pages, `min_dpi`, and colour when the
+/// sending copier's scans must be in colour (`colour_required`).
+pub fn check(m: &Measured, min_dpi: u32, colour_required: bool) -> Result<(), String> {
     if m.pages == 0 {
         return Err(format!("the {} has no pages", m.format));
     }
-    match m.dpi {
-        Some(dpi) if dpi + 2 < min_dpi => Err(format!(
+    if let Some(dpi) = m.dpi.filter(|dpi| dpi + 2 < min_dpi) {
+        return Err(format!(
             "scanned at {dpi} dpi, below the {min_dpi} dpi the archive requires: scan it again"
-        )),
-        _ => Ok(()),
+        ));
+    }
+    if colour_required && !m.colour {
+        return Err(
+            "scanned in black & white or gray, and this copier's scans are archived in colour: \
+             scan it again in colour"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// A PDF image in colour: an RGB, CMYK or Lab space, an ICC profile of 3 or 4 components, or
+/// a palette (scanners use palettes for colour only).
+fn image_in_colour(doc: &lopdf::Document, image: &lopdf::xobject::PdfImage) -> bool {
+    match image.color_space.as_deref() {
+        Some("DeviceRGB" | "CalRGB" | "DeviceCMYK" | "Lab" | "Indexed" | "DeviceN") => true,
+        Some("ICCBased") => image
+            .origin_dict
+            .get(b"ColorSpace")
+            .and_then(|cs| cs.as_array())
+            .ok()
+            .and_then(|a| a.get(1))
+            .and_then(|r| r.as_reference().ok())
+            .and_then(|id| doc.get_object(id).ok())
+            .and_then(|o| o.as_stream().ok())
+            .and_then(|s| s.dict.get(b"N").and_then(|n| n.as_i64()).ok())
+            .is_some_and(|n| n >= 3),
+        _ => false,
     }
 }
 
@@ -41,15 +72,23 @@ fn pdf(bytes: &[u8]) -> Result<Measured, String> {
     let doc = lopdf::Document::load_mem(bytes).map_err(|e| format!("the PDF is damaged: {e}"))?;
     let pages = doc.get_pages();
     let mut lowest: Option<u32> = None;
+    let mut colour = false;
     for page_id in pages.values() {
         if let Some(dpi) = page_dpi(&doc, *page_id) {
             lowest = Some(lowest.map_or(dpi, |l| l.min(dpi)));
         }
+        colour = colour
+            || doc
+                .get_page_images(*page_id)
+                .unwrap_or_default()
+                .iter()
+                .any(|i| image_in_colour(&doc, i));
     }
     Ok(Measured {
         format: "pdf",
         pages: pages.len() as u32,
         dpi: lowest,
+        colour,
     })
 }
 
@@ -117,7 +156,7 @@ fn tiff(bytes: &[u8]) -> Result<Measured, String> {
     };
     let damaged = || "the TIFF is damaged (an image directory lies outside the file)".to_string();
     let mut next = u32_at(4).ok_or_else(damaged)? as usize;
-    let (mut pages, mut lowest): (u32, Option<u32>) = (0, None);
+    let (mut pages, mut lowest, mut colour): (u32, Option<u32>, bool) = (0, None, false);
     while next != 0 {
         if pages > 10_000 {
             return Err("the TIFF's image directories loop".into());
@@ -137,6 +176,10 @@ fn tiff(bytes: &[u8]) -> Result<Measured, String> {
                     xres = (den > 0).then(|| f64::from(num) / f64::from(den));
                 }
                 296 => unit = u16_at(entry + 8).ok_or_else(damaged)?,
+                // PhotometricInterpretation: RGB, CMYK, YCbCr, CIELab, ICCLab.
+                262 => {
+                    colour |= matches!(u16_at(entry + 8).ok_or_else(damaged)?, 2 | 5 | 6 | 8 | 9)
+                }
                 _ => {}
             }
         }
@@ -151,6 +194,7 @@ fn tiff(bytes: &[u8]) -> Result<Measured, String> {
         format: "tiff",
         pages,
         dpi: lowest,
+        colour,
     })
 }
 
@@ -172,10 +216,17 @@ fn jpeg(bytes: &[u8]) -> Result<Measured, String> {
                 _ => None,
             }
         });
+    let colour = decoder.info().is_some_and(|i| {
+        matches!(
+            i.pixel_format,
+            jpeg_decoder::PixelFormat::RGB24 | jpeg_decoder::PixelFormat::CMYK32
+        )
+    });
     Ok(Measured {
         format: "jpeg",
         pages: 1,
         dpi,
+        colour,
     })
 }
 
@@ -192,6 +243,24 @@ mod tests {
         let pdf = crate::bench::sample_pdf(3);
         let m = measure(&pdf).unwrap();
         assert_eq!((m.format, m.pages), ("pdf", 3));
+    }
+
+    #[test]
+    fn colour_is_told_from_gray() {
+        use crate::archive::sheet::{scanned_pdf, ScanPage};
+        let gray = scanned_pdf(&[ScanPage::Text(1)], 200.0).unwrap();
+        assert!(!measure(&gray).unwrap().colour);
+        let mut rgb = Vec::new();
+        jpeg_encoder::Encoder::new(&mut rgb, 80)
+            .encode(&[200u8; 8 * 8 * 3], 8, 8, jpeg_encoder::ColorType::Rgb)
+            .unwrap();
+        let m = measure(&rgb).unwrap();
+        assert!(m.colour && check(&m, 0, true).is_ok());
+        let mut luma = Vec::new();
+        jpeg_encoder::Encoder::new(&mut luma, 80)
+            .encode(&[200u8; 8 * 8], 8, 8, jpeg_encoder::ColorType::Luma)
+            .unwrap();
+        assert!(!measure(&luma).unwrap().colour);
     }
 
     #[test]
@@ -213,8 +282,10 @@ mod tests {
         t.extend(1u32.to_le_bytes());
         let m = measure(&t).unwrap();
         assert_eq!((m.format, m.pages, m.dpi), ("tiff", 1, Some(200)));
-        assert!(check(&m, 300).unwrap_err().contains("200 dpi"));
-        assert!(check(&m, 150).is_ok());
+        assert!(check(&m, 300, false).unwrap_err().contains("200 dpi"));
+        assert!(check(&m, 150, false).is_ok());
+        assert!(!m.colour);
+        assert!(check(&m, 150, true).unwrap_err().contains("in colour"));
         assert!(measure(&t[..12]).unwrap_err().contains("damaged"));
     }
 }

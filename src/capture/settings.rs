@@ -20,6 +20,9 @@ pub struct ScanSettings {
     pub max_attempts: i32,
     /// Lowest resolution (dpi) a scan may have: below it, validation quarantines it.
     pub min_dpi: u32,
+    /// Copiers (by name; `*` for all) whose scans must be in colour (wound care, coloured
+    /// forms): a gray or black & white scan from them is quarantined to be scanned again.
+    pub colour_required: Vec<String>,
     /// Folders copiers write scans to: `PATH`, or `PATH=DEVICE` to attribute their scans with
     /// that copier's badge sessions.
     pub folders: Vec<String>,
@@ -38,6 +41,13 @@ pub struct ScanSettings {
 }
 
 impl ScanSettings {
+    /// Whether `device`'s scans must be in colour.
+    pub fn wants_colour(&self, device: &str) -> bool {
+        self.colour_required.iter().any(|d| {
+            d.trim() == "*" || (!device.is_empty() && d.trim().eq_ignore_ascii_case(device))
+        })
+    }
+
     /// `ftp_passive_ports` as a range.
     pub fn passive_range(&self) -> anyhow::Result<(u16, u16)> {
         let bad = || {
@@ -65,6 +75,7 @@ impl Default for ScanSettings {
             workers: 2,
             max_attempts: 5,
             min_dpi: 150,
+            colour_required: Vec::new(),
             folders: Vec::new(),
             folder_poll_secs: 5,
             folder_settle_secs: 2,

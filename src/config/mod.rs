@@ -685,6 +685,9 @@ workers = 2
 max_attempts = 5
 # Scans below this resolution (dpi) are quarantined at validation.
 min_dpi = 150
+# Copiers (by name, "*" for all) whose scans must be in colour (wound care, coloured forms): a
+# gray or black & white scan from them is quarantined at validation to be scanned again.
+colour_required = []
 # Watched folders (shares the copiers write to), "PATH" or "PATH=DEVICE" (that copier's badge
 # sessions attribute the scans): files are taken once unchanged for folder_settle_secs,
 # captured, then removed from the share; refused ones go to .folio-refused/ with the reason.
