@@ -1,4 +1,4 @@
-//! A scanned page as a JPEG for the QC reviewers' screen: decoded from the master, reduced to
+//! A scanned page as a PNG for the QC reviewers' screen: decoded from the master, reduced to
 //! screen size, gray (what the split and the reviewers look at is the page's content, not its
 //! colour). Made on demand and never stored: patient pages stay only in the encrypted master.
 
@@ -7,9 +7,9 @@ use super::pages::{self, PageImage};
 /// Widest picture sent to a browser, in pixels.
 pub const SCREEN_WIDTH: usize = 1200;
 
-/// Page `index` (0-based) of a master of `format` as a JPEG at most `max_width` wide;
+/// Page `index` (0-based) of a master of `format` as a gray PNG at most `max_width` wide;
 /// `Ok(None)` when there is no such page or it holds no scanned image.
-pub fn page_jpeg(
+pub fn page_png(
     master: &[u8],
     format: &str,
     index: usize,
@@ -52,14 +52,15 @@ fn reduce(image: PageImage, max_width: usize) -> PageImage {
 }
 
 fn encode(image: &PageImage) -> Result<Vec<u8>, String> {
-    let (w, h) = (
-        u16::try_from(image.width).map_err(|_| "the page is too large to show")?,
-        u16::try_from(image.height).map_err(|_| "the page is too large to show")?,
-    );
+    let failed = |e: png::EncodingError| format!("the page cannot be drawn: {e}");
     let mut out = Vec::new();
-    jpeg_encoder::Encoder::new(&mut out, 80)
-        .encode(&image.luma, w, h, jpeg_encoder::ColorType::Luma)
-        .map_err(|e| format!("the page cannot be encoded: {e}"))?;
+    let mut encoder = png::Encoder::new(&mut out, image.width as u32, image.height as u32);
+    encoder.set_color(png::ColorType::Grayscale);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::Fast);
+    let mut writer = encoder.write_header().map_err(failed)?;
+    writer.write_image_data(&image.luma).map_err(failed)?;
+    writer.finish().map_err(failed)?;
     Ok(out)
 }
 
@@ -69,15 +70,15 @@ mod tests {
     use crate::archive::sheet::{scanned_pdf, ScanPage};
 
     #[test]
-    fn a_scanned_page_comes_back_as_a_reduced_jpeg() {
+    fn a_scanned_page_comes_back_as_a_reduced_png() {
         let pdf = scanned_pdf(&[ScanPage::Text(1), ScanPage::Text(2)], 300.0).unwrap();
-        let jpeg = page_jpeg(&pdf, "pdf", 1, 600).unwrap().unwrap();
-        assert_eq!(&jpeg[..2], &[0xFF, 0xD8]);
-        let mut d = jpeg_decoder::Decoder::new(&jpeg[..]);
-        d.decode().unwrap();
-        let info = d.info().unwrap();
-        assert!(info.width <= 600 && info.width >= 300, "{}", info.width);
-        assert!(page_jpeg(&pdf, "pdf", 2, 600).unwrap().is_none());
-        assert!(page_jpeg(b"%PDF-broken", "pdf", 0, 600).is_err());
+        let drawn = page_png(&pdf, "pdf", 1, 600).unwrap().unwrap();
+        let reader = png::Decoder::new(std::io::Cursor::new(drawn))
+            .read_info()
+            .unwrap();
+        let width = reader.info().width;
+        assert!((300..=600).contains(&width), "{width}");
+        assert!(page_png(&pdf, "pdf", 2, 600).unwrap().is_none());
+        assert!(page_png(b"%PDF-broken", "pdf", 0, 600).is_err());
     }
 }

@@ -163,7 +163,7 @@ fn trace_line(e: &AuditRow) -> TraceLine {
     }
 }
 
-/// Page `page` (from 1) of a document, as a JPEG, for QC reviewers only.
+/// Page `page` (from 1) of a document, as a PNG, for QC reviewers only.
 async fn image(
     req: HttpRequest,
     path: web::Path<(i64, usize)>,
@@ -200,11 +200,11 @@ async fn image(
     };
     let format = row.format.clone().unwrap_or_default();
     let drawn = tokio::task::spawn_blocking(move || {
-        preview::page_jpeg(&bytes, &format, index, preview::SCREEN_WIDTH)
+        preview::page_png(&bytes, &format, index, preview::SCREEN_WIDTH)
     })
     .await;
-    let jpeg = match drawn {
-        Ok(Ok(Some(jpeg))) => jpeg,
+    let png = match drawn {
+        Ok(Ok(Some(png))) => png,
         Ok(Ok(None)) => return not_found(),
         Ok(Err(e)) => {
             return HttpResponse::UnprocessableEntity().body(format!("{e}\n"));
@@ -224,7 +224,7 @@ async fn image(
     )
     .await;
     HttpResponse::Ok()
-        .content_type("image/jpeg")
+        .content_type("image/png")
         .insert_header((header::CACHE_CONTROL, "no-store, private"))
-        .body(jpeg)
+        .body(png)
 }
