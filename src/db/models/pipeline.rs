@@ -41,28 +41,49 @@ macro_rules! pipeline_queries {
                 .limit(8)
                 .load(conn)?;
             for id in candidates {
-                // Compare-and-set on the lease: another worker or node may have taken it.
-                let taken = diesel::update(
-                    $table::table.find(id).filter(
-                        $table::lease_until
-                            .is_null()
-                            .or($table::lease_until.lt(now)),
-                    ),
-                )
-                .set((
-                    $table::lease_node.eq(node),
-                    $table::lease_until.eq(lease_until),
-                ))
-                .execute(conn)?;
-                if taken == 1 {
-                    return $table::table
-                        .find(id)
-                        .select(<$row>::as_select())
-                        .first(conn)
-                        .optional();
+                if let Some(row) = take(conn, id, stages, node, now, lease_until)? {
+                    return Ok(Some(row));
                 }
             }
             Ok(None)
+        }
+
+        /// Takes row `id` if it is still free, at one of `stages` and due. A compare-and-set on
+        /// the lease, the stage and the due time together: between reading the candidates and
+        /// this, another worker or node may have taken the row and even finished its stage
+        /// (moving it to quarantine, to done, or to a retry later).
+        pub fn take(
+            conn: &mut Conn,
+            id: i64,
+            stages: &[&str],
+            node: &str,
+            now: i64,
+            lease_until: i64,
+        ) -> QueryResult<Option<$row>> {
+            let taken = diesel::update(
+                $table::table
+                    .find(id)
+                    .filter(
+                        $table::lease_until
+                            .is_null()
+                            .or($table::lease_until.lt(now)),
+                    )
+                    .filter($table::stage.eq_any(stages))
+                    .filter($table::next_attempt_at.le(now)),
+            )
+            .set((
+                $table::lease_node.eq(node),
+                $table::lease_until.eq(lease_until),
+            ))
+            .execute(conn)?;
+            if taken == 0 {
+                return Ok(None);
+            }
+            $table::table
+                .find(id)
+                .select(<$row>::as_select())
+                .first(conn)
+                .optional()
         }
 
         /// Gives back every lease `node` holds: called when that node starts, so work it was

@@ -171,3 +171,67 @@ pub fn after(conn: &mut Conn, after: i64, limit: i64) -> QueryResult<Vec<Capture
         .select(CaptureRow::as_select())
         .load(conn)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn capture(stage: &str, due: i64) -> NewCapture {
+        NewCapture {
+            uuid: uuid::Uuid::new_v4().to_string(),
+            channel: "http".into(),
+            device_id: None,
+            device_name: String::new(),
+            received_at: 0,
+            file_name: String::new(),
+            master_file: String::new(),
+            wrapped_key: Vec::new(),
+            size_bytes: 1,
+            sha256: String::new(),
+            duplicate_of: None,
+            sidecar: None,
+            uid: None,
+            attribution_method: "none".into(),
+            attribution_strength: "none".into(),
+            attributes: "{}".into(),
+            stage: stage.into(),
+            attempts: 0,
+            next_attempt_at: due,
+            quarantine_reason: None,
+            quarantine_stage: None,
+            updated_at: 0,
+        }
+    }
+
+    /// A worker that read a row as a candidate must not take it once another worker moved it
+    /// on: not to quarantine or done, not before a retry is due.
+    #[test]
+    fn a_row_is_taken_only_at_its_stage_when_due_and_free() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = dir.path().join("t.db").display().to_string();
+        let db = crate::db::Db::connect(&url, 1).unwrap();
+        let mut conn = db.get().unwrap();
+        let stages = ["validate", "split"];
+        let ready = insert(&mut conn, &capture("validate", 0)).unwrap();
+        let held = insert(&mut conn, &capture("quarantined", 0)).unwrap();
+        let later = insert(&mut conn, &capture("validate", 5_000)).unwrap();
+        assert!(take(&mut conn, held, &stages, "a", 1_000, 2_000)
+            .unwrap()
+            .is_none());
+        assert!(take(&mut conn, later, &stages, "a", 1_000, 2_000)
+            .unwrap()
+            .is_none());
+        let got = take(&mut conn, ready, &stages, "a", 1_000, 2_000).unwrap();
+        assert_eq!(got.unwrap().lease_node.as_deref(), Some("a"));
+        assert!(
+            take(&mut conn, ready, &stages, "b", 1_500, 2_500)
+                .unwrap()
+                .is_none(),
+            "leased to a"
+        );
+        // Its lease ran out: another worker takes it over.
+        assert!(take(&mut conn, ready, &stages, "b", 2_001, 3_000)
+            .unwrap()
+            .is_some());
+    }
+}
