@@ -93,6 +93,7 @@ impl App {
             master,
             settings.hold_hours,
             settings.incoming_timeout_secs,
+            settings.spool_reserve_mb,
         )?;
         let info = Arc::new(QueueInfo {
             name: settings.printer_name.clone(),

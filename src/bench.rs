@@ -26,6 +26,10 @@ pub struct BenchArgs {
     /// Distinct users the jobs belong to.
     #[arg(long, default_value_t = 1000)]
     pub users: u64,
+    /// The queue's path on the server: Folio's is `/ipp/print`; a CUPS queue is
+    /// `/printers/NAME` (the same client measures both in `bench/vs-cups.sh`).
+    #[arg(long, default_value = "/ipp/print")]
+    pub path: String,
 }
 
 /// A minimal valid PDF of `pages` A4 pages with a little black text on each.
@@ -94,7 +98,13 @@ fn attr(out: &mut Vec<u8>, tag: u8, name: &str, value: &[u8]) {
 }
 
 /// A Print-Job request for `user` carrying `document`.
-pub fn print_job_request(server: &str, user: &str, request_id: i32, document: &[u8]) -> Vec<u8> {
+pub fn print_job_request(
+    server: &str,
+    path: &str,
+    user: &str,
+    request_id: i32,
+    document: &[u8],
+) -> Vec<u8> {
     let mut out = vec![2, 0, 0, 2];
     out.extend_from_slice(&request_id.to_be_bytes());
     out.push(1);
@@ -104,7 +114,7 @@ pub fn print_job_request(server: &str, user: &str, request_id: i32, document: &[
         &mut out,
         0x45,
         "printer-uri",
-        format!("ipp://{server}/ipp/print").as_bytes(),
+        format!("ipp://{server}{path}").as_bytes(),
     );
     attr(&mut out, 0x42, "requesting-user-name", user.as_bytes());
     attr(&mut out, 0x42, "job-name", b"bench");
@@ -115,9 +125,14 @@ pub fn print_job_request(server: &str, user: &str, request_id: i32, document: &[
 }
 
 /// Sends one IPP request on a keep-alive connection; returns the IPP status code.
-pub fn post(conn: &mut BufReader<TcpStream>, server: &str, body: &[u8]) -> std::io::Result<u16> {
+pub fn post(
+    conn: &mut BufReader<TcpStream>,
+    server: &str,
+    path: &str,
+    body: &[u8],
+) -> std::io::Result<u16> {
     let head = format!(
-        "POST /ipp/print HTTP/1.1\r\nHost: {server}\r\nContent-Type: application/ipp\r\nContent-Length: {}\r\n\r\n",
+        "POST {path} HTTP/1.1\r\nHost: {server}\r\nContent-Type: application/ipp\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
     let stream = conn.get_mut();
@@ -178,12 +193,13 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
                     let user = format!("user{:05}", n % args.users.max(1));
                     let body = print_job_request(
                         &args.server,
+                        &args.path,
                         &user,
                         (n % i32::MAX as u64) as i32 + 1,
                         &pdf,
                     );
                     let t = Instant::now();
-                    match post(&mut conn, &args.server, &body) {
+                    match post(&mut conn, &args.server, &args.path, &body) {
                         Ok(0) => latencies.push(t.elapsed()),
                         Ok(_) => {
                             failures.fetch_add(1, Ordering::Relaxed);

@@ -30,6 +30,10 @@ pub struct Metrics {
     pub spool_bytes: IntGauge,
     /// Free bytes on the spool's filesystem, as last checked.
     pub spool_free_bytes: IntGauge,
+    /// Documents refused because the spool was below its free-space reserve.
+    pub jobs_refused_space: IntCounter,
+    /// Unfinished jobs whose document file was missing at start-up (set aside).
+    pub spool_documents_missing: IntGauge,
     /// Jobs in one group commit.
     pub commit_batch: Histogram,
     /// Jobs expired unreleased.
@@ -129,6 +133,14 @@ fn build() -> Result<Metrics, prometheus::Error> {
         spool_free_bytes: IntGauge::new(
             "folio_spool_free_bytes",
             "Free bytes on the spool's filesystem, checked at each scrape and readiness check",
+        )?,
+        jobs_refused_space: IntCounter::new(
+            "folio_jobs_refused_low_space_total",
+            "Documents refused because the spool's filesystem was below spool_reserve_mb",
+        )?,
+        spool_documents_missing: IntGauge::new(
+            "folio_spool_documents_missing",
+            "Unfinished jobs whose document file was missing from the spool at start-up",
         )?,
         commit_batch: Histogram::with_opts(
             HistogramOpts::new("folio_commit_batch_jobs", "Jobs per group commit")
@@ -232,6 +244,8 @@ fn build() -> Result<Metrics, prometheus::Error> {
         Box::new(m.jobs_submitted.clone()),
         Box::new(m.spool_bytes.clone()),
         Box::new(m.spool_free_bytes.clone()),
+        Box::new(m.jobs_refused_space.clone()),
+        Box::new(m.spool_documents_missing.clone()),
         Box::new(m.commit_batch.clone()),
         Box::new(m.jobs_expired.clone()),
         Box::new(m.pages_printed.clone()),

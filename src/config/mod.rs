@@ -55,6 +55,10 @@ pub struct Settings {
     pub hold_hours: u64,
     /// Largest accepted document, in MB (after decompression).
     pub max_job_mb: u64,
+    /// Free MB kept on the data directory's filesystem: below it new jobs are refused with
+    /// server-error-busy (clients keep and retry them), so that held jobs still release and
+    /// the database and audit trail keep room. 0 = no reserve.
+    pub spool_reserve_mb: u64,
     /// How often the expiry task looks for expired jobs, in seconds.
     pub expiry_interval_secs: u64,
     /// Seconds a job made by Create-Job may wait for its document before it is aborted
@@ -104,6 +108,7 @@ impl Default for Settings {
             master_key_file: PathBuf::new(),
             hold_hours: 12,
             max_job_mb: 200,
+            spool_reserve_mb: 128,
             expiry_interval_secs: 60,
             incoming_timeout_secs: 300,
             printer_name: "Folio".into(),
@@ -135,6 +140,7 @@ const KNOWN_KEYS: &[&str] = &[
     "master_key_file",
     "hold_hours",
     "max_job_mb",
+    "spool_reserve_mb",
     "expiry_interval_secs",
     "incoming_timeout_secs",
     "printer_name",
@@ -229,6 +235,9 @@ impl Settings {
         }
         if let Some(v) = env("FOLIO_MAX_JOB_MB") {
             self.max_job_mb = number("FOLIO_MAX_JOB_MB", &v)?;
+        }
+        if let Some(v) = env("FOLIO_SPOOL_RESERVE_MB") {
+            self.spool_reserve_mb = number("FOLIO_SPOOL_RESERVE_MB", &v)?;
         }
         if let Some(v) = env("FOLIO_EXPIRY_INTERVAL_SECS") {
             self.expiry_interval_secs = number("FOLIO_EXPIRY_INTERVAL_SECS", &v)?;
@@ -498,6 +507,11 @@ hold_hours = 12
 
 # Largest accepted document in MB (after decompression). Env: FOLIO_MAX_JOB_MB.
 max_job_mb = 200
+
+# Free MB kept on the data directory's filesystem. Below it new jobs are refused at once with
+# server-error-busy (print clients keep the job and retry), so that held jobs still release and
+# the database and audit trail keep room. 0 = no reserve. Env: FOLIO_SPOOL_RESERVE_MB.
+spool_reserve_mb = 128
 
 # How often expired jobs are looked for, in seconds. Env: FOLIO_EXPIRY_INTERVAL_SECS.
 expiry_interval_secs = 60

@@ -93,10 +93,13 @@ pub enum JobStateReason {
     JobPrinting = 7,
     /// "job-data-insufficient": closed without any document.
     JobDataInsufficient = 8,
+    /// "document-access-error": the job's document file is missing from the spool (found at
+    /// start-up). The job is held aside, never released, until the file is back.
+    DocumentAccessError = 9,
 }
 
 impl JobStateReason {
-    const ALL: [JobStateReason; 9] = [
+    const ALL: [JobStateReason; 10] = [
         JobStateReason::None,
         JobStateReason::JobIncoming,
         JobStateReason::JobHoldUntilSpecified,
@@ -106,6 +109,7 @@ impl JobStateReason {
         JobStateReason::JobCompletedSuccessfully,
         JobStateReason::JobPrinting,
         JobStateReason::JobDataInsufficient,
+        JobStateReason::DocumentAccessError,
     ];
 
     /// The database representation.
@@ -133,6 +137,7 @@ impl JobStateReason {
             JobStateReason::JobCompletedSuccessfully => "job-completed-successfully",
             JobStateReason::JobPrinting => "job-printing",
             JobStateReason::JobDataInsufficient => "job-data-insufficient",
+            JobStateReason::DocumentAccessError => "document-access-error",
         }
     }
 }

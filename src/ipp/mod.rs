@@ -50,6 +50,7 @@ pub mod status {
     pub const SERVICE_UNAVAILABLE: u16 = 0x0502;
     pub const VERSION_NOT_SUPPORTED: u16 = 0x0503;
     pub const TEMPORARY_ERROR: u16 = 0x0505;
+    pub const BUSY: u16 = 0x0507;
     pub const MULTIPLE_DOCUMENT_JOBS_NOT_SUPPORTED: u16 = 0x0509;
 
     /// The keyword of a status code, for metrics and logs.
@@ -117,6 +118,7 @@ impl From<SpoolError> for IppError {
             SpoolError::Compression(_) => status::COMPRESSION_ERROR,
             SpoolError::NotFound => status::NOT_FOUND,
             SpoolError::NotPossible(_) => status::NOT_POSSIBLE,
+            SpoolError::SpaceLow { .. } => status::BUSY,
             _ if e.is_disk_full() => status::TEMPORARY_ERROR,
             SpoolError::ShuttingDown => status::TEMPORARY_ERROR,
             _ => status::INTERNAL_ERROR,

@@ -23,7 +23,7 @@ use crate::db::models::release_sessions::{self as rows, SessionRow};
 use crate::db::{self, Db, DbError};
 use crate::devices::{Device, DeviceRegistry};
 use crate::directory::{BadgeError, DirectoryService};
-use crate::domain::{ColorMode, JobState, Sides};
+use crate::domain::{ColorMode, JobState, JobStateReason, Sides};
 use crate::output::Limits;
 use crate::spool::{Spool, SpoolError};
 
@@ -528,6 +528,10 @@ impl ReleaseService {
         j: crate::db::models::jobs::JobRow,
         uid: &str,
     ) -> Result<Option<JobView>, ReleaseError> {
+        if JobStateReason::from_code(j.state_reason) == JobStateReason::DocumentAccessError {
+            // Set aside at start-up: its document is missing, so it is not offered for release.
+            return Ok(None);
+        }
         let state = match JobState::from_code(j.state) {
             Some(JobState::PendingHeld) => "held",
             Some(JobState::ProcessingStopped) => "needs-decision",

@@ -7,6 +7,7 @@
 pub mod committer;
 pub mod crypto;
 mod expiry;
+mod reconcile;
 pub mod state;
 pub mod store;
 
@@ -55,6 +56,10 @@ pub enum SpoolError {
     Crypto(#[from] CryptoError),
     #[error("the spool is shutting down")]
     ShuttingDown,
+    /// Below `spool_reserve_mb` free: new jobs wait (the client keeps them) so that releases,
+    /// the database and the audit trail keep room.
+    #[error("the print server is short of disk space ({free_mb} MB free); try again later")]
+    SpaceLow { free_mb: u64 },
 }
 
 impl From<diesel::result::Error> for SpoolError {
@@ -99,6 +104,8 @@ struct Inner {
     master: MasterKey,
     hold_ms: i64,
     incoming_timeout_ms: i64,
+    /// Free bytes kept on the spool's filesystem: below, new documents are refused.
+    reserve_bytes: u64,
     intake: mpsc::Sender<committer::Intake>,
 }
 
@@ -129,10 +136,11 @@ impl Spool {
         master: MasterKey,
         hold_hours: u64,
         incoming_timeout_secs: u64,
+        reserve_mb: u64,
     ) -> Result<Spool, SpoolError> {
         let docs_dir = data_dir.join("spool");
         std::fs::create_dir_all(&docs_dir)?;
-        reconcile(&db, &docs_dir)?;
+        reconcile::at_start(&db, &docs_dir)?;
         let held = jobs::count_in_state(&mut *db.get()?, JobState::PendingHeld.code())?;
         METRICS.jobs_held.set(held);
         let intake = committer::start(db.clone(), docs_dir.clone())?;
@@ -143,6 +151,7 @@ impl Spool {
                 master,
                 hold_ms: (hold_hours as i64).saturating_mul(3_600_000),
                 incoming_timeout_ms: (incoming_timeout_secs as i64).saturating_mul(1000),
+                reserve_bytes: reserve_mb.saturating_mul(1_048_576),
                 intake,
             }),
         })
@@ -159,6 +168,7 @@ impl Spool {
                 master,
                 hold_ms: 0,
                 incoming_timeout_ms: 0,
+                reserve_bytes: 0,
                 intake,
             }),
         })
@@ -177,6 +187,7 @@ impl Spool {
         max_bytes: u64,
         name: Option<String>,
     ) -> Result<DocumentWriter, SpoolError> {
+        self.check_space()?;
         let name = name
             .map(|n| self.inner.master.seal_text(&n, DOCUMENT_NAME))
             .transpose()?;
@@ -188,6 +199,45 @@ impl Spool {
             max_bytes,
             name,
         )
+    }
+
+    /// Refuses new documents while the spool's filesystem is below its reserve (one `statvfs`,
+    /// a few microseconds). A full disk would fail the write anyway, but then the database and
+    /// releases would have no room left either.
+    fn check_space(&self) -> Result<(), SpoolError> {
+        let reserve = self.inner.reserve_bytes;
+        if reserve == 0 {
+            return Ok(());
+        }
+        let free = store::free_bytes(&self.inner.docs_dir)?;
+        METRICS.spool_free_bytes.set(free as i64);
+        if free >= reserve {
+            return Ok(());
+        }
+        // One warning per 10 s: a full disk under load would otherwise flood the log.
+        static LAST_WARNING_MS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+        let now = now_ms();
+        let last = LAST_WARNING_MS.load(std::sync::atomic::Ordering::Relaxed);
+        if now - last >= 10_000
+            && LAST_WARNING_MS
+                .compare_exchange(
+                    last,
+                    now,
+                    std::sync::atomic::Ordering::Relaxed,
+                    std::sync::atomic::Ordering::Relaxed,
+                )
+                .is_ok()
+        {
+            tracing::warn!(
+                free_mb = free / 1_048_576,
+                reserve_mb = reserve / 1_048_576,
+                "spool below its free-space reserve: new jobs are refused (server-error-busy)"
+            );
+        }
+        METRICS.jobs_refused_space.inc();
+        Err(SpoolError::SpaceLow {
+            free_mb: free / 1_048_576,
+        })
     }
 
     /// Deletes a stored document that will not become a job (refused by a rule).
@@ -677,32 +727,4 @@ fn close_in_tx(conn: &mut db::Conn, job_id: i64, actor: &str) -> Result<JobRow, 
     };
     let done = state::transition(conn, job_id, change)?;
     Ok(done.job)
-}
-
-/// Start-up check of files against rows: spool files without a live document row (a crash
-/// between fsync and commit, never acknowledged; or a purge whose file removal was cut short,
-/// already unreadable) are moved to `orphans/` for an operator, never silently deleted.
-fn reconcile(db: &Db, docs_dir: &Path) -> Result<(), SpoolError> {
-    let live: std::collections::HashSet<String> = documents::live_file_names(&mut *db.get()?)?
-        .into_iter()
-        .collect();
-    let mut orphans = 0usize;
-    for entry in std::fs::read_dir(docs_dir)? {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.ends_with(store::SUFFIX) || live.contains(&name) {
-            continue;
-        }
-        let orphan_dir = docs_dir.join("orphans");
-        std::fs::create_dir_all(&orphan_dir)?;
-        std::fs::rename(entry.path(), orphan_dir.join(&name))?;
-        orphans += 1;
-    }
-    if orphans > 0 {
-        tracing::warn!(
-            orphans,
-            "spool files without a job (interrupted submissions) moved to spool/orphans"
-        );
-    }
-    Ok(())
 }

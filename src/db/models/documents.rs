@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use crate::db::schema::documents;
+use crate::db::schema::{documents, jobs};
 use crate::db::Conn;
 
 /// A document row. `wrapped_key` is `None` once purged: the document cannot be read again.
@@ -105,3 +105,23 @@ pub fn count_live(conn: &mut Conn) -> QueryResult<i64> {
         .count()
         .get_result(conn)
 }
+
+/// A live document of a job that is not finished: (job id, file name, job state, job state
+/// reason), for the start-up check that every such document still has its file.
+pub fn live_of_open_jobs(conn: &mut Conn, open_states: &[i16]) -> QueryResult<Vec<OpenDocument>> {
+    documents::table
+        .inner_join(jobs::table)
+        .filter(documents::purged_at.is_null())
+        .filter(jobs::state.eq_any(open_states))
+        .order(documents::id.asc())
+        .select((
+            documents::job_id,
+            documents::file_name,
+            jobs::state,
+            jobs::state_reason,
+        ))
+        .load(conn)
+}
+
+/// One row of [`live_of_open_jobs`].
+pub type OpenDocument = (i64, String, i16, i16);

@@ -5,7 +5,7 @@ use askama::Template;
 use super::Staff;
 use crate::db::models::jobs::JobRow;
 use crate::devices::Device;
-use crate::domain::{ColorMode, JobState, Sides};
+use crate::domain::{ColorMode, JobState, JobStateReason, Sides};
 
 #[derive(Template)]
 #[template(path = "console/login.html")]
@@ -58,7 +58,10 @@ pub struct JobLine {
 
 impl JobLine {
     pub fn of(j: &JobRow) -> JobLine {
+        let set_aside =
+            JobStateReason::from_code(j.state_reason) == JobStateReason::DocumentAccessError;
         let state = match JobState::from_code(j.state) {
+            Some(JobState::PendingHeld) if set_aside => "document-missing",
             Some(JobState::Pending) => "incoming",
             Some(JobState::PendingHeld) => "held",
             Some(JobState::Processing) => "printing",
