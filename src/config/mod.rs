@@ -640,6 +640,10 @@ terminal_logout_secs = 60
 # CA certificates (PEM) trusted for ipps:// copiers besides the system roots. A copier with a
 # self-signed certificate is pinned instead: folio device add --pin-certificate.
 copier_ca_file = ""
+# Seconds Folio waits on a copier during a release (between two writes of the document, and
+# for each answer). A copier that stops reading or answering is given up after it: the job is
+# held again, or awaits its owner's decision when it may have printed.
+copier_timeout_secs = 30
 
 [reports]
 # The constants behind "trees and CO2 saved" in the reports (sheets not printed thanks to

@@ -186,7 +186,10 @@ impl ReleaseService {
                 directory,
                 devices,
                 idle: Duration::from_secs(settings.session_idle_secs.max(10)),
-                limits: Limits::default(),
+                limits: Limits {
+                    io: Duration::from_secs(settings.copier_timeout_secs.max(1)),
+                    ..Limits::default()
+                },
                 failures: Mutex::new(Failures::default()),
                 node,
                 policy,

@@ -300,7 +300,7 @@ pub enum Misbehaviour {
 }
 
 /// The IPP operation of a request as received (Content-Length or chunked body).
-fn ipp_operation(raw: &[u8]) -> Option<u16> {
+pub fn ipp_operation(raw: &[u8]) -> Option<u16> {
     let end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
     let mut body = &raw[end + 4..];
@@ -339,7 +339,7 @@ fn ipp_answer(status: u16, groups: Vec<folio::ipp::wire::Group>) -> Vec<u8> {
 
 /// What a scripted fake copier answers to `operation` (`print_jobs`: Print-Jobs seen so far,
 /// this one included).
-fn scripted(how: Misbehaviour, operation: u16, print_jobs: u32) -> Vec<u8> {
+pub fn scripted(how: Misbehaviour, operation: u16, print_jobs: u32) -> Vec<u8> {
     use folio::ipp::values::{integer, keyword};
     use folio::ipp::wire::{Attr, Group};
     use folio::ipp::IppValue;
@@ -394,7 +394,7 @@ pub struct FakeCopier {
 
 /// Whether `all` holds a whole HTTP request: a Content-Length body read, or a chunked body's
 /// last chunk.
-fn request_complete(all: &[u8]) -> bool {
+pub fn request_complete(all: &[u8]) -> bool {
     let Some(end) = all.windows(4).position(|w| w == b"\r\n\r\n") else {
         return false;
     };
