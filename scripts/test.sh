@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command (see README): installs the Debian packages the tests need when they are
 # missing, then checks formatting, runs clippy with warnings as errors, and runs every test
-# (unit, integration on SQLite and PostgreSQL, ipptool conformance).
+# (unit, integration on SQLite and PostgreSQL, ipptool conformance, fault injection), then a
+# fuzzing smoke run of every fuzz target.
 #
 # Usage: scripts/test.sh            (from anywhere; root, or a user with sudo, for installs)
 set -euo pipefail
@@ -84,5 +85,10 @@ else
   echo "test.sh: cargo test --no-fail-fast (cargo-nextest not installed)"
   cargo test --no-fail-fast
 fi
+
+# Fuzzing smoke run: every target in fuzz/ for 60 s on its kept corpus (docs/faults.md). The
+# build is instrumented, so it has its own target directory (fuzz/target).
+echo "test.sh: scripts/fuzz.sh 60"
+bash scripts/fuzz.sh 60
 
 echo "test.sh: all checks passed"

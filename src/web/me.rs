@@ -108,6 +108,12 @@ pub fn json_body<T: serde::de::DeserializeOwned>(
     req: &HttpRequest,
     body: &[u8],
 ) -> Result<T, ApiError> {
+    require_json(req)?;
+    parse_json(body)
+}
+
+/// Refuses a request whose body is not declared `application/json`.
+pub fn require_json(req: &HttpRequest) -> Result<(), ApiError> {
     let is_json = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -121,6 +127,11 @@ pub fn json_body<T: serde::de::DeserializeOwned>(
             "send the request as application/json",
         ));
     }
+    Ok(())
+}
+
+/// Reads a JSON body into `T`; a 400 that says what is wrong otherwise.
+pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,

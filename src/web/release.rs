@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::me::{json_body, ApiError};
+use super::me::{parse_json, require_json, ApiError};
 use crate::devices::{Device, DeviceRegistry};
 use crate::directory::BadgeError;
 use crate::release::{ReleaseError, ReleaseService, Selection};
@@ -108,9 +108,10 @@ async fn start(
     release: web::Data<ReleaseService>,
 ) -> Result<HttpResponse, ApiError> {
     let device = device_of(&req, &devices).await?;
-    let b: StartBody = json_body(&req, &body)?;
+    require_json(&req)?;
+    let (badge, pin) = parse_start(&body)?;
     let view = release
-        .start(&device, &b.badge, b.pin.as_deref())
+        .start(&device, &badge, pin.as_deref())
         .await
         .map_err(release_error)?;
     Ok(HttpResponse::Created().json(view))
@@ -145,6 +146,18 @@ struct JobsBody {
     jobs: serde_json::Value,
 }
 
+/// A session start's badge and PIN, as the handler reads them (public for the fuzz target).
+pub fn parse_start(body: &[u8]) -> Result<(String, Option<String>), ApiError> {
+    let b: StartBody = parse_json(body)?;
+    Ok((b.badge, b.pin))
+}
+
+/// A release or cancel request's jobs, as the handlers read them (public for the fuzz target).
+pub fn parse_jobs(body: &[u8]) -> Result<Selection, ApiError> {
+    let b: JobsBody = parse_json(body)?;
+    selection(&b.jobs)
+}
+
 fn selection(v: &serde_json::Value) -> Result<Selection, ApiError> {
     match v {
         serde_json::Value::String(s) if s == "all" => Ok(Selection::All),
@@ -174,9 +187,9 @@ async fn release(
     release: web::Data<ReleaseService>,
 ) -> Result<HttpResponse, ApiError> {
     let device = device_of(&req, &devices).await?;
-    let b: JobsBody = json_body(&req, &body)?;
+    require_json(&req)?;
     let results = release
-        .release(&device, &path, selection(&b.jobs)?)
+        .release(&device, &path, parse_jobs(&body)?)
         .await
         .map_err(release_error)?;
     Ok(HttpResponse::Ok().json(json!({ "results": results })))
@@ -190,8 +203,8 @@ async fn cancel(
     release: web::Data<ReleaseService>,
 ) -> Result<HttpResponse, ApiError> {
     let device = device_of(&req, &devices).await?;
-    let b: JobsBody = json_body(&req, &body)?;
-    let Selection::Jobs(ids) = selection(&b.jobs)? else {
+    require_json(&req)?;
+    let Selection::Jobs(ids) = parse_jobs(&body)? else {
         return Err(bad_jobs());
     };
     let results = release
