@@ -3,24 +3,30 @@
 
 Subcommands:
   freeport                      print a free TCP port on 127.0.0.1
-  wait-ready URI [--since T]    poll IPP Get-Printer-Attributes every 5 ms until it answers
-                                successful-ok; print seconds since T (an epoch time, e.g.
-                                bash's $EPOCHREALTIME taken just before the server started)
+  wait-ready URI [--ready-file F] [--any]
+                                touch F once loaded, then poll IPP Get-Printer-Attributes every
+                                2 ms until it answers successful-ok; print that moment as an
+                                epoch time. Started *before* the server, so that the
+                                interpreter's own start-up is not counted in the server's.
   count-jobs URI [--which W]    print how many jobs Get-Jobs returns (which-jobs W)
+  folio-held HOST:PORT          print Folio's folio_jobs_held gauge (from /metrics)
   release-cups ...              Release-Job on a CUPS queue, time until the copier completed them
   release-folio ...             Folio REST release, time until the copier completed them
+  table FILE                    print the Markdown table of the results file
 
 Both release measures use the same clock (time.monotonic, one process) and the same end
 condition: the copier (ippeveprinter) reports as many new jobs in job-state completed (9) as
-were released. ippeveprinter writes the whole document to its spool before a job can leave
-`pending`, and runs its command (-c) on the file before `completed`, so completed means the
-complete file is at the copier. Printed result: milliseconds, one line.
+were released. ippeveprinter reads the whole document into its spool file before it queues
+the job, then runs its command (-c) on that file, and only then marks the job completed: so
+"completed" means the complete file is at the copier. Printed result: milliseconds, one line.
 """
 
 import argparse
 import http.client
 import json
+import re
 import socket
+import statistics
 import struct
 import sys
 import time
@@ -178,22 +184,72 @@ def cmd_freeport(_args):
 
 
 def cmd_wait_ready(args):
-    start = float(args.since) if args.since else time.time()
+    if args.ready_file:
+        open(args.ready_file, "w").close()
     deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline:
         ipp = Ipp(args.uri, timeout=2.0)
         try:
             status, _ = ipp.call(OP_GET_PRINTER_ATTRIBUTES, [
                 (TAG_KEYWORD, "requested-attributes", "printer-state")])
-            if status < 0x0100:
-                print(f"{time.time() - start:.3f}")
+            if status < 0x0100 or args.any:
+                print(f"{time.time():.6f}")
                 return
-        except (OSError, RuntimeError, http.client.HTTPException, struct.error):
+        except (OSError, RuntimeError, http.client.HTTPException, struct.error, IndexError):
             pass
         finally:
             ipp.close()
-        time.sleep(0.005)
+        time.sleep(0.002)
     raise SystemExit(f"{args.uri}: no answer within {args.timeout} s")
+
+
+def _folio_metrics(server):
+    host, port = server.rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    conn.request("GET", "/metrics")
+    text = conn.getresponse().read().decode()
+    conn.close()
+    return text
+
+
+def cmd_folio_held(args):
+    for line in _folio_metrics(args.server).splitlines():
+        if line.startswith("folio_jobs_held "):
+            print(int(float(line.split()[1])))
+            return
+    raise SystemExit("folio_jobs_held not found in /metrics")
+
+
+def settle_folio(server, timeout=120.0):
+    """Wait until every job Folio moved to processing has left it (delivered and followed to
+    its end at the copier), so that one sample's deliveries do not overlap the next."""
+    deadline = time.monotonic() + timeout
+    pat = re.compile(r'^folio_job_transitions_total\{(.*)\} (\S+)$')
+    while True:
+        into = out = 0.0
+        for line in _folio_metrics(server).splitlines():
+            m = pat.match(line)
+            if m:
+                if 'to="processing"' in m.group(1):
+                    into += float(m.group(2))
+                if 'from="processing"' in m.group(1):
+                    out += float(m.group(2))
+        if out >= into or time.monotonic() > deadline:
+            return
+        time.sleep(0.05)
+
+
+def settle_cups(queue, timeout=120.0):
+    """Wait until the CUPS queue is idle: its backend (which by default waits for the copier's
+    job to end) has exited, so that the next sample does not queue behind the previous one."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status, groups = queue.call(OP_GET_PRINTER_ATTRIBUTES, [
+            (TAG_KEYWORD, "requested-attributes", "printer-state")])
+        state = next((g["printer-state"][0] for g in groups if "printer-state" in g), 0)
+        if state == 3 or time.monotonic() > deadline:
+            return
+        time.sleep(0.05)
 
 
 def cmd_count_jobs(args):
@@ -221,6 +277,7 @@ def cmd_release_cups(args):
     held = sorted(g["job-id"][0] for g in job_groups(groups) if g.get("job-state", [0])[0] == 4)
     if len(held) < args.count:
         raise SystemExit(f"{args.user} has {len(held)} held jobs at CUPS, need {args.count}")
+    settle_cups(queue)
     baseline = copier_baseline(copier)
     t0 = time.monotonic()
     for jid in held[:args.count]:  # back to back on one connection: as fast as a client can
@@ -248,6 +305,7 @@ def _rest(conn, method, path, token, body=None):
 
 
 def cmd_release_folio(args):
+    settle_folio(args.server)
     host, port = args.server.rsplit(":", 1)
     conn = http.client.HTTPConnection(host, int(port), timeout=30)
     copier = Ipp(args.copier)
@@ -268,19 +326,71 @@ def cmd_release_folio(args):
     print(f"{ms:.1f}")
 
 
+def cmd_table(args):
+    """Results file: one line per sample, tab-separated: label, system (folio|cups), value,
+    aggregate (median|sum), format (a Python format spec). A value that is not a number (a
+    failed or timed-out sample) is counted and shown beside the median of the others."""
+    rows, data = [], {}
+    with open(args.file) as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) != 5:
+                continue
+            label, system, value, agg, fmt = parts
+            if label not in data:
+                rows.append(label)
+                data[label] = {"agg": agg, "fmt": fmt, "folio": [], "cups": []}
+            data[label][system].append(value)
+
+    def summarise(values, agg):
+        nums, bad = [], 0
+        for v in values:
+            try:
+                nums.append(float(v))
+            except ValueError:
+                bad += 1
+        if not nums:
+            return None, bad
+        return (sum(nums) if agg == "sum" else statistics.median(nums)), bad
+
+    print("| measure | Folio | CUPS | Folio/CUPS |")
+    print("|---|---:|---:|---:|")
+    rows.sort(key=lambda label: data[label]["agg"] == "sum")  # totals (failures) last
+    for label in rows:
+        d = data[label]
+        cells, vals = [], []
+        for system in ("folio", "cups"):
+            v, bad = summarise(d[system], d["agg"])
+            vals.append(v)
+            cell = "n/a" if v is None else format(v, d["fmt"])
+            if bad:
+                cell += f" ({bad} of {len(d[system])} failed)"
+            cells.append(cell)
+        f, c = vals
+        ratio = f"{f / c:.2f}" if f is not None and c else "n/a"
+        print(f"| {label} | {cells[0]} | {cells[1]} | {ratio} |")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("freeport").set_defaults(fn=cmd_freeport)
     w = sub.add_parser("wait-ready")
     w.add_argument("uri")
-    w.add_argument("--since")
+    w.add_argument("--ready-file")
+    w.add_argument("--any", action="store_true", help="any IPP answer will do (no queue yet)")
     w.add_argument("--timeout", type=float, default=60.0)
     w.set_defaults(fn=cmd_wait_ready)
     c = sub.add_parser("count-jobs")
     c.add_argument("uri")
     c.add_argument("--which", default="not-completed")
     c.set_defaults(fn=cmd_count_jobs)
+    fh = sub.add_parser("folio-held")
+    fh.add_argument("server")
+    fh.set_defaults(fn=cmd_folio_held)
+    t = sub.add_parser("table")
+    t.add_argument("file")
+    t.set_defaults(fn=cmd_table)
     rc = sub.add_parser("release-cups")
     rc.add_argument("--server", required=True, help="host:port of cupsd")
     rc.add_argument("--queue", default="held")

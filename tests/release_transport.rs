@@ -346,3 +346,46 @@ fn a_job_larger_than_the_copier_takes_is_kept_for_another_copier() {
     assert_eq!(result["result"], "releasing", "{result}");
     wait_state(&server, "alice", small, COMPLETED);
 }
+
+both_backends!(
+    ten_jobs_released_at_once_to_a_copier_that_prints_one_at_a_time_all_print_once,
+    |backend| {
+        let data = tempfile::tempdir().unwrap();
+        alice_directory(data.path());
+        let server = TestServer::start_with(backend, data.path(), None, &[]);
+        // ippeveprinter takes one job at a time and answers the others "busy".
+        let copier = IppEvePrinter::start_with("Ward Copier", true, false, true);
+        let token = add_device(
+            data.path(),
+            server.db_url.as_deref(),
+            "ward-3",
+            &copier.uri(),
+        );
+        let jobs: Vec<i32> = (0..10)
+            .map(|n| print_as(&server, "alice", &format!("Courrier {n}")))
+            .collect();
+        let s = terminal(
+            &server,
+            &token,
+            "POST",
+            "/api/v1/release/sessions",
+            r#"{"badge":"04A1B2C3"}"#,
+        );
+        let sid = s.json()["session"].as_str().unwrap().to_owned();
+        let started = Instant::now();
+        let r = terminal(
+            &server,
+            &token,
+            "POST",
+            &format!("/api/v1/release/sessions/{sid}/release"),
+            r#"{"jobs":"all"}"#,
+        );
+        assert_eq!(r.json()["results"].as_array().unwrap().len(), 10);
+        for job in &jobs {
+            let message = wait_state(&server, "alice", *job, COMPLETED);
+            assert!(message.contains("printed at ward-3"), "{message}");
+        }
+        eprintln!("ten jobs printed in {:?}", started.elapsed());
+        assert_eq!(copier.received(11, Duration::from_secs(1)).len(), 10);
+    }
+);

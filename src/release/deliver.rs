@@ -24,8 +24,28 @@ use crate::output::{
 };
 use crate::spool::Spool;
 
-/// Busy answers before the job is held again.
-const BUSY_RETRIES: u32 = 4;
+/// How long a copier may keep answering "busy" (printing someone else's job, warming up)
+/// before the job is held again. Retries start fast, since a copier that prints one job at a
+/// time is busy only until its current job ends.
+const BUSY_PATIENCE: Duration = Duration::from_secs(120);
+const BUSY_FIRST_WAIT: Duration = Duration::from_millis(50);
+const BUSY_LONGEST_WAIT: Duration = Duration::from_secs(1);
+
+/// One sender at a time per device: jobs released together reach the copier one after another,
+/// in release order as far as the lock is fair, instead of all at once (most copiers take one
+/// upload at a time and answer the others "busy"). The lock covers the upload and its busy
+/// retries, not the following of the job to its end.
+fn device_lock(device_id: i64) -> Arc<std::sync::Mutex<()>> {
+    static LOCKS: std::sync::LazyLock<
+        std::sync::Mutex<std::collections::HashMap<i64, Arc<std::sync::Mutex<()>>>>,
+    > = std::sync::LazyLock::new(Default::default);
+    LOCKS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(device_id)
+        .or_default()
+        .clone()
+}
 /// How long a copier's job is followed before Folio stops waiting for news.
 const FOLLOW_FOR: Duration = Duration::from_secs(30 * 60);
 
@@ -228,7 +248,10 @@ fn deliver(spool: &Spool, target: &Target, job: &JobRow, doc: &DocumentRow) -> O
         .as_ref()
         .map(|s| s.len() as u64)
         .unwrap_or(doc.size_bytes as u64);
-    let mut attempt = 0;
+    let lock = device_lock(device.id);
+    let sending = lock.lock().unwrap_or_else(|e| e.into_inner());
+    let busy_until = Instant::now() + BUSY_PATIENCE;
+    let mut wait = BUSY_FIRST_WAIT;
     loop {
         let reader: Box<dyn Read + Send> = match (&stamped, spool.open_document(doc)) {
             (Some(bytes), _) => Box::new(std::io::Cursor::new(bytes.clone())),
@@ -288,10 +311,13 @@ fn deliver(spool: &Spool, target: &Target, job: &JobRow, doc: &DocumentRow) -> O
                 .inc();
         }
         match sent {
-            Ok(sent) => return follow(target, &label, sent),
-            Err(OutputError::Busy) if attempt < BUSY_RETRIES => {
-                attempt += 1;
-                std::thread::sleep(Duration::from_millis(500 * 2u64.pow(attempt)));
+            Ok(sent) => {
+                drop(sending);
+                return follow(target, &label, sent);
+            }
+            Err(OutputError::Busy) if Instant::now() + wait < busy_until => {
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(BUSY_LONGEST_WAIT);
             }
             Err(e) if e.nothing_printed() => {
                 return Outcome::HeldAgain(format!("not printed at {}: {e}; release it again", device.name))

@@ -23,6 +23,13 @@ pub struct IppEvePrinter {
 impl IppEvePrinter {
     /// Starts a copier: `duplex` adds two-sided support, `color` colour (pages per minute).
     pub fn start(name: &str, duplex: bool, color: bool) -> IppEvePrinter {
+        IppEvePrinter::start_with(name, duplex, color, false)
+    }
+
+    /// Like [`IppEvePrinter::start`]; `fast` has each job "printed" by `/bin/true` as soon as it
+    /// is received instead of taking its pages' time. Either way it prints one job at a time and
+    /// answers `server-error-busy` to a new one meanwhile, as many copiers do.
+    pub fn start_with(name: &str, duplex: bool, color: bool, fast: bool) -> IppEvePrinter {
         for tool in ["ippeveprinter", "dbus-daemon"] {
             let found = Command::new("sh")
                 .args(["-c", &format!("command -v {tool}")])
@@ -80,6 +87,9 @@ impl IppEvePrinter {
         .args(["-s", if color { "20,10" } else { "20,0" }]);
         if duplex {
             cmd.arg("-2");
+        }
+        if fast {
+            cmd.args(["-c", "/bin/true"]);
         }
         let printer = cmd
             .arg(name)
