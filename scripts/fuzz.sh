@@ -35,7 +35,8 @@ if [ -n "${FUZZ_RUNS:-}" ]; then limit=(-runs="$FUZZ_RUNS"); fi
 for t in "${TARGETS[@]}"; do
   work="target/corpus-work/$t"
   mkdir -p "$work" "artifacts/$t" "corpus/$t"
-  echo "fuzz.sh: $t (${FUZZ_RUNS:+$FUZZ_RUNS runs}${FUZZ_RUNS:-$SECONDS_EACH s})"
+  if [ -n "${FUZZ_RUNS:-}" ]; then what="$FUZZ_RUNS runs"; else what="$SECONDS_EACH s"; fi
+  echo "fuzz.sh: $t ($what)"
   log="target/fuzz-$t.log"
   rc=0
   "target/$TRIPLE/release/$t" "${limit[@]}" -max_len=65536 -rss_limit_mb=4096 -timeout=10 \
