@@ -1,5 +1,5 @@
 //! Fault injection: `kill -9` at random points while 16 clients submit 1,000 jobs (20 kills; 200
-//! kills over 5,000 jobs with `FOLIO_FAULTS_LONG=1`). Every job answered `successful-ok` is there
+//! kills over 10,000 jobs with `FOLIO_FAULTS_LONG=1`). Every job answered `successful-ok` is there
 //! after the last restart, byte-identical after decryption and stored once; no plaintext PDF
 //! and no patient name is on disk; the audit chain verifies.
 //!
@@ -118,7 +118,7 @@ both_backends!(
     kill_9_at_random_points_during_concurrent_submissions,
     |backend| {
         let (jobs, kills) = if long_run() {
-            (5_000, 200)
+            (10_000, 200)
         } else {
             (1_000, 20)
         };
