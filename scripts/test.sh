@@ -9,6 +9,14 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# A fresh clone builds everything once: incremental compilation would only double the size of
+# target/ (tens of GB with ~40 test binaries) and a full disk makes the linker die with SIGBUS.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+avail_gb=$(( $(df -Pk . | awk 'NR==2 {print $4}') / 1024 / 1024 ))
+if [ "$avail_gb" -lt 15 ]; then
+  echo "test.sh: WARNING: only ${avail_gb} GB free here; the build and the tests need about 15 GB" >&2
+fi
+
 # ipptool and its suites (cups-ipp-utils), PostgreSQL for the second backend, Ghostscript for the
 # conformance sample documents, build dependencies, dbus for ippeveprinter (copier tests), and
 # OpenLDAP (slapd, ldap-utils, openssl for its throwaway CA) for the directory tests, Chromium for
