@@ -408,6 +408,85 @@ fn a_hung_directory_never_stalls_printing_for_known_users() {
     assert_eq!(print(&server, "staff0040").0, status::SUCCESSFUL_OK);
 }
 
+/// A directory that answers, but 10 s late (behind a proxy holding back slapd's replies):
+/// known users print at once from the cache, unknown ones are told to retry within the
+/// timeout, and when the directory is prompt again Folio uses it again on its own.
+#[test]
+fn a_directory_answering_ten_seconds_late_never_stalls_printing_and_is_used_again() {
+    let slapd = Slapd::start();
+    let proxy = common::proxy::LateProxy::start(slapd.port);
+    let data = tempfile::tempdir().unwrap();
+    let mut env: Vec<(String, String)> = slapd.env();
+    for (k, v) in env.iter_mut() {
+        match k.as_str() {
+            "FOLIO_DIRECTORY__URL" => *v = format!("ldap://127.0.0.1:{}", proxy.port),
+            "FOLIO_DIRECTORY__TIMEOUT" => *v = "2".into(),
+            _ => {}
+        }
+    }
+    env.push(("FOLIO_DIRECTORY__CACHE_TTL".into(), "1".into()));
+    env.push(("FOLIO_DIRECTORY__RETRY_AFTER".into(), "2".into()));
+    let env_ref: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let server = TestServer::start_with(Backend::Sqlite, data.path(), None, &env_ref);
+    let print = |user: &str| {
+        let req = RawIpp::new(op::PRINT_JOB)
+            .operation_prelude(&server.ipp_uri())
+            .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", user)
+            .document(&folio::bench::sample_pdf(1))
+            .build();
+        let started = Instant::now();
+        let status = parse_response(&server.post_ipp(&req).1).unwrap().status;
+        (status, started.elapsed())
+    };
+    assert_eq!(print("staff0050").0, status::SUCCESSFUL_OK);
+
+    proxy.set_delay(Some(Duration::from_secs(10)));
+    // The cached copy is stale (cache_ttl 1 s): it still answers at once, refreshed behind.
+    std::thread::sleep(Duration::from_millis(1200));
+    let (st, took) = print("staff0050");
+    assert_eq!(st, status::SUCCESSFUL_OK, "a known user prints");
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    let (st, took) = print("staff0051");
+    assert_eq!(
+        st,
+        status::SERVER_ERROR_SERVICE_UNAVAILABLE,
+        "an unknown user is told to retry"
+    );
+    assert!(
+        took < Duration::from_secs(8),
+        "bounded by the timeout, not the 10 s: {took:?}"
+    );
+    let (st, took) = print("staff0050");
+    assert_eq!(st, status::SUCCESSFUL_OK);
+    assert!(took < Duration::from_secs(1), "{took:?}");
+
+    // Prompt again: after retry_after Folio asks it again, and late answers still in flight
+    // on old connections are not mistaken for new ones.
+    proxy.set_delay(None);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (st, _) = print("staff0051");
+        if st == status::SUCCESSFUL_OK {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the directory is not used again: {st:#06x}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert_eq!(print("staff0052").0, status::SUCCESSFUL_OK);
+    let log = std::fs::read_to_string(server.data_dir.join(common::SERVER_LOG)).unwrap();
+    let (down, up) = (
+        log.find("directory unreachable: degraded mode"),
+        log.rfind("directory reachable again"),
+    );
+    assert!(
+        matches!((down, up), (Some(d), Some(u)) if d < u),
+        "the outage and its end are logged, in order"
+    );
+}
+
 #[test]
 fn ipp_basic_auth_binds_to_ldap_and_the_cli_checks_the_mapping() {
     let slapd = Slapd::start();

@@ -27,6 +27,7 @@ pub mod archive;
 pub mod browser;
 pub mod copier;
 pub mod directory;
+pub mod proxy;
 pub mod release;
 pub mod tls;
 
