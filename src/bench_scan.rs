@@ -1,6 +1,7 @@
 //! `folio bench-scan`: pages per second through validate + split + seal for a scanned batch
 //! made in memory (300-dpi gray pages, a cover sheet before every `--pages-per-document`
-//! pages), on `--threads` threads as the pipeline's workers would. The time stamp is left
+//! pages) or read from `--master` (a site's own scan: PDF, TIFF or JPEG), on `--threads`
+//! threads as the pipeline's workers would. The time stamp is left
 //! out (it is the TSA's time, not Folio's); everything else of sealing is in: the rendition
 //! with its metadata and its SHA-256.
 
@@ -8,8 +9,8 @@ use std::time::Instant;
 
 use crate::archive::cover::CoverSheet;
 use crate::archive::sheet::{scanned_pdf, ScanPage};
-use crate::archive::split::{self, PageKind};
-use crate::archive::{barcodes, pages, seal, validate};
+use crate::archive::split;
+use crate::archive::{seal, validate};
 
 /// Options of `folio bench-scan`.
 #[derive(Debug, Clone, clap::Args)]
@@ -29,19 +30,16 @@ pub struct BenchScanArgs {
     /// Batches worked on at once.
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
+    /// A scanned batch to use instead of the one made in memory (PDF, TIFF or JPEG, with
+    /// Folio cover sheets).
+    #[arg(long)]
+    pub master: Option<std::path::PathBuf>,
 }
 
 /// Validates, splits and seals one batch; returns its page count.
-fn one_batch(pdf: &[u8]) -> Result<usize, String> {
-    let m = validate::measure(pdf)?;
-    let images = pages::of_pdf(pdf)?;
-    let kinds: Vec<PageKind> = images
-        .iter()
-        .map(|i| match i {
-            Some(i) => split::kind_of(&barcodes::scan_page(&i.luma, i.width, i.height)),
-            None => PageKind::Content,
-        })
-        .collect();
+fn one_batch(master: &[u8]) -> Result<usize, String> {
+    let m = validate::measure(master)?;
+    let kinds = split::kinds_of_master(master, m.format)?;
     let (parts, _) = split::cut(&kinds);
     for (n, part) in parts.iter().enumerate() {
         let sheet = part.cover.as_ref().map_err(|e| e.clone())?;
@@ -57,41 +55,40 @@ fn one_batch(pdf: &[u8]) -> Result<usize, String> {
             master_sha256: String::new(),
             page_map: part.pages.iter().map(|p| p + 1).collect(),
         };
-        let rendition = seal::rendition(pdf, "pdf", &part.pages, &meta)?;
+        let rendition = seal::rendition(master, m.format, &part.pages, &meta)?;
         std::hint::black_box(seal::sha256(&rendition));
     }
     Ok(m.pages as usize)
 }
 
 pub fn run(args: &BenchScanArgs) -> anyhow::Result<()> {
-    let mut batch = Vec::new();
-    for d in 0..args.documents {
-        batch.push(ScanPage::Cover(
-            CoverSheet::new(&format!("8000{d:05}"), "NDA-1", "CRH").map_err(anyhow::Error::msg)?,
-        ));
-        for p in 0..args.pages_per_document {
-            batch.push(ScanPage::Text((d * 100 + p) as u32));
+    let master = match &args.master {
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+            let m = validate::measure(&bytes).map_err(anyhow::Error::msg)?;
+            println!(
+                "batch: {} ({}), {} pages at {} dpi, {:.1} MB",
+                path.display(),
+                m.format,
+                m.pages,
+                m.dpi.map_or("unknown".into(), |d| d.to_string()),
+                bytes.len() as f64 / 1e6
+            );
+            bytes
         }
-    }
-    let made = Instant::now();
-    let pdf = scanned_pdf(&batch, args.dpi).map_err(anyhow::Error::msg)?;
-    println!(
-        "batch: {} pages at {} dpi, {:.1} MB, made in {:.1} s",
-        batch.len(),
-        args.dpi,
-        pdf.len() as f64 / 1e6,
-        made.elapsed().as_secs_f64()
-    );
+        None => made_batch(args)?,
+    };
     let started = Instant::now();
     let total: usize = std::thread::scope(|scope| {
         let per_thread = args.batches.div_ceil(args.threads.max(1));
         let handles: Vec<_> = (0..args.threads.max(1))
             .map(|t| {
-                let pdf = &pdf;
+                let master = &master;
                 let n = per_thread.min(args.batches.saturating_sub(t * per_thread));
                 scope.spawn(move || {
                     (0..n)
-                        .map(|_| one_batch(pdf))
+                        .map(|_| one_batch(master))
                         .sum::<Result<usize, String>>()
                 })
             })
@@ -112,4 +109,27 @@ pub fn run(args: &BenchScanArgs) -> anyhow::Result<()> {
         total as f64 / secs
     );
     Ok(())
+}
+
+/// The batch made in memory: `--documents` cover sheets, each followed by its pages.
+fn made_batch(args: &BenchScanArgs) -> anyhow::Result<Vec<u8>> {
+    let mut batch = Vec::new();
+    for d in 0..args.documents {
+        batch.push(ScanPage::Cover(
+            CoverSheet::new(&format!("8000{d:05}"), "NDA-1", "CRH").map_err(anyhow::Error::msg)?,
+        ));
+        for p in 0..args.pages_per_document {
+            batch.push(ScanPage::Text((d * 100 + p) as u32));
+        }
+    }
+    let made = Instant::now();
+    let pdf = scanned_pdf(&batch, args.dpi).map_err(anyhow::Error::msg)?;
+    println!(
+        "batch: {} pages at {} dpi, {:.1} MB, made in {:.1} s",
+        batch.len(),
+        args.dpi,
+        pdf.len() as f64 / 1e6,
+        made.elapsed().as_secs_f64()
+    );
+    Ok(pdf)
 }

@@ -24,6 +24,7 @@ pub mod settings;
 pub mod sheet;
 pub mod split;
 mod stages;
+pub mod tiff;
 pub mod tsa;
 pub mod validate;
 

@@ -1,6 +1,7 @@
 //! The scanned image of each page of a master, as 8-bit gray, to look for cover sheets on.
 //! A page whose image Folio cannot decode stops the split: a cover sheet on it would be missed
-//! and its pages attached to the wrong patient.
+//! and its pages attached to the wrong patient. PDF pages may hold JPEG (DCT), Flate or raw
+//! images, or bilevel CCITT Group 4 images; TIFF masters are read in [`super::tiff`].
 
 use std::io::Read;
 
@@ -52,7 +53,7 @@ pub fn of_jpeg(bytes: &[u8]) -> Result<Vec<Option<PageImage>>, String> {
 }
 
 /// Gray from 8-bit RGB triples (ITU-R BT.601 weights).
-fn luma_of_rgb(rgb: &[u8]) -> Vec<u8> {
+pub(crate) fn luma_of_rgb(rgb: &[u8]) -> Vec<u8> {
     rgb.chunks_exact(3)
         .map(|p| {
             ((u32::from(p[0]) * 299 + u32::from(p[1]) * 587 + u32::from(p[2]) * 114) / 1000) as u8
@@ -89,6 +90,10 @@ fn decode(doc: &lopdf::Document, image: &lopdf::xobject::PdfImage) -> Result<Pag
     let (w, h) = (image.width.max(0) as usize, image.height.max(0) as usize);
     let raw = match filters.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["DCTDecode"] => return jpeg(image.content),
+        ["CCITTFaxDecode"] => {
+            let params = decode_parms(doc, image.id);
+            return ccitt(image.content, &params, w, h, inverted_decode(doc, image.id));
+        }
         [] => image.content.to_vec(),
         ["FlateDecode"] => {
             let mut out = Vec::new();
@@ -120,12 +125,17 @@ fn decode(doc: &lopdf::Document, image: &lopdf::xobject::PdfImage) -> Result<Pag
         ("DeviceGray" | "CalGray", 8) => raw,
         ("DeviceRGB" | "CalRGB", 8) => luma_of_rgb(&raw),
         ("DeviceGray", 1) => {
+            let (one, zero) = if inverted_decode(doc, image.id) {
+                (0, 255)
+            } else {
+                (255, 0)
+            };
             let row = w.div_ceil(8);
             let mut luma = Vec::with_capacity(w * h);
             for y in 0..h {
                 for x in 0..w {
                     let byte = raw.get(y * row + x / 8).copied().unwrap_or(0xFF);
-                    luma.push(if byte & (0x80 >> (x % 8)) != 0 { 255 } else { 0 });
+                    luma.push(if byte & (0x80 >> (x % 8)) != 0 { one } else { zero });
                 }
             }
             luma
@@ -136,6 +146,115 @@ fn decode(doc: &lopdf::Document, image: &lopdf::xobject::PdfImage) -> Result<Pag
             ))
         }
     };
+    if luma.len() < w * h {
+        return Err("its image holds fewer pixels than it declares".into());
+    }
+    Ok(PageImage {
+        width: w,
+        height: h,
+        luma,
+    })
+}
+
+/// The image's stream dictionary.
+fn image_dict(doc: &lopdf::Document, id: lopdf::ObjectId) -> Option<&lopdf::Dictionary> {
+    Some(&doc.get_object(id).ok()?.as_stream().ok()?.dict)
+}
+
+/// `/Decode [1 0]` on a one-component image: 1 is black.
+fn inverted_decode(doc: &lopdf::Document, id: lopdf::ObjectId) -> bool {
+    let number = |o: &lopdf::Object| {
+        o.as_float()
+            .ok()
+            .or_else(|| o.as_i64().ok().map(|i| i as f32))
+    };
+    image_dict(doc, id)
+        .and_then(|d| d.get(b"Decode").ok())
+        .and_then(|o| o.as_array().ok())
+        .is_some_and(|a| a.len() == 2 && number(&a[0]) == Some(1.0) && number(&a[1]) == Some(0.0))
+}
+
+/// The CCITT parameters that matter here, with the PDF defaults.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct CcittParams {
+    /// < 0: Group 4; 0: Group 3 one-dimensional; > 0: Group 3 two-dimensional.
+    k: i64,
+    black_is_1: bool,
+    byte_aligned: bool,
+}
+
+fn decode_parms(doc: &lopdf::Document, id: lopdf::ObjectId) -> CcittParams {
+    let mut params = CcittParams {
+        k: 0,
+        black_is_1: false,
+        byte_aligned: false,
+    };
+    let Some(parms) = image_dict(doc, id).and_then(|d| d.get(b"DecodeParms").ok()) else {
+        return params;
+    };
+    // A filter array has an array of parameters; there is one filter here.
+    let parms = match parms {
+        lopdf::Object::Array(a) => a.first(),
+        other => Some(other),
+    };
+    let parms = match parms {
+        Some(lopdf::Object::Reference(r)) => doc.get_object(*r).ok(),
+        other => other,
+    };
+    if let Some(d) = parms.and_then(|p| p.as_dict().ok()) {
+        params.k = d.get(b"K").and_then(|o| o.as_i64()).unwrap_or(0);
+        params.black_is_1 = d
+            .get(b"BlackIs1")
+            .and_then(|o| o.as_bool())
+            .unwrap_or(false);
+        params.byte_aligned = d
+            .get(b"EncodedByteAlign")
+            .and_then(|o| o.as_bool())
+            .unwrap_or(false);
+    }
+    params
+}
+
+/// A CCITT fax image as gray. The code says which runs are white and which black; BlackIs1
+/// and an inverted Decode each swap how they are painted.
+fn ccitt(
+    data: &[u8],
+    params: &CcittParams,
+    w: usize,
+    h: usize,
+    inverted: bool,
+) -> Result<PageImage, String> {
+    let width = u16::try_from(w).map_err(|_| "its CCITT image is too wide".to_string())?;
+    // The `fax` crate reads Group 3 only with end-of-line codes, which PDF writers leave out.
+    if params.k >= 0 || params.byte_aligned {
+        return Err(
+            "its image is CCITT Group 3, which Folio cannot read yet (Group 4 it can): cover sheets cannot be looked for"
+                .into(),
+        );
+    }
+    let (white, black) = if params.black_is_1 != inverted {
+        (0u8, 255u8)
+    } else {
+        (255u8, 0u8)
+    };
+    let mut luma = Vec::with_capacity(w * h);
+    let mut line = |transitions: &[u16]| {
+        if luma.len() < w * h {
+            luma.extend(fax::decoder::pels(transitions, width).map(|c| match c {
+                fax::Color::White => white,
+                fax::Color::Black => black,
+            }));
+        }
+    };
+    let done = fax::decoder::decode_g4(
+        data.iter().copied(),
+        width,
+        u16::try_from(h).ok(),
+        &mut line,
+    );
+    if done.is_none() && luma.len() < w * h {
+        return Err("its CCITT image is damaged".into());
+    }
     if luma.len() < w * h {
         return Err("its image holds fewer pixels than it declares".into());
     }

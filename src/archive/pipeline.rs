@@ -11,8 +11,8 @@ use rustls::pki_types::CertificateDer;
 use super::identity::IdentityService;
 use super::plan::Plan;
 use super::settings::ArchiveSettings;
-use super::split::{self, PageKind};
-use super::{barcodes, pages, validate, Stage};
+use super::split;
+use super::{validate, Stage};
 use crate::audit::{self, Event, Outcome};
 use crate::capture::{store, CaptureService};
 use crate::db::models::pipeline::Move;
@@ -274,22 +274,7 @@ impl Pipeline {
         };
         let format = row.format.clone().unwrap_or_default();
         let cut = tokio::task::spawn_blocking(move || {
-            let images = match format.as_str() {
-                "pdf" => pages::of_pdf(&bytes)?,
-                "jpeg" => pages::of_jpeg(&bytes)?,
-                other => {
-                    return Err(format!(
-                        "{other} batches cannot be split by cover sheet yet"
-                    ))
-                }
-            };
-            let kinds: Vec<PageKind> = images
-                .iter()
-                .map(|i| match i {
-                    Some(i) => split::kind_of(&barcodes::scan_page(&i.luma, i.width, i.height)),
-                    None => PageKind::Content,
-                })
-                .collect();
+            let kinds = split::kinds_of_master(&bytes, &format)?;
             Ok(split::cut(&kinds))
         })
         .await;

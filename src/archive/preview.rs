@@ -19,6 +19,7 @@ pub fn page_png(
         "pdf" => pages::one_of_pdf(master, index)?,
         "jpeg" if index == 0 => pages::of_jpeg(master)?.into_iter().next().flatten(),
         "jpeg" => None,
+        "tiff" => super::tiff::page(master, index)?.map(|p| p.into_gray()),
         other => return Err(format!("{other} pages cannot be shown yet")),
     };
     image.map(|i| encode(&reduce(i, max_width))).transpose()

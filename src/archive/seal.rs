@@ -32,7 +32,7 @@ fn text(s: &str) -> Object {
     Object::string_literal(s.to_owned())
 }
 
-/// The rendition of `pages` (0-based) of a PDF or JPEG master, with `meta` in its Info.
+/// The rendition of `pages` (0-based) of a PDF, TIFF or JPEG master, with `meta` in its Info.
 pub fn rendition(
     master: &[u8],
     format: &str,
@@ -52,6 +52,7 @@ pub fn rendition(
             doc
         }
         "jpeg" => jpeg_pdf(master)?,
+        "tiff" => super::tiff::pdf_of_pages(master, pages)?,
         other => return Err(format!("{other} masters cannot be sealed yet")),
     };
     let page_map = meta

@@ -3,8 +3,10 @@
 //! are never attached to the previous patient, and pages before any cover sheet belong to
 //! nobody. Both become parts an operator must look at.
 
-use super::barcodes::Found;
+use super::barcodes::{self, Found};
 use super::cover::{CoverSheet, MARKER};
+use super::pages::{self, PageImage};
+use super::tiff;
 
 /// What one page is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,6 +15,31 @@ pub enum PageKind {
     /// A cover sheet whose patient cannot be read, and why.
     BadCover(String),
     Content,
+}
+
+/// Every page's kind in a master of `format` (`pdf`, `tiff`, `jpeg`), in order. A page whose
+/// image cannot be decoded is an error: a cover sheet on it would be missed.
+pub fn kinds_of_master(bytes: &[u8], format: &str) -> Result<Vec<PageKind>, String> {
+    let kind = |i: &PageImage| kind_of(&barcodes::scan_page(&i.luma, i.width, i.height));
+    let images = match format {
+        // One TIFF page in memory at a time.
+        "tiff" => {
+            let mut kinds = Vec::new();
+            tiff::each_page(bytes, |_, page| {
+                kinds.push(kind(&page.into_gray()));
+                Ok(())
+            })?;
+            return Ok(kinds);
+        }
+        "pdf" => pages::of_pdf(bytes)?,
+        "jpeg" => pages::of_jpeg(bytes)?,
+        other => return Err(format!("{other} batches cannot be split by cover sheet")),
+    };
+    // A page without a scanned image was made on a computer: it cannot be a cover sheet.
+    Ok(images
+        .iter()
+        .map(|i| i.as_ref().map_or(PageKind::Content, kind))
+        .collect())
 }
 
 /// Tells a page's kind from the codes found on it.
