@@ -107,7 +107,7 @@ fn every_document_is_archived_exactly_once_across_kill_9() {
     );
 
     // Each document deposited once, sent to FHIR (same id each time), and verifiable.
-    let files: Vec<String> = walk(deposit.path())
+    let files: Vec<String> = common::files_under(deposit.path())
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
@@ -161,17 +161,4 @@ fn progress(
         }
     }
     (at.get("done").copied().unwrap_or(0), at)
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }

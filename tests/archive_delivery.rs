@@ -244,7 +244,7 @@ both_backends!(
             assert_eq!(d["stage"], "done", "{d}");
             assert!(d["seal"]["delivered_at"].is_string(), "{d}");
         }
-        let manifests: Vec<std::path::PathBuf> = walk(deposit.path())
+        let manifests: Vec<std::path::PathBuf> = common::files_under(deposit.path())
             .into_iter()
             .filter(|p| p.extension().is_some_and(|e| e == "json"))
             .collect();
@@ -408,17 +408,4 @@ fn a_bundle_the_fhir_server_refuses_goes_to_quarantine_at_once() {
 fn hex_sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }

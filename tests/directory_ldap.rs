@@ -353,6 +353,18 @@ fn black_hole() -> (u16, std::thread::JoinHandle<()>) {
     (port, handle)
 }
 
+/// Prints one page as `user`: the IPP status and how long the answer took.
+fn print(server: &TestServer, user: &str) -> (u16, Duration) {
+    let req = RawIpp::new(op::PRINT_JOB)
+        .operation_prelude(&server.ipp_uri())
+        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", user)
+        .document(&folio::bench::sample_pdf(1))
+        .build();
+    let started = Instant::now();
+    let status = parse_response(&server.post_ipp(&req).1).unwrap().status;
+    (status, started.elapsed())
+}
+
 #[test]
 fn a_hung_directory_never_stalls_printing_for_known_users() {
     let slapd = Slapd::start();
@@ -360,16 +372,6 @@ fn a_hung_directory_never_stalls_printing_for_known_users() {
     let env: Vec<(String, String)> = slapd.env();
     let env_ref: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let mut server = TestServer::start_with(Backend::Sqlite, data.path(), None, &env_ref);
-    let print = |server: &TestServer, user: &str| {
-        let req = RawIpp::new(op::PRINT_JOB)
-            .operation_prelude(&server.ipp_uri())
-            .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", user)
-            .document(&folio::bench::sample_pdf(1))
-            .build();
-        let started = Instant::now();
-        let status = parse_response(&server.post_ipp(&req).1).unwrap().status;
-        (status, started.elapsed())
-    };
     assert_eq!(print(&server, "staff0040").0, status::SUCCESSFUL_OK);
 
     // Same database, the directory now accepts connections and never answers.
@@ -428,25 +430,15 @@ fn a_directory_answering_ten_seconds_late_never_stalls_printing_and_is_used_agai
     env.push(("FOLIO_DIRECTORY__RETRY_AFTER".into(), "2".into()));
     let env_ref: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let server = TestServer::start_with(Backend::Sqlite, data.path(), None, &env_ref);
-    let print = |user: &str| {
-        let req = RawIpp::new(op::PRINT_JOB)
-            .operation_prelude(&server.ipp_uri())
-            .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", user)
-            .document(&folio::bench::sample_pdf(1))
-            .build();
-        let started = Instant::now();
-        let status = parse_response(&server.post_ipp(&req).1).unwrap().status;
-        (status, started.elapsed())
-    };
-    assert_eq!(print("staff0050").0, status::SUCCESSFUL_OK);
+    assert_eq!(print(&server, "staff0050").0, status::SUCCESSFUL_OK);
 
     proxy.set_delay(Some(Duration::from_secs(10)));
     // The cached copy is stale (cache_ttl 1 s): it still answers at once, refreshed behind.
     std::thread::sleep(Duration::from_millis(1200));
-    let (st, took) = print("staff0050");
+    let (st, took) = print(&server, "staff0050");
     assert_eq!(st, status::SUCCESSFUL_OK, "a known user prints");
     assert!(took < Duration::from_secs(1), "{took:?}");
-    let (st, took) = print("staff0051");
+    let (st, took) = print(&server, "staff0051");
     assert_eq!(
         st,
         status::SERVER_ERROR_SERVICE_UNAVAILABLE,
@@ -456,7 +448,7 @@ fn a_directory_answering_ten_seconds_late_never_stalls_printing_and_is_used_agai
         took < Duration::from_secs(8),
         "bounded by the timeout, not the 10 s: {took:?}"
     );
-    let (st, took) = print("staff0050");
+    let (st, took) = print(&server, "staff0050");
     assert_eq!(st, status::SUCCESSFUL_OK);
     assert!(took < Duration::from_secs(1), "{took:?}");
 
@@ -465,7 +457,7 @@ fn a_directory_answering_ten_seconds_late_never_stalls_printing_and_is_used_agai
     proxy.set_delay(None);
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let (st, _) = print("staff0051");
+        let (st, _) = print(&server, "staff0051");
         if st == status::SUCCESSFUL_OK {
             break;
         }
@@ -475,7 +467,7 @@ fn a_directory_answering_ten_seconds_late_never_stalls_printing_and_is_used_agai
         );
         std::thread::sleep(Duration::from_millis(500));
     }
-    assert_eq!(print("staff0052").0, status::SUCCESSFUL_OK);
+    assert_eq!(print(&server, "staff0052").0, status::SUCCESSFUL_OK);
     let log = std::fs::read_to_string(server.data_dir.join(common::SERVER_LOG)).unwrap();
     let (down, up) = (
         log.find("directory unreachable: degraded mode"),

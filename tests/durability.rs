@@ -16,24 +16,6 @@ fn unique_pdf(client: usize, n: usize) -> Vec<u8> {
     text.into_bytes()
 }
 
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
-}
-
-/// Every file under `dir`, recursively.
-fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(files_under(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
-}
-
 both_backends!(
     kill_9_during_concurrent_submissions_loses_no_acknowledged_job,
     |backend| {
@@ -117,15 +99,15 @@ both_backends!(
         hashes.dedup();
         assert_eq!(hashes.len(), stored.len(), "no document is stored twice");
 
-        for path in files_under(&server.data_dir) {
+        for path in common::files_under(&server.data_dir) {
             let bytes = std::fs::read(&path).unwrap();
             assert!(
-                !contains(&bytes, b"%PDF"),
+                !common::contains(&bytes, b"%PDF"),
                 "plaintext PDF bytes in {}",
                 path.display()
             );
             assert!(
-                !contains(&bytes, b"Job 0"),
+                !common::contains(&bytes, b"Job 0"),
                 "plaintext document text in {}",
                 path.display()
             );

@@ -20,22 +20,6 @@ use sha2::{Digest, Sha256};
 /// The patient name every document and job name carries: it must never be on disk in clear.
 const CANARY: &str = "CANARY-DUPONT-Jeanne";
 
-fn long_run() -> bool {
-    std::env::var("FOLIO_FAULTS_LONG").is_ok_and(|v| v == "1")
-}
-
-fn seed() -> u64 {
-    std::env::var("FOLIO_FAULTS_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-        })
-}
-
 /// A unique one-page PDF naming the patient and the job's number.
 fn document(n: usize) -> Vec<u8> {
     let base = folio::bench::sample_pdf(1);
@@ -97,32 +81,15 @@ fn submit(port: &AtomicUsize, request: &[u8]) -> Outcome {
     }
 }
 
-fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(files_under(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
-}
-
 both_backends!(
     kill_9_at_random_points_during_concurrent_submissions,
     |backend| {
-        let (jobs, kills) = if long_run() {
+        let (jobs, kills) = if common::faults_long_run() {
             (10_000, 200)
         } else {
             (1_000, 20)
         };
-        let seed = seed();
+        let seed = common::faults_seed();
         eprintln!("{} jobs, {kills} kills, FOLIO_FAULTS_SEED={seed}", jobs);
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
         let mut server = TestServer::start(backend);
@@ -188,7 +155,8 @@ both_backends!(
         // The kills: each after a random number of new acknowledgements (and a random extra
         // delay of up to 20 ms, so that they land between, inside and after commits).
         let mut killed = 0;
-        let deadline = Instant::now() + Duration::from_secs(if long_run() { 1800 } else { 300 });
+        let deadline = Instant::now()
+            + Duration::from_secs(if common::faults_long_run() { 1800 } else { 300 });
         while killed < kills && next.load(Ordering::SeqCst) < jobs {
             let before = acked.lock().unwrap().len();
             // About a third of the jobs are acknowledged between kills; the others are in flight
@@ -246,15 +214,15 @@ both_backends!(
             stored.len()
         );
 
-        for path in files_under(&server.data_dir) {
+        for path in common::files_under(&server.data_dir) {
             let bytes = std::fs::read(&path).unwrap();
             assert!(
-                !contains(&bytes, b"%PDF"),
+                !common::contains(&bytes, b"%PDF"),
                 "plaintext PDF in {}",
                 path.display()
             );
             assert!(
-                !contains(&bytes, CANARY.as_bytes()),
+                !common::contains(&bytes, CANARY.as_bytes()),
                 "the patient's name in clear in {}",
                 path.display()
             );

@@ -152,18 +152,6 @@ fn print_pages(server: &TestServer, pages: usize) -> i32 {
     r.integer("job-id").unwrap()
 }
 
-fn seed() -> u64 {
-    std::env::var("FOLIO_FAULTS_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-        })
-}
-
 /// The job as a badge session at the copier shows it to alice.
 fn session_state(server: &TestServer, token: &str, job: i32) -> String {
     let s = terminal(
@@ -184,12 +172,8 @@ fn session_state(server: &TestServer, token: &str, job: i32) -> String {
 }
 
 both_backends!(kill_9_at_random_points_of_a_release_stream, |backend| {
-    let points = if std::env::var("FOLIO_FAULTS_LONG").is_ok_and(|v| v == "1") {
-        30
-    } else {
-        3
-    };
-    let seed = seed();
+    let points = if common::faults_long_run() { 30 } else { 3 };
+    let seed = common::faults_seed();
     eprintln!("{points} kill points, FOLIO_FAULTS_SEED={seed}");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let data = tempfile::tempdir().unwrap();

@@ -30,6 +30,13 @@ fn run(program: &str, args: &[&str]) {
     );
 }
 
+/// Runs Ghostscript quietly, in safe mode, over `args`.
+fn ghostscript(args: &[&str]) {
+    let mut all = vec!["-q", "-dNOPAUSE", "-dBATCH", "-dSAFER"];
+    all.extend_from_slice(args);
+    run("gs", &all);
+}
+
 /// The batch a copier would make of: cover sheet 800001, two pages, cover sheet 800004, one
 /// page; as a Group 4 TIFF and as that TIFF wrapped in a PDF.
 fn black_and_white_batch(dir: &Path) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
@@ -58,45 +65,31 @@ fn black_and_white_batch(dir: &Path) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
         std::fs::write(path(&format!("text-{n}.pdf")), page).unwrap();
     }
     let tif = path("batch.tif");
-    run(
-        "gs",
-        &[
-            "-q",
-            "-dNOPAUSE",
-            "-dBATCH",
-            "-dSAFER",
-            "-sDEVICE=tiffg4",
-            "-r300",
-            "-sPAPERSIZE=a4",
-            &format!("-sOutputFile={tif}"),
-            &path("cover-800001.pdf"),
-            &path("text-1.pdf"),
-            &path("text-2.pdf"),
-            &path("cover-800004.pdf"),
-            &path("text-3.pdf"),
-        ],
-    );
+    ghostscript(&[
+        "-sDEVICE=tiffg4",
+        "-r300",
+        "-sPAPERSIZE=a4",
+        &format!("-sOutputFile={tif}"),
+        &path("cover-800001.pdf"),
+        &path("text-1.pdf"),
+        &path("text-2.pdf"),
+        &path("cover-800004.pdf"),
+        &path("text-3.pdf"),
+    ]);
     let pdf = path("batch.pdf");
     run("tiff2pdf", &["-o", &pdf, &tif]);
     // The same pages in one-dimensional Group 3 (older copiers and fax servers): Ghostscript
     // re-encodes the bilevel images with K 0.
-    run(
-        "gs",
-        &[
-            "-q",
-            "-dNOPAUSE",
-            "-dBATCH",
-            "-dSAFER",
-            "-sDEVICE=pdfwrite",
-            "-dAutoFilterMonoImages=false",
-            "-dMonoImageFilter=/CCITTFaxEncode",
-            &format!("-sOutputFile={}", path("batch-g3.pdf")),
-            "-c",
-            "<< /MonoImageDict << /K 0 >> >> setdistillerparams",
-            "-f",
-            &pdf,
-        ],
-    );
+    ghostscript(&[
+        "-sDEVICE=pdfwrite",
+        "-dAutoFilterMonoImages=false",
+        "-dMonoImageFilter=/CCITTFaxEncode",
+        &format!("-sOutputFile={}", path("batch-g3.pdf")),
+        "-c",
+        "<< /MonoImageDict << /K 0 >> >> setdistillerparams",
+        "-f",
+        &pdf,
+    ]);
     let (tif, pdf) = (std::fs::read(tif).unwrap(), std::fs::read(pdf).unwrap());
     assert!(tif.starts_with(b"II*\0") || tif.starts_with(b"MM\0*"));
     assert!(
@@ -116,22 +109,15 @@ fn black_and_white_batch(dir: &Path) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
 /// How much of a page rendered by Ghostscript at 20 dpi is ink (0 to 1).
 fn ink_share(pdf: &Path, page: usize, dir: &Path) -> f64 {
     let pgm = dir.join(format!("page-{page}.pgm"));
-    run(
-        "gs",
-        &[
-            "-q",
-            "-dNOPAUSE",
-            "-dBATCH",
-            "-dSAFER",
-            "-dPDFSTOPONERROR",
-            "-sDEVICE=pgmraw",
-            "-r20",
-            &format!("-dFirstPage={page}"),
-            &format!("-dLastPage={page}"),
-            &format!("-sOutputFile={}", pgm.display()),
-            &pdf.display().to_string(),
-        ],
-    );
+    ghostscript(&[
+        "-dPDFSTOPONERROR",
+        "-sDEVICE=pgmraw",
+        "-r20",
+        &format!("-dFirstPage={page}"),
+        &format!("-dLastPage={page}"),
+        &format!("-sOutputFile={}", pgm.display()),
+        &pdf.display().to_string(),
+    ]);
     let bytes = std::fs::read(&pgm).unwrap();
     // "P5\n<w> <h>\n255\n" then the pixels.
     let mut fields = 0;
@@ -243,7 +229,7 @@ both_backends!(
         );
 
         // Four renditions deposited; each renders, with ink on a white page.
-        let renditions: Vec<std::path::PathBuf> = walk(deposit.path())
+        let renditions: Vec<std::path::PathBuf> = common::files_under(deposit.path())
             .into_iter()
             .filter(|p| p.extension().is_some_and(|e| e == "pdf"))
             .collect();
@@ -266,16 +252,3 @@ both_backends!(
         assert_eq!(pages_seen, 6);
     }
 );
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}

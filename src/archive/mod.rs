@@ -14,6 +14,7 @@ pub mod barcodes;
 pub mod cover;
 pub mod deliver;
 pub mod identity;
+pub mod image_pdf;
 pub mod pages;
 pub mod pipeline;
 pub mod plan;

@@ -52,6 +52,38 @@ pub fn of_jpeg(bytes: &[u8]) -> Result<Vec<Option<PageImage>>, String> {
     Ok(vec![Some(jpeg(bytes)?)])
 }
 
+impl PageImage {
+    /// A `width` × `height` page, refused when `luma` holds fewer pixels.
+    fn checked(width: usize, height: usize, luma: Vec<u8>) -> Result<PageImage, String> {
+        if luma.len() < width * height {
+            return Err("its image holds fewer pixels than it declares".into());
+        }
+        Ok(PageImage {
+            width,
+            height,
+            luma,
+        })
+    }
+}
+
+/// Gray from rows of packed bits (most significant first, each row a whole number of bytes):
+/// set bits painted `one`, clear bits `zero`; bytes missing at the end count as all set.
+pub(crate) fn luma_of_bits(bits: &[u8], width: usize, height: usize, one: u8, zero: u8) -> Vec<u8> {
+    let row = width.div_ceil(8);
+    let mut luma = Vec::with_capacity(width * height);
+    for y in 0..height {
+        for x in 0..width {
+            let byte = bits.get(y * row + x / 8).copied().unwrap_or(0xFF);
+            luma.push(if byte & (0x80 >> (x % 8)) != 0 {
+                one
+            } else {
+                zero
+            });
+        }
+    }
+    luma
+}
+
 /// Gray from 8-bit RGB triples (ITU-R BT.601 weights).
 pub(crate) fn luma_of_rgb(rgb: &[u8]) -> Vec<u8> {
     rgb.chunks_exact(3)
@@ -101,12 +133,8 @@ fn decode(doc: &lopdf::Document, image: &lopdf::xobject::PdfImage) -> Result<Pag
                 .take(w as u64 * h as u64 * 4 + 1024)
                 .read_to_end(&mut out)
                 .map_err(|e| format!("the image's compressed data is damaged: {e}"))?;
-            let predicted = doc
-                .get_object(image.id)
-                .ok()
-                .and_then(|o| o.as_stream().ok())
-                .and_then(|s| s.dict.get(b"DecodeParms").ok())
-                .is_some();
+            let predicted =
+                image_dict(doc, image.id).is_some_and(|d| d.get(b"DecodeParms").is_ok());
             if predicted {
                 return Err("the image uses a PNG predictor, which Folio does not read yet".into());
             }
@@ -130,15 +158,7 @@ fn decode(doc: &lopdf::Document, image: &lopdf::xobject::PdfImage) -> Result<Pag
             } else {
                 (255, 0)
             };
-            let row = w.div_ceil(8);
-            let mut luma = Vec::with_capacity(w * h);
-            for y in 0..h {
-                for x in 0..w {
-                    let byte = raw.get(y * row + x / 8).copied().unwrap_or(0xFF);
-                    luma.push(if byte & (0x80 >> (x % 8)) != 0 { one } else { zero });
-                }
-            }
-            luma
+            luma_of_bits(&raw, w, h, one, zero)
         }
         (space, bits) => {
             return Err(format!(
@@ -146,14 +166,7 @@ fn decode(doc: &lopdf::Document, image: &lopdf::xobject::PdfImage) -> Result<Pag
             ))
         }
     };
-    if luma.len() < w * h {
-        return Err("its image holds fewer pixels than it declares".into());
-    }
-    Ok(PageImage {
-        width: w,
-        height: h,
-        luma,
-    })
+    PageImage::checked(w, h, luma)
 }
 
 /// The image's stream dictionary.
@@ -255,12 +268,5 @@ fn ccitt(
     if done.is_none() && luma.len() < w * h {
         return Err("its CCITT image is damaged".into());
     }
-    if luma.len() < w * h {
-        return Err("its image holds fewer pixels than it declares".into());
-    }
-    Ok(PageImage {
-        width: w,
-        height: h,
-        luma,
-    })
+    PageImage::checked(w, h, luma)
 }

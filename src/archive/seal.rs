@@ -9,6 +9,7 @@ use std::path::Path;
 use lopdf::{dictionary, Document, Object, Stream};
 use sha2::{Digest, Sha256};
 
+use super::image_pdf::ImagePdf;
 use crate::spool::crypto::{DataKey, EncryptingWriter, MasterKey};
 
 /// What the rendition's metadata says.
@@ -99,35 +100,20 @@ fn jpeg_pdf(jpeg: &[u8]) -> Result<Document, String> {
         jpeg_decoder::PixelFormat::CMYK32 => "DeviceCMYK",
         jpeg_decoder::PixelFormat::RGB24 => "DeviceRGB",
     };
-    let mut doc = Document::with_version("1.5");
-    let pages_id = doc.new_object_id();
-    let image = doc.add_object(Stream::new(
-        dictionary! {
-            "Type" => "XObject", "Subtype" => "Image",
-            "Width" => i64::from(info.width), "Height" => i64::from(info.height),
-            "ColorSpace" => space, "BitsPerComponent" => 8, "Filter" => "DCTDecode",
-        },
-        jpeg.to_vec(),
-    ));
-    let content = doc.add_object(Stream::new(
-        dictionary! {},
-        format!("q {width_pt:.2} 0 0 {height_pt:.2} 0 0 cm /Scan Do Q").into_bytes(),
-    ));
-    let page = doc.add_object(dictionary! {
-        "Type" => "Page", "Parent" => pages_id,
-        "MediaBox" => vec![0.into(), 0.into(), Object::Real(width_pt as f32), Object::Real(height_pt as f32)],
-        "Contents" => content,
-        "Resources" => dictionary! { "XObject" => dictionary! { "Scan" => image } },
-    });
-    doc.objects.insert(
-        pages_id,
-        Object::Dictionary(
-            dictionary! { "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1 },
+    let mut pdf = ImagePdf::new();
+    pdf.add_page(
+        Stream::new(
+            dictionary! {
+                "Type" => "XObject", "Subtype" => "Image",
+                "Width" => i64::from(info.width), "Height" => i64::from(info.height),
+                "ColorSpace" => space, "BitsPerComponent" => 8, "Filter" => "DCTDecode",
+            },
+            jpeg.to_vec(),
         ),
+        width_pt,
+        height_pt,
     );
-    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
-    doc.trailer.set("Root", catalog);
-    Ok(doc)
+    Ok(pdf.finish())
 }
 
 /// The SHA-256 of `bytes`.

@@ -13,6 +13,7 @@ use rxing::BarcodeFormat;
 
 use super::barcodes::{draw, modules};
 use super::cover::{CoverSheet, MARKER};
+use super::image_pdf::{flate_image, ImagePdf};
 
 /// A4 in millimetres and in PDF points.
 const A4_MM: (f64, f64) = (210.0, 297.0);
@@ -45,23 +46,9 @@ fn gray_modules(m: &BitMatrix, quiet: u32) -> (Vec<u8>, u32, u32) {
 }
 
 fn image_xobject(pixels: Vec<u8>, w: u32, h: u32) -> Result<Stream, String> {
-    use std::io::Write;
-    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
-    z.write_all(&pixels).map_err(|e| e.to_string())?;
-    let data = z.finish().map_err(|e| e.to_string())?;
-    Ok(Stream::new(
-        dictionary! {
-            "Type" => "XObject",
-            "Subtype" => "Image",
-            "Width" => i64::from(w),
-            "Height" => i64::from(h),
-            "ColorSpace" => "DeviceGray",
-            "BitsPerComponent" => 8,
-            "Interpolate" => false,
-            "Filter" => "FlateDecode",
-        },
-        data,
-    ))
+    let mut image = flate_image(&pixels, i64::from(w), i64::from(h), "DeviceGray")?;
+    image.dict.set("Interpolate", false);
+    Ok(image)
 }
 
 /// A PDF literal string of Latin-1 text.
@@ -283,35 +270,14 @@ pub fn scan_image(page: &ScanPage, dpi: f64) -> Result<(Vec<u8>, usize, usize), 
 
 /// A scanned batch: an image-only PDF, one 8-bit gray Flate image per page at `dpi`.
 pub fn scanned_pdf(pages: &[ScanPage], dpi: f64) -> Result<Vec<u8>, String> {
-    let mut doc = Document::with_version("1.5");
-    let pages_id = doc.new_object_id();
+    let mut pdf = ImagePdf::new();
     let (page_w, page_h) = (A4_MM.0 * PT_PER_MM, A4_MM.1 * PT_PER_MM);
-    let mut kids = Vec::new();
     for page in pages {
         let (img, w, h) = scan_image(page, dpi)?;
-        let image = doc.add_object(image_xobject(img, w as u32, h as u32)?);
-        let content = doc.add_object(Stream::new(
-            dictionary! {},
-            format!("q {page_w:.2} 0 0 {page_h:.2} 0 0 cm /Scan Do Q").into_bytes(),
-        ));
-        let id = doc.add_object(dictionary! {
-            "Type" => "Page",
-            "Parent" => pages_id,
-            "MediaBox" => vec![0.into(), 0.into(), Object::Real(page_w as f32), Object::Real(page_h as f32)],
-            "Contents" => content,
-            "Resources" => dictionary! { "XObject" => dictionary! { "Scan" => image } },
-        });
-        kids.push(id.into());
+        pdf.add_page(image_xobject(img, w as u32, h as u32)?, page_w, page_h);
     }
-    let count = kids.len() as i64;
-    doc.objects.insert(
-        pages_id,
-        Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count }),
-    );
-    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
-    doc.trailer.set("Root", catalog);
     let mut out = Vec::new();
-    doc.save_to(&mut out).map_err(|e| e.to_string())?;
+    pdf.finish().save_to(&mut out).map_err(|e| e.to_string())?;
     Ok(out)
 }
 

@@ -4,15 +4,16 @@
 //! its PDF rendition without loss: bilevel pages as CCITT Group 4 again, gray and colour pages
 //! Flate-compressed.
 
-use std::io::{Cursor, Write};
+use std::io::Cursor;
 
-use lopdf::{dictionary, Document, Object, ObjectId, Stream};
+use lopdf::{dictionary, Document, Stream};
 use tiff::decoder::ifd::Value;
 use tiff::decoder::{Decoder, DecodingResult};
 use tiff::tags::Tag;
 use tiff::ColorType;
 
-use super::pages::PageImage;
+use super::image_pdf::{flate_image, ImagePdf};
+use super::pages::{self, PageImage};
 
 /// Resolution assumed for a page that does not state its own (copiers always do).
 const DEFAULT_DPI: f64 = 300.0;
@@ -43,22 +44,8 @@ impl TiffPage {
         let (width, height) = (self.width, self.height);
         let luma = match self.pixels {
             Pixels::Gray(g) => g,
-            Pixels::Rgb(rgb) => super::pages::luma_of_rgb(&rgb),
-            Pixels::Bilevel(bits) => {
-                let row = width.div_ceil(8);
-                let mut luma = Vec::with_capacity(width * height);
-                for y in 0..height {
-                    let line = &bits[y * row..(y + 1) * row];
-                    luma.extend((0..width).map(|x| {
-                        if line[x / 8] & (0x80 >> (x % 8)) != 0 {
-                            255
-                        } else {
-                            0
-                        }
-                    }));
-                }
-                luma
-            }
+            Pixels::Rgb(rgb) => pages::luma_of_rgb(&rgb),
+            Pixels::Bilevel(bits) => pages::luma_of_bits(&bits, width, height, 255, 0),
         };
         PageImage {
             width,
@@ -99,22 +86,13 @@ pub fn page(bytes: &[u8], index: usize) -> Result<Option<TiffPage>, String> {
 /// A PDF of `pages` (0-based, in that order) of a TIFF master, each page sized from its
 /// resolution.
 pub fn pdf_of_pages(bytes: &[u8], pages: &[usize]) -> Result<Document, String> {
-    let mut doc = Document::with_version("1.5");
-    let pages_id = doc.new_object_id();
-    let mut kids = Vec::with_capacity(pages.len());
+    let mut pdf = ImagePdf::new();
     for &index in pages {
         let page =
             page(bytes, index)?.ok_or_else(|| format!("the master has no page {}", index + 1))?;
-        kids.push(Object::Reference(add_page(&mut doc, pages_id, page)?));
+        add_page(&mut pdf, page)?;
     }
-    let count = kids.len() as i64;
-    doc.objects.insert(
-        pages_id,
-        Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count }),
-    );
-    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
-    doc.trailer.set("Root", catalog);
-    Ok(doc)
+    Ok(pdf.finish())
 }
 
 fn open(bytes: &[u8]) -> Result<Decoder<Cursor<&[u8]>>, String> {
@@ -193,8 +171,8 @@ fn rgb_of_cmyk(cmyk: &[u8]) -> Vec<u8> {
         .collect()
 }
 
-/// Adds one page showing `page` at its size on paper; returns the page's id.
-fn add_page(doc: &mut Document, parent: ObjectId, page: TiffPage) -> Result<ObjectId, String> {
+/// Adds one page showing `page` at its size on paper.
+fn add_page(pdf: &mut ImagePdf, page: TiffPage) -> Result<(), String> {
     let dpi = page.dpi.unwrap_or(DEFAULT_DPI);
     let (width_pt, height_pt) = (
         page.width as f64 * 72.0 / dpi,
@@ -212,39 +190,11 @@ fn add_page(doc: &mut Document, parent: ObjectId, page: TiffPage) -> Result<Obje
             },
             group4(&bits, page.width, page.height)?,
         ),
-        Pixels::Gray(gray) => Stream::new(
-            dictionary! {
-                "Type" => "XObject", "Subtype" => "Image", "Width" => w, "Height" => h,
-                "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8, "Filter" => "FlateDecode",
-            },
-            deflate(&gray[..page.width * page.height])?,
-        ),
-        Pixels::Rgb(rgb) => Stream::new(
-            dictionary! {
-                "Type" => "XObject", "Subtype" => "Image", "Width" => w, "Height" => h,
-                "ColorSpace" => "DeviceRGB", "BitsPerComponent" => 8, "Filter" => "FlateDecode",
-            },
-            deflate(&rgb[..page.width * page.height * 3])?,
-        ),
+        Pixels::Gray(gray) => flate_image(&gray[..page.width * page.height], w, h, "DeviceGray")?,
+        Pixels::Rgb(rgb) => flate_image(&rgb[..page.width * page.height * 3], w, h, "DeviceRGB")?,
     };
-    let image = doc.add_object(image);
-    let content = doc.add_object(Stream::new(
-        dictionary! {},
-        format!("q {width_pt:.2} 0 0 {height_pt:.2} 0 0 cm /Scan Do Q").into_bytes(),
-    ));
-    Ok(doc.add_object(dictionary! {
-        "Type" => "Page", "Parent" => parent,
-        "MediaBox" => vec![0.into(), 0.into(), Object::Real(width_pt as f32), Object::Real(height_pt as f32)],
-        "Contents" => content,
-        "Resources" => dictionary! { "XObject" => dictionary! { "Scan" => image } },
-    }))
-}
-
-fn deflate(bytes: &[u8]) -> Result<Vec<u8>, String> {
-    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
-    z.write_all(bytes)
-        .and_then(|()| z.finish())
-        .map_err(|e| format!("the page cannot be compressed: {e}"))
+    pdf.add_page(image, width_pt, height_pt);
+    Ok(())
 }
 
 /// CCITT Group 4 (T.6) of a bilevel page whose rows are packed bits, 1 = white.

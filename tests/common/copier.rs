@@ -131,7 +131,7 @@ impl IppEvePrinter {
         let deadline = Instant::now() + wait;
         loop {
             let mut files = Vec::new();
-            for entry in walk(&self.dir.path().join("spool")) {
+            for entry in super::files_under(&self.dir.path().join("spool")) {
                 if entry.extension().is_some_and(|e| e == "pdf" || e == "pwg") {
                     let name = entry.file_name().unwrap().to_string_lossy().into_owned();
                     files.push((name, fs::read(&entry).unwrap_or_default()));
@@ -144,21 +144,6 @@ impl IppEvePrinter {
             thread::sleep(Duration::from_millis(50));
         }
     }
-}
-
-fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(entries) = fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
 }
 
 impl Drop for IppEvePrinter {

@@ -437,6 +437,43 @@ macro_rules! both_backends {
 }
 pub(crate) use both_backends;
 
+/// Fault-injection tests: whether the long variant is asked for (`FOLIO_FAULTS_LONG=1`).
+pub fn faults_long_run() -> bool {
+    std::env::var("FOLIO_FAULTS_LONG").is_ok_and(|v| v == "1")
+}
+
+/// Fault-injection tests: the random seed, `FOLIO_FAULTS_SEED` to replay a run, else the clock.
+pub fn faults_seed() -> u64 {
+    std::env::var("FOLIO_FAULTS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(0)
+        })
+}
+
+/// Every file under `dir`, recursively (none when it does not exist).
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Whether `needle` occurs in `hay`.
+pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
 /// A port that was free a moment ago on 127.0.0.1.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
