@@ -10,8 +10,40 @@ use actix_web::{web, App as ActixApp, HttpServer};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::directory::{self, DirectoryService};
+use crate::document::Sandboxed;
 use crate::ipp::{IppService, QueueInfo};
+use crate::sandbox::{Confinement, Lane, Sandbox};
 use crate::spool::{self, crypto::MasterKey, Spool};
+
+/// Runs a sandboxed document reader (`folio sandbox-worker`, started by the server): the jobs
+/// of every room that reads documents. `args` are the worker's own (`--memory-mb N`,
+/// `--syscall-filter=on|off`); returns the exit code.
+pub fn run_sandbox_worker(args: impl Iterator<Item = String>) -> i32 {
+    let mut confinement = Confinement {
+        memory_mb: crate::sandbox::SandboxSettings::default().memory_mb,
+        syscall_filter: true,
+    };
+    let mut args = args.peekable();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--memory-mb" => {
+                if let Some(n) = args.next().and_then(|n| n.parse().ok()) {
+                    confinement.memory_mb = n;
+                }
+            }
+            "--syscall-filter=off" => confinement.syscall_filter = false,
+            _ => {}
+        }
+    }
+    crate::sandbox::worker::serve(
+        &[
+            crate::document::JOBS,
+            crate::archive::JOBS,
+            crate::sandbox::worker::JOBS,
+        ],
+        confinement,
+    )
+}
 
 /// A built application, ready to run.
 pub struct App {
@@ -35,6 +67,8 @@ pub struct App {
     )>,
     /// The scan-to-FTP server, when `scan.ftp_listen` is set.
     ftp: Option<crate::capture::ftp::FtpServer>,
+    /// Audits failed sign-ins in aggregate (see `directory::throttle`).
+    directory: DirectoryService,
 }
 
 impl App {
@@ -75,17 +109,34 @@ impl App {
             .ipp
             .parsed_networks()
             .map_err(|e| anyhow::anyhow!("ipp.trusted_networks: {e}"))?;
+        let proxies = crate::web::client::TrustedProxies::new(
+            settings
+                .limits
+                .parsed_proxies()
+                .map_err(|e| anyhow::anyhow!("limits.trusted_proxies: {e}"))?,
+        );
+        let proxies_data = web::Data::new(proxies.clone());
         let directory = DirectoryService::new(
             directory::open(&settings.directory, &settings.effective_directory_file())?,
             db.clone(),
             &settings.directory,
             settings.ipp.auth_cache_secs,
-        );
+        )
+        .with_card_key(&master.subkey("audit-card"));
         tracing::info!(
             directory = directory.directory().kind(),
             auth = ?settings.ipp.auth,
             "directory ready"
         );
+        // Documents are read in sandboxed workers: check now that one starts and confines
+        // itself, rather than refuse every document later.
+        let print_lane = Sandbox::start(Lane::Print, &settings.sandbox);
+        print_lane.check().map_err(|e| {
+            anyhow::anyhow!(
+                "sandbox: document readers cannot run ({e}); see [sandbox] in the configuration"
+            )
+        })?;
+        let scan_lane = Sandbox::start(Lane::Scan, &settings.sandbox);
         let db_for_devices = db.clone();
         let spool = Spool::open(
             db,
@@ -94,6 +145,7 @@ impl App {
             settings.hold_hours,
             settings.incoming_timeout_secs,
             settings.spool_reserve_mb,
+            Arc::new(Sandboxed(print_lane.clone())),
         )?;
         let info = Arc::new(QueueInfo {
             name: settings.printer_name.clone(),
@@ -116,16 +168,23 @@ impl App {
                 mode: settings.ipp.auth,
                 trusted: networks,
                 directory: directory.clone(),
+                proxies: proxies.clone(),
             }),
         });
+        let directory_for_app = directory.clone();
         let directory_data = web::Data::new(directory);
         // Profiles are validated at start: a bad site profile stops Folio with its name.
         let drivers = crate::drivers::Drivers::load(Some(&settings.drivers_dir))?;
         let copier_tls = crate::output::tls::CopierTls::load(&settings.release.copier_ca_file)?;
+        let egress = settings
+            .devices
+            .egress()
+            .map_err(|e| anyhow::anyhow!("devices: {e}"))?;
         let devices = web::Data::new(crate::devices::DeviceRegistry::new(
             db_for_devices.clone(),
             Arc::new(drivers),
             copier_tls,
+            egress,
         ));
         let roles = web::Data::new(settings.roles.clone());
         let release = web::Data::new(crate::release::ReleaseService::new(
@@ -136,6 +195,7 @@ impl App {
             &settings.release,
             settings.effective_node_name(),
             policy.clone(),
+            Sandboxed(print_lane.clone()),
         ));
         let release_service = release.get_ref().clone();
         let release_settings = web::Data::new(settings.release.clone());
@@ -173,6 +233,7 @@ impl App {
             capture.clone(),
             settings.effective_node_name(),
             &settings.archive,
+            scan_lane,
         )?;
         let folders = (!settings.scan.folders.is_empty()).then(|| {
             (
@@ -189,6 +250,7 @@ impl App {
                 devices.get_ref().clone(),
                 directory_data.get_ref().clone(),
                 &settings.tls,
+                Duration::from_secs(settings.limits.body_timeout_secs.max(1)),
             )?)
         };
         let capture_data = web::Data::new(capture);
@@ -200,8 +262,17 @@ impl App {
                 .parsed_exempt()
                 .map_err(|e| anyhow::anyhow!("limits.exempt_networks: {e}"))?,
         );
+        let body_limits = web::Data::new(crate::web::body_limits::BodyLimits {
+            print_bytes: settings
+                .max_job_bytes()
+                .saturating_add(crate::ipp::MAX_ATTRIBUTE_BYTES as u64),
+            scan_bytes: settings.scan.max_scan_mb.saturating_mul(1_048_576),
+            deadline: Duration::from_secs(settings.limits.body_timeout_secs.max(1)),
+        });
         let server = HttpServer::new(move || {
             ActixApp::new()
+                .app_data(body_limits.clone())
+                .app_data(proxies_data.clone())
                 .app_data(service.clone())
                 .app_data(directory_data.clone())
                 .app_data(devices.clone())
@@ -219,6 +290,9 @@ impl App {
                 // IPP bodies are streamed; this bounds only what extractors would buffer.
                 .app_data(web::PayloadConfig::new(64 * 1024))
                 .configure(crate::web::routes)
+                .wrap(actix_web::middleware::from_fn(
+                    crate::web::body_limits::limit,
+                ))
                 .wrap(actix_web::middleware::from_fn(crate::web::guard::wrap))
         })
         .on_connect(move |io, data| cap.on_connect(io, data))
@@ -277,6 +351,7 @@ impl App {
             pipeline,
             folders,
             ftp,
+            directory: directory_for_app,
         })
     }
 
@@ -322,7 +397,15 @@ impl App {
         });
         let expiry = spool::spawn_expiry(self.spool.clone(), expiry_interval);
         let lane = self.lane.serve(self.release.clone());
-        let mut background = vec![abandoned, expiry, lane];
+        let directory = self.directory.clone();
+        let failed_sign_ins = tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                directory.audit_closed_failure_windows().await;
+            }
+        });
+        let mut background = vec![abandoned, expiry, lane, failed_sign_ins];
         match self.pipeline.recover().await {
             Ok(0) => {}
             Ok(n) => tracing::warn!(

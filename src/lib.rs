@@ -24,5 +24,6 @@ pub mod output;
 pub mod policy;
 pub mod release;
 pub mod reports;
+pub mod sandbox;
 pub mod spool;
 pub mod web;

@@ -141,6 +141,11 @@ fn init_logging(format: &str) {
 }
 
 fn main() -> anyhow::Result<()> {
+    // A sandboxed document reader started by the server: nothing else runs in it (no settings,
+    // no logging), see `folio::sandbox`.
+    if std::env::args().nth(1).as_deref() == Some(folio::sandbox::WORKER_COMMAND) {
+        std::process::exit(folio::app::run_sandbox_worker(std::env::args().skip(2)));
+    }
     let cli = Cli::parse();
     match &cli.command {
         Command::Config {

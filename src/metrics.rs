@@ -69,6 +69,16 @@ pub struct Metrics {
     pub scan_stage_duration: HistogramVec,
     /// Captures quarantined, by the stage that quarantined them.
     pub scan_quarantined: IntCounterVec,
+    /// Jobs run in sandboxed workers, by lane, job and outcome (`ok`, `refused`, `overran`,
+    /// `unavailable`).
+    pub sandbox_jobs: IntCounterVec,
+    /// Time to run one sandboxed job, by lane (the pipe round trip included).
+    pub sandbox_duration: HistogramVec,
+    /// Worker processes started, by lane.
+    pub sandbox_workers_started: IntCounterVec,
+    /// Workers that died on a document, by lane and reason (`memory`, `cpu`, `time`, `stack`,
+    /// `crashed`).
+    pub sandbox_worker_deaths: IntCounterVec,
 }
 
 fn counter(name: &str, help: &str) -> Result<IntCounter, prometheus::Error> {
@@ -232,6 +242,27 @@ fn build() -> Result<Metrics, prometheus::Error> {
             "Captures quarantined, by the stage that quarantined them",
             &["stage"],
         )?,
+        sandbox_jobs: counters(
+            "folio_sandbox_jobs_total",
+            "Jobs run in sandboxed document readers, by lane, job and outcome",
+            &["lane", "job", "outcome"],
+        )?,
+        sandbox_duration: histograms(
+            "folio_sandbox_job_duration_seconds",
+            "Time to run one job in a sandboxed document reader",
+            &[0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0, 120.0],
+            &["lane"],
+        )?,
+        sandbox_workers_started: counters(
+            "folio_sandbox_workers_started_total",
+            "Sandboxed document reader processes started",
+            &["lane"],
+        )?,
+        sandbox_worker_deaths: counters(
+            "folio_sandbox_worker_deaths_total",
+            "Sandboxed document readers ended by a document, by reason",
+            &["lane", "reason"],
+        )?,
         registry,
     };
     let all: Vec<Box<dyn Collector>> = vec![
@@ -263,6 +294,10 @@ fn build() -> Result<Metrics, prometheus::Error> {
         Box::new(m.scan_transitions.clone()),
         Box::new(m.scan_stage_duration.clone()),
         Box::new(m.scan_quarantined.clone()),
+        Box::new(m.sandbox_jobs.clone()),
+        Box::new(m.sandbox_duration.clone()),
+        Box::new(m.sandbox_workers_started.clone()),
+        Box::new(m.sandbox_worker_deaths.clone()),
         Box::new(build_info()?),
     ];
     for c in all {

@@ -403,6 +403,11 @@ fn a_bundle_the_fhir_server_refuses_goes_to_quarantine_at_once() {
         1,
         "sent once"
     );
+    // Not drawn for QC review (rate 0): a reviewer does not see its pages.
+    let rachel = common::release::console_cookie(&server, "rachel");
+    let doc = docs[0]["id"].as_i64().unwrap();
+    let (status, _, _) = console_get(&server, &rachel, &format!("/scans/documents/{doc}/pages/1"));
+    assert_eq!(status, 404, "reviewers see sampled documents only");
 }
 
 fn hex_sha256(bytes: &[u8]) -> String {

@@ -307,17 +307,17 @@ fn staff_manage_their_own_printing_on_their_page() {
             // A PIN, a badge, a delegation.
             b.type_into("pin", "2468").await;
             b.click("#set-pin").await;
-            b.wait_for("notice", Duration::from_secs(10)).await;
-            assert!(b.text("notice").await.contains("PIN saved"));
+            b.wait_for_text("notice", "PIN saved", Duration::from_secs(10))
+                .await;
             assert!(b.has("remove-pin").await);
             b.type_into("badge", "04CC0001").await;
             b.click("#link-badge").await;
-            b.wait_for("badges", Duration::from_secs(10)).await;
-            assert!(b.text("badges").await.contains("4CC0001"));
+            b.wait_for_text("badges", "4CC0001", Duration::from_secs(10))
+                .await;
             b.type_into("to_user", "rita").await;
             b.click("#delegate").await;
-            b.wait_for("given", Duration::from_secs(10)).await;
-            assert!(b.text("given").await.contains("rita"));
+            b.wait_for_text("given", "rita", Duration::from_secs(10))
+                .await;
             b.save_screenshot("console-me-after").await;
 
             // The IT pages refuse her; the dashboard sends her to her page.

@@ -116,8 +116,9 @@ both_backends!(
             ("site", "Nord"),
         ];
 
-        // Adding a device: the helpdesk may, the auditor and staff may not, nobody without a
-        // session or without the form's token.
+        // Adding a device decides where documents may go: administrators only; not the
+        // helpdesk, the auditor or staff, nobody without a session or the form's token.
+        assert_eq!(helpdesk.post("/devices", &device).0, 403);
         assert_eq!(auditor.post("/devices", &device).0, 403);
         assert_eq!(nurse.post("/devices", &device).0, 403);
         assert_eq!(call(&server, "POST", "/devices", "", "name=x").1, "/login");
@@ -125,11 +126,11 @@ both_backends!(
             &server,
             "POST",
             "/devices",
-            &helpdesk.cookie,
+            &admin.cookie,
             "name=x&uri=ipp://h/",
         );
         assert_eq!(forged.0, 403, "a form without its CSRF token");
-        let (status, _, page) = helpdesk.post("/devices", &device);
+        let (status, _, page) = admin.post("/devices", &device);
         assert_eq!(status, 200, "{page}");
         let token = page
             .split("id=\"device-token\">")
@@ -149,9 +150,24 @@ both_backends!(
         let (_, _, seen) = auditor.get("/devices");
         assert!(seen.contains("ward-copier") && !seen.contains("/rotate"));
 
-        // Edited: new name and service; the address must stay a device address.
+        // Edited by an administrator (not the helpdesk): new name and service; the address
+        // must stay a device address.
         let path = format!("/devices/{id}");
-        let bad = helpdesk.post(
+        assert_eq!(helpdesk.get(&path).0, 403);
+        assert_eq!(
+            helpdesk
+                .post(
+                    &path,
+                    &[
+                        ("name", "x"),
+                        ("uri", uri.as_str()),
+                        ("driver", "ipp-everywhere")
+                    ]
+                )
+                .0,
+            403
+        );
+        let bad = admin.post(
             &path,
             &[
                 ("name", "x"),
@@ -161,7 +177,7 @@ both_backends!(
         );
         assert_eq!(bad.0, 400, "{}", bad.2);
         assert!(bad.2.contains("not a device URI"), "{}", bad.2);
-        let edited = helpdesk.post(
+        let edited = admin.post(
             &path,
             &[
                 ("name", "cardio-3"),

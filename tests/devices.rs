@@ -73,7 +73,7 @@ both_backends!(devices_are_managed_from_the_cli, |backend| {
     let (code, _, err) = add("x", "ipp:///ipp/print", "ipp-everywhere");
     assert_eq!(code, 2);
     assert!(err.contains("no host"), "{err}");
-    let (code, _, err) = add("cardio-3", "ipp://h/ipp/print", "ipp-everywhere");
+    let (code, _, err) = add("cardio-3", "socket://10.1.2.5:9100", "generic-pjl-pdf");
     assert_eq!(code, 2);
     assert!(err.contains("already exists"), "{err}");
     let (code, out, _) = add(

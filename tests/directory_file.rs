@@ -305,7 +305,7 @@ both_backends!(staff_register_unknown_badges_and_set_a_pin, |backend| {
         br#"{"badge":"0004A1B2C3"}"#,
     );
     assert_eq!(taken.status, 409);
-    assert_eq!(taken.json()["error"], "badge_taken");
+    assert_eq!(taken.json()["error"], "badge_not_linked");
     let created = http(
         "POST",
         &url("/api/v1/me/badges"),

@@ -312,7 +312,7 @@ both_backends!(ipptool_prints_creates_lists_and_cancels, |backend| {
         dir.path(),
     );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("Summary: 6 tests, 6 passed"), "{text}");
+    assert!(text.contains("Summary: 7 tests, 7 passed"), "{text}");
 });
 
 const IPPTOOL_FLOW: &str = r#"
@@ -394,7 +394,22 @@ const IPPTOOL_FLOW: &str = r#"
 	STATUS successful-ok
 	EXPECT job-id
 	EXPECT !job-name
-	EXPECT job-originating-user-name WITH-VALUE dave
+	EXPECT !job-originating-user-name
+}
+{
+	NAME "An anonymous view"
+	OPERATION Get-Jobs
+	GROUP operation-attributes-tag
+	ATTR charset attributes-charset utf-8
+	ATTR naturalLanguage attributes-natural-language en
+	ATTR uri printer-uri $uri
+	ATTR keyword which-jobs all
+	ATTR keyword requested-attributes job-id,job-name,job-originating-user-name,job-state-message
+	STATUS successful-ok
+	EXPECT job-id
+	EXPECT !job-name
+	EXPECT !job-originating-user-name
+	EXPECT !job-state-message WITH-VALUE "/dave/"
 }
 "#;
 

@@ -39,10 +39,24 @@ fn ipp<'a>(uri: &'a str, options: &'a IppOptions, limits: Limits) -> IppDevice<'
     }
 }
 
+/// The default limits, with the tests' copiers on loopback allowed (as a site lists its
+/// copier networks).
+fn loopback() -> Limits {
+    let own = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    Limits {
+        egress: std::sync::Arc::new(
+            folio::output::egress::Egress::parse(&own(&["127.0.0.0/8"]), &own(&["1-65535"]))
+                .unwrap(),
+        ),
+        ..Limits::default()
+    }
+}
+
 fn quick() -> Limits {
     Limits {
         connect: Duration::from_secs(2),
         io: Duration::from_secs(3),
+        ..loopback()
     }
 }
 
@@ -51,7 +65,7 @@ fn a_colour_duplex_copier_gets_the_document_and_the_ticket_once() {
     let copier = IppEvePrinter::start("Colour Duplex", true, true);
     let uri = copier.uri();
     let options = IppOptions::default();
-    let device = ipp(&uri, &options, Limits::default());
+    let device = ipp(&uri, &options, loopback());
     let status = device.status();
     assert!(status.ready, "{status:?}");
 
@@ -121,7 +135,7 @@ fn a_mono_simplex_copier_and_its_job_attributes() {
     let copier = IppEvePrinter::start("Mono Simplex", false, false);
     let uri = copier.uri();
     let options = IppOptions::default();
-    let device = ipp(&uri, &options, Limits::default());
+    let device = ipp(&uri, &options, loopback());
     let pdf = folio::bench::sample_pdf(1);
     let sent = device
         .print(
@@ -157,7 +171,7 @@ fn a_mono_simplex_copier_and_its_job_attributes() {
         create_job: true,
         ..IppOptions::default()
     };
-    let device2 = ipp(&uri, &two_step, Limits::default());
+    let device2 = ipp(&uri, &two_step, loopback());
     let sent = device2
         .print(
             &label(),
@@ -252,7 +266,7 @@ fn raw_9100_gets_pjl_then_the_pdf() {
         &label(),
         &ticket(Sides::TwoSidedLongEdge, ColorMode::Monochrome, 3),
         &pdf[..],
-        Limits::default(),
+        loopback(),
     )
     .unwrap();
     assert_eq!(sent.remote_job_id, None, "socket: sent is all Folio knows");

@@ -292,6 +292,7 @@ fn a_job_larger_than_the_copier_takes_is_kept_for_another_copier() {
     let sink = common::copier::SocketSink::start();
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_folio"));
     let out = cmd
+        .envs(common::TEST_ENV.iter().copied())
         .args(["device", "add", "--json", "--name", "small", "--uri"])
         .arg(format!("socket://127.0.0.1:{}", sink.port))
         .args(["--driver", "small-pjl", "--data-dir"])

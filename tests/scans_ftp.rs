@@ -208,6 +208,23 @@ fn with_a_certificate_scans_travel_over_ftps_only() {
     assert_ne!(code, 0, "{said}");
     assert_eq!(scan(&server, &format!("Bearer {token}"), 1).status, 404);
 
+    // TLS for the login but pages in clear (curl's --ftp-ssl-control: PROT C; the bypass once
+    // was PROT C then EPSV, or PASV):
+    // refused before any data connection, nothing taken.
+    for passive in [&[][..], &["--disable-epsv"][..]] {
+        let mut args = vec!["-v", "--ftp-ssl-control", "--cacert", &ca, "-u", &user];
+        args.extend_from_slice(passive);
+        args.extend_from_slice(&["-T", &file, &url]);
+        let (code, said) = curl(&args);
+        assert_ne!(code, 0, "{said}");
+        assert!(said.contains("< 534") || said.contains("< 521"), "{said}");
+        assert!(
+            !said.contains("< 150"),
+            "no data connection was opened: {said}"
+        );
+    }
+    assert_eq!(scan(&server, &format!("Bearer {token}"), 1).status, 404);
+
     // Over TLS, checked against the hospital's CA.
     let (code, said) = curl(&[
         "--ssl-reqd",
@@ -224,5 +241,114 @@ fn with_a_certificate_scans_travel_over_ftps_only() {
     assert_eq!(
         (&v["channel"], &v["file_name"]),
         (&"ftp".into(), &"scan.pdf".into())
+    );
+}
+
+/// A minimal FTP client on plain FTP: what a copier's firmware sends, line by line.
+struct Ftp {
+    reader: std::io::BufReader<std::net::TcpStream>,
+    writer: std::net::TcpStream,
+}
+
+impl Ftp {
+    fn connect(address: std::net::SocketAddr) -> Ftp {
+        let s = std::net::TcpStream::connect(address).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .unwrap();
+        let mut f = Ftp {
+            reader: std::io::BufReader::new(s.try_clone().unwrap()),
+            writer: s,
+        };
+        assert!(f.answer().starts_with("220"));
+        f
+    }
+
+    fn answer(&mut self) -> String {
+        use std::io::BufRead;
+        let mut line = String::new();
+        self.reader.read_line(&mut line).unwrap();
+        line
+    }
+
+    fn send(&mut self, command: &str) -> String {
+        use std::io::Write;
+        self.writer
+            .write_all(format!("{command}\r\n").as_bytes())
+            .unwrap();
+        self.answer()
+    }
+}
+
+#[test]
+fn a_data_connection_from_another_host_is_turned_away() {
+    use std::io::Write;
+    let data = tempfile::tempdir().unwrap();
+    write_ldif(&data.path().join("directory.ldif"), &users());
+    let server = TestServer::start_with(
+        Backend::Sqlite,
+        data.path(),
+        None,
+        &[
+            ("FOLIO_SCAN__FTP_LISTEN", "127.0.0.1:0"),
+            ("FOLIO_SCAN__FTP_REQUIRE_TLS", "false"),
+        ],
+    );
+    let token = add_copier(&server, "records-copier");
+    let ftp = printed_address(&server, "listening for FTP scans on ");
+    let mut copier = Ftp::connect(ftp);
+    assert!(copier.send("USER records-copier").starts_with("331"));
+    assert!(copier.send(&format!("PASS {token}")).starts_with("230"));
+    assert!(
+        copier.send("PORT 127,0,0,1,200,1").starts_with("502"),
+        "no active mode"
+    );
+    let epsv = copier.send("EPSV");
+    assert!(epsv.starts_with("229"), "{epsv}");
+    let port: u16 = epsv
+        .split("|||")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(|c: char| !c.is_ascii_digit())
+        .parse()
+        .unwrap();
+    // Another host (127.0.0.2) races to the data port first with its own "scan".
+    let mut stranger = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let s = tokio::net::TcpSocket::new_v4().unwrap();
+            s.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+            let stream = s.connect(([127, 0, 0, 1], port).into()).await.unwrap();
+            let std = stream.into_std().unwrap();
+            std.set_nonblocking(false).unwrap();
+            std
+        });
+    let _ = stranger.write_all(b"%PDF-1.4 forged pages");
+    let _ = stranger.shutdown(std::net::Shutdown::Write);
+    let stor = copier.send("STOR scan-0042.pdf");
+    assert!(stor.starts_with("150"), "{stor}");
+    let mut data = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let pdf = folio::bench::sample_pdf(2);
+    data.write_all(&pdf).unwrap();
+    drop(data);
+    let done = copier.answer();
+    assert!(done.starts_with("226"), "{done}");
+    let v = scan(&server, &format!("Bearer {token}"), 1).json();
+    assert_eq!(
+        v["sha256"],
+        hex::encode(sha2::Sha256::digest(&pdf)),
+        "the copier's scan, not the stranger's"
+    );
+    assert_eq!(scan(&server, &format!("Bearer {token}"), 2).status, 404);
+    let out = folio_cli(
+        &server.data_dir,
+        server.db_url.as_deref(),
+        &["audit", "export", "--format", "json"],
+    );
+    assert!(
+        out.stdout.contains("scan.ftp_data_refused") && out.stdout.contains("127.0.0.2"),
+        "{}",
+        out.stdout
     );
 }

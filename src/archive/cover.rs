@@ -14,7 +14,7 @@ pub const MARKER: &str = "FOLIO-COVER";
 const VERSION: &str = "FOLIO1";
 
 /// Who and what the pages after a cover sheet are.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CoverSheet {
     /// The hospital's patient identifier (IPP in French hospitals).
     pub patient: String,

@@ -27,7 +27,10 @@ pub mod split;
 mod stages;
 pub mod tiff;
 pub mod tsa;
+pub mod untrusted;
 pub mod validate;
+
+pub use untrusted::JOBS;
 
 /// Where a capture is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

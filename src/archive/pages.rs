@@ -2,8 +2,29 @@
 //! A page whose image Folio cannot decode stops the split: a cover sheet on it would be missed
 //! and its pages attached to the wrong patient. PDF pages may hold JPEG (DCT), Flate or raw
 //! images, or bilevel CCITT Group 4 images; TIFF masters are read in [`super::tiff`].
+//!
+//! Hostile scans declare images far larger than their data: every size is checked against
+//! [`MAX_PAGE_PIXELS`] before anything is allocated, and image data shorter than its declared
+//! size is refused rather than padded.
 
 use std::io::Read;
+
+/// The most pixels a scanned page may have: an A3 page at 600 dpi has 70 million, an A4 page
+/// at 1200 dpi 140 million. More is not a scan.
+pub const MAX_PAGE_PIXELS: u64 = 150_000_000;
+
+/// Refuses an image of `width` × `height` pixels before anything is decoded.
+pub fn check_size(width: u64, height: u64) -> Result<(), String> {
+    if width == 0 || height == 0 {
+        return Err(format!("its image declares {width} × {height} pixels"));
+    }
+    match width.checked_mul(height) {
+        Some(n) if n <= MAX_PAGE_PIXELS => Ok(()),
+        _ => Err(format!(
+            "its image declares {width} × {height} pixels, more than any scanner makes"
+        )),
+    }
+}
 
 /// One page's image: width, height, gray pixels (0 = black).
 pub struct PageImage {
@@ -12,20 +33,33 @@ pub struct PageImage {
     pub luma: Vec<u8>,
 }
 
-/// Every page of a PDF master, in order; `None` for a page without a scanned image (a page
-/// made on a computer: it cannot be a scanned cover sheet).
-pub fn of_pdf(bytes: &[u8]) -> Result<Vec<Option<PageImage>>, String> {
-    let doc = lopdf::Document::load_mem(bytes).map_err(|e| format!("the PDF is damaged: {e}"))?;
-    doc.get_pages()
-        .into_iter()
-        .map(|(number, page_id)| image_of(&doc, number, page_id))
-        .collect()
+/// Calls `visit` with every page of a PDF master, in order, one page image in memory at a
+/// time; `None` for a page without a scanned image (a page made on a computer: it cannot be a
+/// scanned cover sheet).
+pub fn each_of_pdf(bytes: &[u8], mut visit: impl FnMut(Option<PageImage>)) -> Result<(), String> {
+    let doc = load(bytes)?;
+    for (number, page_id) in doc.get_pages() {
+        visit(image_of(&doc, number, page_id)?);
+    }
+    Ok(())
+}
+
+/// Every page of a PDF master at once (tests: a real batch is read one page at a time).
+#[cfg(test)]
+pub(crate) fn of_pdf(bytes: &[u8]) -> Result<Vec<Option<PageImage>>, String> {
+    let mut all = Vec::new();
+    each_of_pdf(bytes, |i| all.push(i))?;
+    Ok(all)
+}
+
+fn load(bytes: &[u8]) -> Result<lopdf::Document, String> {
+    crate::document::load_pdf(bytes).map_err(|e| format!("the PDF is damaged: {e}"))
 }
 
 /// One page of a PDF master (0-based), decoding only that page; `Ok(None)` when the master
 /// has no such page or the page has no scanned image.
 pub fn one_of_pdf(bytes: &[u8], index: usize) -> Result<Option<PageImage>, String> {
-    let doc = lopdf::Document::load_mem(bytes).map_err(|e| format!("the PDF is damaged: {e}"))?;
+    let doc = load(bytes)?;
     match doc.get_pages().into_iter().nth(index) {
         Some((number, page_id)) => image_of(&doc, number, page_id),
         None => Ok(None),
@@ -55,6 +89,7 @@ pub fn of_jpeg(bytes: &[u8]) -> Result<Vec<Option<PageImage>>, String> {
 impl PageImage {
     /// A `width` × `height` page, refused when `luma` holds fewer pixels.
     fn checked(width: usize, height: usize, luma: Vec<u8>) -> Result<PageImage, String> {
+        check_size(width as u64, height as u64)?;
         if luma.len() < width * height {
             return Err("its image holds fewer pixels than it declares".into());
         }
@@ -95,6 +130,11 @@ pub(crate) fn luma_of_rgb(rgb: &[u8]) -> Vec<u8> {
 
 fn jpeg(bytes: &[u8]) -> Result<PageImage, String> {
     let mut d = jpeg_decoder::Decoder::new(bytes);
+    d.read_info()
+        .map_err(|e| format!("the JPEG image is damaged: {e}"))?;
+    let info = d.info().ok_or("the JPEG image has no header")?;
+    check_size(u64::from(info.width), u64::from(info.height))?;
+    d.set_max_decoding_buffer_size(MAX_PAGE_PIXELS as usize * 4);
     let pixels = d
         .decode()
         .map_err(|e| format!("the JPEG image is damaged: {e}"))?;
@@ -119,7 +159,8 @@ fn jpeg(bytes: &[u8]) -> Result<PageImage, String> {
 
 fn decode(doc: &lopdf::Document, image: &lopdf::xobject::PdfImage) -> Result<PageImage, String> {
     let filters = image.filters.clone().unwrap_or_default();
-    let (w, h) = (image.width.max(0) as usize, image.height.max(0) as usize);
+    check_size(image.width.max(0) as u64, image.height.max(0) as u64)?;
+    let (w, h) = (image.width as usize, image.height as usize);
     let raw = match filters.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["DCTDecode"] => return jpeg(image.content),
         ["CCITTFaxDecode"] => {
@@ -149,6 +190,14 @@ fn decode(doc: &lopdf::Document, image: &lopdf::xobject::PdfImage) -> Result<Pag
     };
     let bits = image.bits_per_component.unwrap_or(8);
     let space = image.color_space.as_deref().unwrap_or("DeviceGray");
+    let needed = match (space, bits) {
+        ("DeviceRGB" | "CalRGB", 8) => w * h * 3,
+        (_, 1) => w.div_ceil(8) * h,
+        _ => w * h,
+    };
+    if raw.len() < needed {
+        return Err("its image holds fewer pixels than it declares".into());
+    }
     let luma = match (space, bits) {
         ("DeviceGray" | "CalGray", 8) => raw,
         ("DeviceRGB" | "CalRGB", 8) => luma_of_rgb(&raw),
@@ -250,7 +299,8 @@ fn ccitt(
     } else {
         (255u8, 0u8)
     };
-    let mut luma = Vec::with_capacity(w * h);
+    // Grown as lines are decoded: a few bytes of code cannot claim the whole page's memory.
+    let mut luma = Vec::new();
     let mut line = |transitions: &[u16]| {
         if luma.len() < w * h {
             luma.extend(fax::decoder::pels(transitions, width).map(|c| match c {

@@ -12,6 +12,7 @@ use super::identity::IdentityService;
 use super::plan::Plan;
 use super::settings::ArchiveSettings;
 use super::split;
+use super::untrusted::Failure;
 use super::{validate, Stage};
 use crate::audit::{self, Event, Outcome};
 use crate::capture::{store, CaptureService};
@@ -29,6 +30,15 @@ const IDLE: Duration = Duration::from_millis(500);
 pub const PATIENT: &str = "scan-patient";
 pub const ENCOUNTER: &str = "scan-encounter";
 pub const IDENTITY: &str = "scan-identity";
+
+impl From<Failure> for Verdict {
+    fn from(f: Failure) -> Verdict {
+        match f {
+            Failure::Scan(why) => Verdict::Quarantine(why),
+            Failure::Passing(why) => Verdict::Retry(why),
+        }
+    }
+}
 
 /// What running a stage decided.
 #[derive(Debug)]
@@ -108,6 +118,8 @@ pub struct Pipeline {
     /// The CA certificates a time stamp must chain to (empty: not checked at sealing).
     pub(super) tsa_anchors: Arc<Vec<CertificateDer<'static>>>,
     pub(super) fhir_token: Option<Arc<str>>,
+    /// Reads masters in sandboxed workers (the scan lane).
+    pub(super) readers: super::untrusted::Readers,
 }
 
 impl Pipeline {
@@ -116,6 +128,7 @@ impl Pipeline {
         capture: CaptureService,
         node: String,
         settings: &ArchiveSettings,
+        sandbox: crate::sandbox::Sandbox,
     ) -> anyhow::Result<Pipeline> {
         let tsa_anchors = super::tsa::anchors(&settings.tsa_ca_file, "archive.tsa_ca_file")?;
         Ok(Pipeline {
@@ -130,7 +143,13 @@ impl Pipeline {
                 "archive.fhir_token_file",
             )?
             .map(Arc::from),
+            readers: super::untrusted::Readers(sandbox),
         })
+    }
+
+    /// The sandboxed readers of masters.
+    pub fn readers(&self) -> &super::untrusted::Readers {
+        &self.readers
     }
 
     /// The classification plan in use.
@@ -210,7 +229,16 @@ impl Pipeline {
             return Ok(false);
         };
         let started = std::time::Instant::now();
+        let max_attempts = self.capture.settings().max_attempts;
         let verdict = match (&item, stage) {
+            // Counted when taken: more starts than attempts allowed means runs that never ended
+            // (the process stopped in the stage). Running it again could stop Folio again.
+            _ if item.attempts() > max_attempts => Verdict::Quarantine(format!(
+                "the {} stage was started {} times without finishing (Folio stopped while it \
+                 ran): set aside so that it cannot stop Folio again",
+                stage.as_str(),
+                item.attempts() - 1
+            )),
             (Item::Capture(c), Stage::Validate) => self.validate(c).await,
             (Item::Capture(c), Stage::Split) => self.split(c).await,
             (Item::Document(d), Stage::Identify) => self.identify(d).await,
@@ -251,10 +279,11 @@ impl Pipeline {
         };
         let min_dpi = self.capture.settings().min_dpi;
         let colour = self.capture.settings().wants_colour(&row.device_name);
+        let readers = self.readers.clone();
         let measured = tokio::task::spawn_blocking(move || {
-            let m = validate::measure(&bytes)?;
-            validate::check(&m, min_dpi, colour)?;
-            Ok::<_, String>(m)
+            let m = readers.measure(&bytes)?;
+            validate::check(&m, min_dpi, colour).map_err(Failure::Scan)?;
+            Ok::<_, Failure>(m)
         })
         .await;
         match measured {
@@ -262,7 +291,7 @@ impl Pipeline {
                 serde_json::json!({ "format": m.format, "pages": m.pages, "dpi": m.dpi, "colour": m.colour }),
                 Effect::Measured(m.format.to_owned(), m.pages as i32),
             ),
-            Ok(Err(reason)) => Verdict::Quarantine(reason),
+            Ok(Err(failure)) => failure.into(),
             Err(_) => Verdict::Retry("validation was interrupted".into()),
         }
     }
@@ -273,14 +302,15 @@ impl Pipeline {
             Err(e) => return Verdict::Retry(e),
         };
         let format = row.format.clone().unwrap_or_default();
+        let readers = self.readers.clone();
         let cut = tokio::task::spawn_blocking(move || {
-            let kinds = split::kinds_of_master(&bytes, &format)?;
-            Ok(split::cut(&kinds))
+            let kinds = readers.kinds(&bytes, &format)?;
+            Ok::<_, Failure>(split::cut(&kinds))
         })
         .await;
         let (parts, notes) = match cut {
             Ok(Ok(x)) => x,
-            Ok(Err(reason)) => return Verdict::Quarantine(reason),
+            Ok(Err(failure)) => return failure.into(),
             Err(_) => return Verdict::Retry("the split was interrupted".into()),
         };
         if parts.is_empty() {
@@ -345,20 +375,21 @@ impl Pipeline {
                 serde_json::json!({ "from": stage.as_str(), "to": stage.next().as_str(), "result": detail }),
                 effect,
             ),
-            Verdict::Retry(error) if attempts + 1 < max_attempts => {
+            // `attempts` already counts this run (see `take`).
+            Verdict::Retry(error) if attempts < max_attempts => {
                 // 2 s, 4 s, 8 s … up to 10 minutes.
                 let backoff = 2_000i64
-                    .saturating_mul(1 << attempts.clamp(0, 9))
+                    .saturating_mul(1 << (attempts - 1).clamp(0, 9))
                     .min(600_000);
                 tracing::warn!(object = %item.object(), stage = stage.as_str(), error = %error, "scan stage failed; trying again");
                 (
                     stage,
-                    attempts + 1,
+                    attempts,
                     now + backoff,
                     None,
                     "scan.retry",
                     Outcome::Failure,
-                    serde_json::json!({ "stage": stage.as_str(), "error": error, "attempt": attempts + 1 }),
+                    serde_json::json!({ "stage": stage.as_str(), "error": error, "attempt": attempts }),
                     Effect::None,
                 )
             }
@@ -450,7 +481,8 @@ impl Pipeline {
     async fn wait(&self, item: Item, after: Duration) -> Result<(), DbError> {
         let to = Move {
             stage: item.stage().to_owned(),
-            attempts: item.attempts(),
+            // Waiting is not an attempt: give back the one counted when the item was taken.
+            attempts: (item.attempts() - 1).max(0),
             next_attempt_at: db::now_ms() + after.as_millis() as i64,
             quarantine_reason: None,
             quarantine_stage: None,

@@ -13,7 +13,7 @@ use super::image_pdf::ImagePdf;
 use crate::spool::crypto::{DataKey, EncryptingWriter, MasterKey};
 
 /// What the rendition's metadata says.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Meta {
     pub document: String,
     pub patient: String,
@@ -42,7 +42,7 @@ pub fn rendition(
 ) -> Result<Vec<u8>, String> {
     let mut doc = match format {
         "pdf" => {
-            let mut doc = Document::load_mem(master)
+            let mut doc = crate::document::load_pdf(master)
                 .map_err(|e| format!("the master cannot be read: {e}"))?;
             let total = doc.get_pages().len() as u32;
             let drop: Vec<u32> = (1..=total)
@@ -92,6 +92,7 @@ fn jpeg_pdf(jpeg: &[u8]) -> Result<Document, String> {
     d.read_info()
         .map_err(|e| format!("the JPEG is damaged: {e}"))?;
     let info = d.info().ok_or("the JPEG has no header")?;
+    super::pages::check_size(u64::from(info.width), u64::from(info.height))?;
     let (w, h) = (f64::from(info.width), f64::from(info.height));
     let width_pt = 595.28;
     let height_pt = width_pt * h / w.max(1.0);

@@ -9,7 +9,7 @@ use super::pages::{self, PageImage};
 use super::tiff;
 
 /// What one page is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PageKind {
     Cover(CoverSheet),
     /// A cover sheet whose patient cannot be read, and why.
@@ -21,25 +21,25 @@ pub enum PageKind {
 /// image cannot be decoded is an error: a cover sheet on it would be missed.
 pub fn kinds_of_master(bytes: &[u8], format: &str) -> Result<Vec<PageKind>, String> {
     let kind = |i: &PageImage| kind_of(&barcodes::scan_page(&i.luma, i.width, i.height));
-    let images = match format {
-        // One TIFF page in memory at a time.
-        "tiff" => {
-            let mut kinds = Vec::new();
-            tiff::each_page(bytes, |_, page| {
-                kinds.push(kind(&page.into_gray()));
-                Ok(())
-            })?;
-            return Ok(kinds);
-        }
-        "pdf" => pages::of_pdf(bytes)?,
-        "jpeg" => pages::of_jpeg(bytes)?,
+    // One page in memory at a time. A page without a scanned image was made on a computer: it
+    // cannot be a cover sheet.
+    let mut kinds = Vec::new();
+    match format {
+        "tiff" => tiff::each_page(bytes, |_, page| {
+            kinds.push(kind(&page.into_gray()));
+            Ok(())
+        })?,
+        "pdf" => pages::each_of_pdf(bytes, |image| {
+            kinds.push(image.as_ref().map_or(PageKind::Content, kind));
+        })?,
+        "jpeg" => kinds.extend(
+            pages::of_jpeg(bytes)?
+                .iter()
+                .map(|i| i.as_ref().map_or(PageKind::Content, kind)),
+        ),
         other => return Err(format!("{other} batches cannot be split by cover sheet")),
-    };
-    // A page without a scanned image was made on a computer: it cannot be a cover sheet.
-    Ok(images
-        .iter()
-        .map(|i| i.as_ref().map_or(PageKind::Content, kind))
-        .collect())
+    }
+    Ok(kinds)
 }
 
 /// Tells a page's kind from the codes found on it.

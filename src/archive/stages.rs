@@ -212,7 +212,13 @@ impl Pipeline {
         );
         let pages: Vec<usize> = meta.page_map.iter().map(|p| p - 1).collect();
         let sealed = tokio::task::spawn_blocking(move || {
-            let pdf = seal::rendition(&bytes, &format, &pages, &meta).map_err(Err)?;
+            let pdf = pipeline
+                .readers
+                .rendition(&bytes, &format, &pages, &meta)
+                .map_err(|f| match f {
+                    super::untrusted::Failure::Scan(why) => Err(why),
+                    super::untrusted::Failure::Passing(why) => Ok(why),
+                })?;
             let digest = seal::sha256(&pdf);
             let (request, nonce) = tsa::build_request(&digest).map_err(|e| Err(e.to_string()))?;
             let answer = tsa::post_request(&tsa_url, &request).map_err(|e| Ok(e.to_string()))?;

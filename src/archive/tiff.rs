@@ -103,6 +103,8 @@ fn decode(decoder: &mut Decoder<Cursor<&[u8]>>, index: usize) -> Result<TiffPage
     let page = index + 1;
     let damaged = |e: tiff::TiffError| format!("page {page}: the TIFF cannot be read: {e}");
     let (w, h) = decoder.dimensions().map_err(damaged)?;
+    super::pages::check_size(u64::from(w), u64::from(h))
+        .map_err(|e| format!("page {page}: {e}"))?;
     let (width, height) = (w as usize, h as usize);
     let colour = decoder.colortype().map_err(damaged)?;
     let dpi = resolution(decoder);

@@ -69,11 +69,17 @@ fn image_in_colour(doc: &lopdf::Document, image: &lopdf::xobject::PdfImage) -> b
 }
 
 fn pdf(bytes: &[u8]) -> Result<Measured, String> {
-    let doc = lopdf::Document::load_mem(bytes).map_err(|e| format!("the PDF is damaged: {e}"))?;
+    let doc = crate::document::load_pdf(bytes).map_err(|e| format!("the PDF is damaged: {e}"))?;
     let pages = doc.get_pages();
     let mut lowest: Option<u32> = None;
     let mut colour = false;
-    for page_id in pages.values() {
+    for (number, page_id) in &pages {
+        // A page declaring an image larger than any scan is refused here, before the split
+        // would decode it.
+        for image in doc.get_page_images(*page_id).unwrap_or_default() {
+            super::pages::check_size(image.width.max(0) as u64, image.height.max(0) as u64)
+                .map_err(|e| format!("page {number}: {e}"))?;
+        }
         if let Some(dpi) = page_dpi(&doc, *page_id) {
             lowest = Some(lowest.map_or(dpi, |l| l.min(dpi)));
         }
@@ -163,6 +169,7 @@ fn tiff(bytes: &[u8]) -> Result<Measured, String> {
         }
         let count = u16_at(next).ok_or_else(damaged)? as usize;
         let (mut xres, mut unit) = (None, 2u16);
+        let (mut width, mut height) = (None, None);
         for i in 0..count {
             let entry = next + 2 + i * 12;
             let tag = u16_at(entry).ok_or_else(damaged)?;
@@ -176,12 +183,30 @@ fn tiff(bytes: &[u8]) -> Result<Measured, String> {
                     xres = (den > 0).then(|| f64::from(num) / f64::from(den));
                 }
                 296 => unit = u16_at(entry + 8).ok_or_else(damaged)?,
+                // ImageWidth and ImageLength: SHORT (3) or LONG (4).
+                256 | 257 => {
+                    let kind = u16_at(entry + 2).ok_or_else(damaged)?;
+                    let value = if kind == 3 {
+                        u32::from(u16_at(entry + 8).ok_or_else(damaged)?)
+                    } else {
+                        u32_at(entry + 8).ok_or_else(damaged)?
+                    };
+                    if tag == 256 {
+                        width = Some(value);
+                    } else {
+                        height = Some(value);
+                    }
+                }
                 // PhotometricInterpretation: RGB, CMYK, YCbCr, CIELab, ICCLab.
                 262 => {
                     colour |= matches!(u16_at(entry + 8).ok_or_else(damaged)?, 2 | 5 | 6 | 8 | 9)
                 }
                 _ => {}
             }
+        }
+        if let (Some(w), Some(h)) = (width, height) {
+            super::pages::check_size(u64::from(w), u64::from(h))
+                .map_err(|e| format!("page {}: {e}", pages + 1))?;
         }
         if let Some(x) = xres {
             let dpi = if unit == 3 { x * 2.54 } else { x }.round() as u32;
@@ -204,6 +229,9 @@ fn jpeg(bytes: &[u8]) -> Result<Measured, String> {
     decoder
         .read_info()
         .map_err(|e| format!("the JPEG is damaged: {e}"))?;
+    if let Some(i) = decoder.info() {
+        super::pages::check_size(u64::from(i.width), u64::from(i.height))?;
+    }
     let dpi = bytes
         .windows(5)
         .position(|w| w == b"JFIF\0")

@@ -50,6 +50,26 @@ pub struct Event<'a> {
     pub detail: String,
 }
 
+/// The actor of a failed sign-in whose login names nobody the directory knows (what was typed
+/// is not kept: it is sometimes a password).
+pub const UNKNOWN_LOGIN: &str = "(unknown login)";
+
+/// `typed` when it looks like a login or a device name (letters, digits, `._@-`, at most 64),
+/// else [`UNKNOWN_LOGIN`]: a typed value that looks like anything else (a password, a card
+/// number with spaces) never reaches the trail.
+pub fn plausible_name(typed: &str) -> String {
+    let t = typed.trim();
+    let plausible = !t.is_empty()
+        && t.len() <= 64
+        && t.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '-'));
+    if plausible {
+        t.to_owned()
+    } else {
+        UNKNOWN_LOGIN.to_owned()
+    }
+}
+
 /// An event recorded on its own, outside any other change (a refused sign-in, a card nobody
 /// holds).
 #[derive(Debug, Clone)]

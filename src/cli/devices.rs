@@ -86,7 +86,11 @@ fn registry(s: &Settings) -> anyhow::Result<DeviceRegistry> {
     let db = Db::connect(&s.effective_database_url(), 2)?;
     let drivers = Drivers::load(Some(&s.drivers_dir))?;
     let tls = crate::output::tls::CopierTls::load(&s.release.copier_ca_file)?;
-    Ok(DeviceRegistry::new(db, Arc::new(drivers), tls))
+    let egress = s
+        .devices
+        .egress()
+        .map_err(|e| anyhow::anyhow!("devices: {e}"))?;
+    Ok(DeviceRegistry::new(db, Arc::new(drivers), tls, egress))
 }
 
 /// Runs a device command; returns the process exit code.

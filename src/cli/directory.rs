@@ -73,12 +73,16 @@ pub(crate) fn service(s: &Settings) -> anyhow::Result<DirectoryService> {
     std::fs::create_dir_all(&s.data_dir)?;
     let db = Db::connect(&s.effective_database_url(), 2)?;
     let d = directory::open(&s.directory, &s.effective_directory_file())?;
-    Ok(DirectoryService::new(
-        d,
-        db,
-        &s.directory,
-        s.ipp.auth_cache_secs,
-    ))
+    let service = DirectoryService::new(d, db, &s.directory, s.ipp.auth_cache_secs);
+    // Card references in the audit trail are keyed with the site's master key, when there is
+    // one yet (the same reference as the server writes).
+    let key_file = s.effective_master_key_file();
+    Ok(if key_file.exists() {
+        let master = crate::spool::crypto::MasterKey::load(&key_file)?;
+        service.with_card_key(&master.subkey("audit-card"))
+    } else {
+        service
+    })
 }
 
 use super::runtime;

@@ -9,12 +9,16 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::archive::settings::ArchiveSettings;
 pub use crate::capture::ScanSettings;
+pub use crate::devices::DevicesSettings;
 pub use crate::directory::settings::{
     BadgeFormat, BadgeSettings, DirectoryKind, DirectorySettings, IppAuthMode, IppSettings,
     RolesSettings,
 };
 pub use crate::release::settings::ReleaseSettings;
-pub use operations::{read_secret, AuditSettings, LimitsSettings, MonitoringSettings, TlsSettings};
+pub use crate::sandbox::SandboxSettings;
+pub use operations::{
+    parse_networks, read_secret, AuditSettings, LimitsSettings, MonitoringSettings, TlsSettings,
+};
 
 mod operations;
 pub use crate::reports::ReportsSettings;
@@ -96,6 +100,10 @@ pub struct Settings {
     pub scan: ScanSettings,
     /// Checking and filing scanned documents.
     pub archive: ArchiveSettings,
+    /// How untrusted documents are read (sandboxed worker processes).
+    pub sandbox: SandboxSettings,
+    /// Where copiers may be.
+    pub devices: DevicesSettings,
 }
 
 impl Default for Settings {
@@ -127,6 +135,8 @@ impl Default for Settings {
             monitoring: MonitoringSettings::default(),
             scan: ScanSettings::default(),
             archive: ArchiveSettings::default(),
+            sandbox: SandboxSettings::default(),
+            devices: DevicesSettings::default(),
         }
     }
 }
@@ -159,6 +169,8 @@ const KNOWN_KEYS: &[&str] = &[
     "monitoring",
     "scan",
     "archive",
+    "sandbox",
+    "devices",
 ];
 
 impl Settings {
@@ -271,6 +283,8 @@ impl Settings {
         self.monitoring = section_from_env(&self.monitoring, "FOLIO_MONITORING__", &env)?;
         self.scan = section_from_env(&self.scan, "FOLIO_SCAN__", &env)?;
         self.archive = section_from_env(&self.archive, "FOLIO_ARCHIVE__", &env)?;
+        self.sandbox = section_from_env(&self.sandbox, "FOLIO_SANDBOX__", &env)?;
+        self.devices = section_from_env(&self.devices, "FOLIO_DEVICES__", &env)?;
         Ok(())
     }
 
@@ -336,6 +350,18 @@ impl Settings {
             .parsed_exempt()
             .map_err(|message| ConfigError::Invalid {
                 key: "limits.exempt_networks".into(),
+                message,
+            })?;
+        self.devices
+            .egress()
+            .map_err(|message| ConfigError::Invalid {
+                key: "devices".into(),
+                message,
+            })?;
+        self.limits
+            .parsed_proxies()
+            .map_err(|message| ConfigError::Invalid {
+                key: "limits.trusted_proxies".into(),
                 message,
             })?;
         if crate::audit::syslog::Facility::parse(&self.audit.syslog_facility).is_none() {
@@ -547,9 +573,11 @@ node_name = ""
 #            the file directory's hashes); clients get 401 and prompt (CUPS, macOS, Windows).
 # Basic credentials are accepted in both modes. Env: FOLIO_IPP__AUTH.
 auth = "requesting-user-name"
-# Networks (CIDR) whose requesting-user-name is believed. Add your workstation subnets, e.g.
-# "10.20.0.0/16". Env: FOLIO_IPP__TRUSTED_NETWORKS (comma-separated).
-trusted_networks = ["127.0.0.0/8", "::1/128"]
+# Networks (CIDR) whose requesting-user-name is believed: none by default. Add the print
+# servers and terminal servers IT manages, e.g. "10.20.0.0/16"; never a reverse proxy's
+# address (set limits.trusted_proxies instead: then the client's own address is checked).
+# Env: FOLIO_IPP__TRUSTED_NETWORKS (comma-separated).
+trusted_networks = []
 # Seconds a successful password check is remembered in memory (clients send the password with
 # every request; this spares the directory). Env: FOLIO_IPP__AUTH_CACHE_SECS.
 auth_cache_secs = 300
@@ -604,8 +632,11 @@ timeout = 5
 retry_after = 30
 # Entries per page of paged searches (keep it below the server's size limit).
 page_size = 500
-# Ask everyone's PIN after the badge at the copier. Users may set a PIN even when false.
-badge_requires_pin = false
+# Ask everyone's PIN after the badge at the copier (a card number alone is not a secret: it is
+# printed on the card and any reader reads it). Someone without a PIN yet signs in with their
+# password at the copier and sets one in My printing. Users may set a PIN even when false.
+# Env: FOLIO_DIRECTORY__BADGE_REQUIRES_PIN.
+badge_requires_pin = true
 
 [directory.badge]
 # How card numbers are written in the directory: "hex" (card UID), "decimal" or "text".
@@ -669,6 +700,14 @@ header_timeout_secs = 20
 connections_per_address = 128
 # Networks without the cap: print servers and reverse proxies that carry many users.
 exempt_networks = []
+# Seconds a request body (a print job, a scan upload) may take to arrive in full, whatever its
+# pace (a client trickling bytes is cut off); a declared length above the limit is refused at
+# once. Env: FOLIO_LIMITS__BODY_TIMEOUT_SECS.
+body_timeout_secs = 600
+# Reverse proxies (CIDR) in front of Folio, e.g. ["127.0.0.1/32"] for nginx on the same host:
+# their X-Forwarded-For gives the client's address (trusted networks, sign-in limits, the
+# audit). Nobody else's X-Forwarded-For is believed. Env: FOLIO_LIMITS__TRUSTED_PROXIES.
+trusted_proxies = []
 
 [audit]
 # Copy every audit event to a syslog collector (SIEM), RFC 5424: "udp://siem.chu.example:514"
@@ -750,6 +789,35 @@ tsa_ca_file = ""
 deposit_dir = ""
 fhir_url = ""
 fhir_token_file = ""
+
+[sandbox]
+# Every document a client or a copier sends is read (pages, colour, images, cover sheets) in a
+# worker process confined by memory, processor time and a system-call filter (no network, no
+# files): a hostile document fails alone and the server goes on. Env: FOLIO_SANDBOX__<KEY>.
+# Workers for print jobs (0 = one per processor, at least 2) and for scans (0 = half the
+# processors, at least 1): a flood of scans never delays printing.
+print_workers = 0
+scan_workers = 0
+# Memory one worker may use, in MB: a document needing more is refused (print) or quarantined
+# (scan).
+memory_mb = 1024
+# Processor seconds one print job's analysis, and one scan step, may take.
+print_cpu_secs = 20
+scan_cpu_secs = 300
+# Jobs a worker runs before it is replaced.
+jobs_per_worker = 500
+# Filter workers' system calls (seccomp). Turn off only on a kernel without seccomp.
+syscall_filter = true
+
+[devices]
+# Where copiers may be: Folio connects only to these networks and ports, for printing, status,
+# capabilities and certificates (a device elsewhere is refused when it is added or changed, and
+# every connection is checked again, so a document never leaves for a host IT did not list).
+# Loopback and link-local addresses are refused even inside a broad network unless listed
+# themselves. Env: FOLIO_DEVICES__ALLOWED_NETWORKS, FOLIO_DEVICES__ALLOWED_PORTS.
+allowed_networks = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"]
+# IPP (631, or 80/443/8443 on some copiers), LPD (515), raw printing (9100-9102).
+allowed_ports = ["80", "443", "515", "631", "8443", "9100-9102"]
 "#;
 
 #[cfg(test)]
@@ -783,6 +851,8 @@ mod tests {
             toml::Table::try_from(MonitoringSettings::default()).unwrap(),
             toml::Table::try_from(ScanSettings::default()).unwrap(),
             toml::Table::try_from(ArchiveSettings::default()).unwrap(),
+            toml::Table::try_from(SandboxSettings::default()).unwrap(),
+            toml::Table::try_from(DevicesSettings::default()).unwrap(),
         ];
         for section in sections {
             for key in section.keys().filter(|k| *k != "badge") {

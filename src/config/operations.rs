@@ -28,6 +28,12 @@ pub struct LimitsSettings {
     pub connections_per_address: usize,
     /// Networks (CIDR) without the cap: print servers, reverse proxies.
     pub exempt_networks: Vec<String>,
+    /// Seconds a request body (a print job, a scan) may take to arrive in full, whatever its
+    /// pace; then the request is refused and nothing is kept.
+    pub body_timeout_secs: u64,
+    /// Reverse proxies (CIDR) in front of Folio: their `X-Forwarded-For` gives the client's
+    /// address (for trusted networks, sign-in limits, the audit). Nobody else's is believed.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for LimitsSettings {
@@ -36,6 +42,8 @@ impl Default for LimitsSettings {
             header_timeout_secs: 20,
             connections_per_address: 128,
             exempt_networks: Vec::new(),
+            body_timeout_secs: 600,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -43,15 +51,25 @@ impl Default for LimitsSettings {
 impl LimitsSettings {
     /// The exempt networks, parsed.
     pub fn parsed_exempt(&self) -> Result<Vec<ipnet::IpNet>, String> {
-        self.exempt_networks
-            .iter()
-            .map(|n| {
-                n.parse::<ipnet::IpNet>()
-                    .or_else(|_| n.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                    .map_err(|_| format!("`{n}` is not a network (CIDR) or an address"))
-            })
-            .collect()
+        parse_networks(&self.exempt_networks)
     }
+
+    /// The trusted proxies, parsed.
+    pub fn parsed_proxies(&self) -> Result<Vec<ipnet::IpNet>, String> {
+        parse_networks(&self.trusted_proxies)
+    }
+}
+
+/// Networks in CIDR notation (or single addresses); the error names the bad entry.
+pub fn parse_networks(list: &[String]) -> Result<Vec<ipnet::IpNet>, String> {
+    list.iter()
+        .map(|n| {
+            let n = n.trim();
+            n.parse::<ipnet::IpNet>()
+                .or_else(|_| n.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| format!("`{n}` is not a network (CIDR) or an address"))
+        })
+        .collect()
 }
 
 /// `[audit]`: where the audit trail is copied.

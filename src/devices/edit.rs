@@ -19,6 +19,7 @@ impl DeviceRegistry {
             .await?
             .ok_or(DeviceError::NotFound)?;
         let capabilities = self.validate(&change)?;
+        self.check_destination(&change.uri).await?;
         let capabilities = self
             .probe(&change, before.tls_pin.as_deref(), capabilities)
             .await;

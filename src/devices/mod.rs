@@ -13,6 +13,7 @@ use crate::audit;
 use crate::db::models::devices::{self as rows, DeviceRow, NewDeviceRow};
 use crate::db::{self, Db, DbError};
 use crate::drivers::{Capabilities, Drivers, Protocol};
+use crate::output::egress::Egress;
 use crate::output::tls::CopierTls;
 
 mod edit;
@@ -105,6 +106,37 @@ pub struct DeviceRegistry {
     db: Db,
     drivers: Arc<Drivers>,
     tls: CopierTls,
+    /// Where devices may be (see [`crate::output::egress`]).
+    egress: Arc<Egress>,
+}
+
+/// `[devices]`: where copiers may be. Folio connects only to these networks and ports (a
+/// device elsewhere is refused when added or changed, and every connection is checked).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DevicesSettings {
+    /// Copier networks (CIDR). Loopback and link-local are never reached unless listed
+    /// explicitly (an entry inside them).
+    pub allowed_networks: Vec<String>,
+    /// Ports and ranges (`"9100-9102"`).
+    pub allowed_ports: Vec<String>,
+}
+
+impl Default for DevicesSettings {
+    fn default() -> Self {
+        let own = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect();
+        DevicesSettings {
+            allowed_networks: own(crate::output::egress::DEFAULT_NETWORKS),
+            allowed_ports: own(crate::output::egress::DEFAULT_PORTS),
+        }
+    }
+}
+
+impl DevicesSettings {
+    /// The allow-list, parsed; the error names the bad entry.
+    pub fn egress(&self) -> Result<Egress, String> {
+        Egress::parse(&self.allowed_networks, &self.allowed_ports)
+    }
 }
 
 /// A new token and the hash stored for it.
@@ -125,8 +157,32 @@ pub fn token_hash(token: &str) -> String {
 }
 
 impl DeviceRegistry {
-    pub fn new(db: Db, drivers: Arc<Drivers>, tls: CopierTls) -> DeviceRegistry {
-        DeviceRegistry { db, drivers, tls }
+    pub fn new(db: Db, drivers: Arc<Drivers>, tls: CopierTls, egress: Egress) -> DeviceRegistry {
+        DeviceRegistry {
+            db,
+            drivers,
+            tls,
+            egress: Arc::new(egress),
+        }
+    }
+
+    /// Where devices may be.
+    pub fn egress(&self) -> Arc<Egress> {
+        self.egress.clone()
+    }
+
+    /// Refuses a device URI whose address (every address its name resolves to) is not on an
+    /// allowed copier network and port: checked before Folio connects to it at all.
+    pub(crate) async fn check_destination(&self, uri: &str) -> Result<(), DeviceError> {
+        let Some(protocol) = Protocol::of_uri(uri) else {
+            return Ok(()); // validate() names the scheme.
+        };
+        let address = protocol.address_of(uri);
+        let egress = self.egress.clone();
+        tokio::task::spawn_blocking(move || egress.resolve(&address).map(|_| ()))
+            .await
+            .map_err(|e| DeviceError::Invalid(e.to_string()))?
+            .map_err(|e| DeviceError::Invalid(format!("{}: {e}", uri.trim())))
     }
 
     /// The TLS configuration for talking to `device` (its pin, or the trusted roots).
@@ -150,8 +206,9 @@ impl DeviceRegistry {
             });
         }
         let (tls, address) = (self.tls.clone(), Protocol::Ipps.address_of(uri));
+        let egress = self.egress.clone();
         tokio::task::spawn_blocking(move || {
-            tls.fingerprint(&address, std::time::Duration::from_secs(5))
+            tls.fingerprint(&address, std::time::Duration::from_secs(5), &egress)
         })
         .await
         .map_err(|e| DeviceError::Invalid(e.to_string()))?
@@ -264,10 +321,12 @@ impl DeviceRegistry {
         }
         let uri = new.uri.trim().to_owned();
         let tls = self.tls.client_config(pin);
+        let egress = self.egress.clone();
         let answer = tokio::task::spawn_blocking(move || {
             let limits = crate::output::Limits {
                 connect: std::time::Duration::from_secs(3),
                 io: std::time::Duration::from_secs(5),
+                egress,
             };
             crate::output::ipp::IppDevice::new(&uri, &profile, limits, Some(tls)).capabilities()
         })
@@ -296,6 +355,7 @@ impl DeviceRegistry {
     /// can do.
     pub async fn add(&self, new: NewDevice, actor: &str) -> Result<(Device, String), DeviceError> {
         let capabilities = self.validate(&new)?;
+        self.check_destination(&new.uri).await?;
         let pin = match &new.tls_pin {
             Some(p) => Some(self.resolve_pin(new.uri.trim(), p).await?),
             None => None,

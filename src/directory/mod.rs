@@ -15,6 +15,7 @@ pub mod ldif;
 pub mod password;
 mod service;
 pub mod settings;
+pub mod throttle;
 
 use std::sync::Arc;
 
@@ -22,8 +23,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 pub use service::{
-    BadgeError, BadgeMatch, DirectoryService, LookupError, PinError, RegisterError, Registration,
-    UserLookup, Via,
+    BadgeError, BadgeMatch, DirectoryService, Login, LookupError, PinError, RegisterError,
+    Registration, UserLookup, Via,
 };
 use settings::{DirectoryKind, DirectorySettings};
 

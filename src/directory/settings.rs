@@ -99,7 +99,9 @@ impl Default for DirectorySettings {
             timeout: 5,
             page_size: 500,
             retry_after: 30,
-            badge_requires_pin: false,
+            // A card number is not a secret (printed, photocopied, read by any reader): with a
+            // PIN, a number someone found or guessed opens nobody's session.
+            badge_requires_pin: true,
             badge: BadgeSettings::default(),
         }
     }
@@ -176,7 +178,9 @@ impl Default for IppSettings {
     fn default() -> Self {
         IppSettings {
             auth: IppAuthMode::RequestingUserName,
-            trusted_networks: vec!["127.0.0.0/8".into(), "::1/128".into()],
+            // Nobody by default: behind a reverse proxy on the same host, "loopback" would be
+            // every client (see limits.trusted_proxies).
+            trusted_networks: Vec::new(),
             auth_cache_secs: 300,
         }
     }
@@ -185,15 +189,7 @@ impl Default for IppSettings {
 impl IppSettings {
     /// The trusted networks, parsed; the error names the bad entry.
     pub fn parsed_networks(&self) -> Result<Vec<ipnet::IpNet>, String> {
-        self.trusted_networks
-            .iter()
-            .map(|n| {
-                let n = n.trim();
-                n.parse::<ipnet::IpNet>()
-                    .or_else(|_| n.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                    .map_err(|_| format!("`{n}` is not a network (CIDR) or an address"))
-            })
-            .collect()
+        crate::config::parse_networks(&self.trusted_networks)
     }
 }
 

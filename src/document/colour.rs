@@ -5,8 +5,14 @@
 //! space, an image whose pixels are not grey. A document saved as colour but grey on every
 //! page (the common scanned letter) is black & white.
 //!
-//! The walk is bounded: content and images beyond the limits below, or anything lopdf cannot
-//! decode, make the answer unknown (`None`), which no rule condition matches.
+//! The walk is bounded for hostile files: a budget per document of operators, decoded bytes
+//! and time ([`Budget`]), a depth for forms drawing forms and for colour spaces naming colour
+//! spaces (a palette whose base is itself), and each image judged once however often it is
+//! drawn. Past a limit, or anything lopdf cannot decode, the answer is unknown (`None`), which
+//! no rule condition matches.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use lopdf::content::Content;
 use lopdf::{Dictionary, Document, Object, ObjectId};
@@ -17,6 +23,16 @@ const MAX_CONTENT: usize = 16 * 1024 * 1024;
 const MAX_IMAGE: usize = 64 * 1024 * 1024;
 /// Forms drawing forms.
 const MAX_DEPTH: u32 = 6;
+/// Colour spaces defined through other colour spaces (Indexed over ICCBased is 2).
+const MAX_SPACE_DEPTH: u32 = 4;
+/// Content operators walked in one document.
+const MAX_OPERATORS: u64 = 4_000_000;
+/// Bytes decoded (content, forms, images) in one document.
+const MAX_DECODED: u64 = 512 * 1024 * 1024;
+/// Time the walk may take for one document.
+const MAX_TIME: Duration = Duration::from_secs(5);
+/// A palette holds at most 256 entries of at most 4 components.
+const MAX_PALETTE: usize = 256 * 4;
 /// A component difference below this (out of 1.0) is grey (rounding, JPEG noise).
 const CHROMA: f32 = 0.06;
 /// Images: pixels whose channels differ by more than this (out of 255) are coloured…
@@ -25,41 +41,67 @@ const PIXEL_CHROMA: u8 = 28;
 const COLOURED_PER_10K: usize = 5;
 
 /// Why the walk stopped without an answer.
+#[derive(Debug)]
 struct Unknown;
 
 type Found = Result<bool, Unknown>;
 
+/// What one document's walk may still spend.
+struct Budget {
+    operators: u64,
+    decoded: u64,
+    until: Instant,
+}
+
+impl Budget {
+    fn new() -> Budget {
+        Budget {
+            operators: MAX_OPERATORS,
+            decoded: MAX_DECODED,
+            until: Instant::now() + MAX_TIME,
+        }
+    }
+
+    fn operators(&mut self, n: usize) -> Result<(), Unknown> {
+        self.operators = self.operators.checked_sub(n as u64).ok_or(Unknown)?;
+        if Instant::now() > self.until {
+            return Err(Unknown);
+        }
+        Ok(())
+    }
+
+    fn decoded(&mut self, n: usize) -> Result<(), Unknown> {
+        self.decoded = self.decoded.checked_sub(n as u64).ok_or(Unknown)?;
+        if Instant::now() > self.until {
+            return Err(Unknown);
+        }
+        Ok(())
+    }
+}
+
+/// One document's walk: the document, what it may still spend, images already judged.
+struct Walk<'a> {
+    doc: &'a Document,
+    budget: Budget,
+    images: HashMap<ObjectId, bool>,
+}
+
 /// `Some(true)` when a page of `doc` has colour, `Some(false)` when none has, `None` when it
 /// could not be told.
 pub fn colour_used(doc: &Document) -> Option<bool> {
+    let mut walk = Walk {
+        doc,
+        budget: Budget::new(),
+        images: HashMap::new(),
+    };
     for page in doc.page_iter() {
-        match page_has_colour(doc, page) {
+        match walk.page_has_colour(page) {
             Ok(true) => return Some(true),
             Ok(false) => {}
             Err(Unknown) => return None,
         }
     }
     Some(false)
-}
-
-fn page_has_colour(doc: &Document, page: ObjectId) -> Found {
-    let content = doc
-        .get_page_content_with_limit(page, MAX_CONTENT)
-        .map_err(|_| Unknown)?;
-    let resources = page_resources(doc, page);
-    let mut budget = MAX_CONTENT;
-    walk(doc, &content, resources.as_ref(), 0, &mut budget)
-}
-
-/// The page's resources (its own, else inherited), merged when split over several objects.
-fn page_resources(doc: &Document, page: ObjectId) -> Option<Dictionary> {
-    let (direct, ids) = doc.get_page_resources(page).ok()?;
-    if let Some(d) = direct {
-        return Some(d.clone());
-    }
-    ids.iter()
-        .find_map(|id| doc.get_dictionary(*id).ok())
-        .cloned()
 }
 
 /// The colour space currently selected for filling or stroking.
@@ -86,78 +128,351 @@ struct State {
     stroke: Space,
 }
 
-fn walk(
-    doc: &Document,
-    content: &[u8],
-    resources: Option<&Dictionary>,
-    depth: u32,
-    budget: &mut usize,
-) -> Found {
-    let ops = Content::decode(content).map_err(|_| Unknown)?.operations;
-    let mut state = State {
-        fill: Space::Gray,
-        stroke: Space::Gray,
-    };
-    let mut saved = Vec::new();
-    for op in &ops {
-        let numbers: Vec<f32> = op
-            .operands
-            .iter()
-            .filter_map(|o| o.as_float().ok())
-            .collect();
-        let coloured = match op.operator.as_str() {
-            "q" => {
-                saved.push(state.clone());
-                false
-            }
-            "Q" => {
-                if let Some(s) = saved.pop() {
-                    state = s;
-                }
-                false
-            }
-            "g" | "G" => false,
-            "rg" | "RG" => rgb_has_chroma(&numbers),
-            "k" | "K" => cmyk_has_chroma(&numbers),
-            "cs" | "CS" => {
-                let space = op
-                    .operands
-                    .first()
-                    .map(|o| resolve_space(doc, o, resources))
-                    .transpose()?
-                    .unwrap_or(Space::Gray);
-                if op.operator == "cs" {
-                    state.fill = space;
-                } else {
-                    state.stroke = space;
-                }
-                false
-            }
-            "sc" | "scn" => space_has_colour(&state.fill, &numbers),
-            "SC" | "SCN" => space_has_colour(&state.stroke, &numbers),
-            "sh" => match named(resources, b"Shading", op.operands.first(), doc) {
-                Some(sh) => shading_has_colour(doc, sh, resources)?,
-                None => false,
-            },
-            "Do" => {
-                let Some(name) = op.operands.first() else {
-                    continue;
-                };
-                xobject_has_colour(doc, name, resources, depth, budget, &state)?
-            }
-            "BI" => match op.operands.first() {
-                Some(Object::Stream(image)) => {
-                    inline_image_has_colour(doc, &image.dict, resources)?
-                }
-                _ => false,
-            },
-            _ => false,
+/// Graphics states saved by `q` and not yet restored: more is a hostile file.
+const MAX_SAVED: usize = 4096;
+
+impl Walk<'_> {
+    fn page_has_colour(&mut self, page: ObjectId) -> Found {
+        let content = self
+            .doc
+            .get_page_content_with_limit(page, MAX_CONTENT)
+            .map_err(|_| Unknown)?;
+        self.budget.decoded(content.len())?;
+        let resources = page_resources(self.doc, page);
+        let mut budget = MAX_CONTENT;
+        self.walk(&content, resources.as_ref(), 0, &mut budget)
+    }
+
+    fn walk(
+        &mut self,
+        content: &[u8],
+        resources: Option<&Dictionary>,
+        depth: u32,
+        budget: &mut usize,
+    ) -> Found {
+        let doc = self.doc;
+        let ops = Content::decode(content).map_err(|_| Unknown)?.operations;
+        self.budget.operators(ops.len())?;
+        let mut state = State {
+            fill: Space::Gray,
+            stroke: Space::Gray,
         };
-        if coloured {
-            return Ok(true);
+        let mut saved = Vec::new();
+        for op in &ops {
+            let numbers: Vec<f32> = op
+                .operands
+                .iter()
+                .take(8)
+                .filter_map(|o| o.as_float().ok())
+                .collect();
+            let coloured = match op.operator.as_str() {
+                "q" => {
+                    if saved.len() >= MAX_SAVED {
+                        return Err(Unknown);
+                    }
+                    saved.push(state.clone());
+                    false
+                }
+                "Q" => {
+                    if let Some(s) = saved.pop() {
+                        state = s;
+                    }
+                    false
+                }
+                "g" | "G" => false,
+                "rg" | "RG" => rgb_has_chroma(&numbers),
+                "k" | "K" => cmyk_has_chroma(&numbers),
+                "cs" | "CS" => {
+                    let space = op
+                        .operands
+                        .first()
+                        .map(|o| self.resolve_space(o, resources, 0))
+                        .transpose()?
+                        .unwrap_or(Space::Gray);
+                    if op.operator == "cs" {
+                        state.fill = space;
+                    } else {
+                        state.stroke = space;
+                    }
+                    false
+                }
+                "sc" | "scn" => space_has_colour(&state.fill, &numbers),
+                "SC" | "SCN" => space_has_colour(&state.stroke, &numbers),
+                "sh" => match named(resources, b"Shading", op.operands.first(), doc) {
+                    Some(sh) => self.shading_has_colour(sh, resources)?,
+                    None => false,
+                },
+                "Do" => {
+                    let Some(name) = op.operands.first() else {
+                        continue;
+                    };
+                    self.xobject_has_colour(name, resources, depth, budget, &state)?
+                }
+                "BI" => match op.operands.first() {
+                    Some(Object::Stream(image)) => {
+                        self.inline_image_has_colour(&image.dict, resources)?
+                    }
+                    _ => false,
+                },
+                _ => false,
+            };
+            if coloured {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn resolve_space(
+        &mut self,
+        o: &Object,
+        resources: Option<&Dictionary>,
+        depth: u32,
+    ) -> Result<Space, Unknown> {
+        if depth > MAX_SPACE_DEPTH {
+            return Err(Unknown);
+        }
+        let doc = self.doc;
+        let o = deref(doc, o);
+        if let Ok(name) = o.as_name() {
+            return Ok(match name {
+                b"DeviceGray" | b"CalGray" | b"G" => Space::Gray,
+                b"DeviceRGB" | b"CalRGB" | b"RGB" => Space::Rgb,
+                b"DeviceCMYK" | b"CMYK" => Space::Cmyk,
+                b"Pattern" => Space::Pattern,
+                _ => match named(resources, b"ColorSpace", Some(o), doc) {
+                    // A definition is resolved without the resources: it cannot name another.
+                    Some(def) => self.resolve_space(def, None, depth + 1)?,
+                    // A name nobody defines: a broken file, not a colour.
+                    None => Space::Gray,
+                },
+            });
+        }
+        let Ok(array) = o.as_array() else {
+            return Ok(Space::Gray);
+        };
+        let family = array.first().and_then(|f| f.as_name().ok()).unwrap_or(b"");
+        Ok(match family {
+            b"CalGray" => Space::Gray,
+            b"CalRGB" => Space::Rgb,
+            b"Lab" => Space::Lab,
+            b"ICCBased" => {
+                let n = array
+                    .get(1)
+                    .map(|s| deref(doc, s))
+                    .and_then(|s| s.as_stream().ok())
+                    .and_then(|s| s.dict.get(b"N").ok())
+                    .and_then(|n| n.as_i64().ok());
+                match n {
+                    Some(1) => Space::Gray,
+                    Some(3) => Space::Rgb,
+                    Some(4) => Space::Cmyk,
+                    _ => return Err(Unknown),
+                }
+            }
+            b"Separation" => match array.get(1).and_then(|n| n.as_name().ok()) {
+                Some(b"Black") | Some(b"All") => Space::BlackInk,
+                _ => Space::Spot,
+            },
+            b"DeviceN" => {
+                let names = array
+                    .get(1)
+                    .map(|n| deref(doc, n))
+                    .and_then(|n| n.as_array().ok());
+                let only_black = names.is_some_and(|n| {
+                    n.iter()
+                        .all(|c| matches!(c.as_name(), Ok(b"Black") | Ok(b"None")))
+                });
+                if only_black {
+                    Space::BlackInk
+                } else {
+                    Space::Spot
+                }
+            }
+            b"Indexed" | b"I" => {
+                let base = match array.get(1) {
+                    Some(b) => self.resolve_space(b, resources, depth + 1)?,
+                    None => return Err(Unknown),
+                };
+                // A palette's base is a plain colour space (PDF 32000-1 8.6.6.3).
+                if matches!(base, Space::Indexed(_) | Space::Pattern) {
+                    return Err(Unknown);
+                }
+                let lookup: Vec<u8> = match array.get(3).map(|l| deref(doc, l)) {
+                    Some(Object::String(bytes, _)) => bytes.clone(),
+                    Some(Object::Stream(s)) => s
+                        .decompressed_content_with_limit(MAX_PALETTE)
+                        .map_err(|_| Unknown)?,
+                    _ => return Err(Unknown),
+                };
+                self.budget.decoded(lookup.len())?;
+                Space::Indexed(palette_has_colour(&base, &lookup))
+            }
+            b"Pattern" => Space::Pattern,
+            _ => return Err(Unknown),
+        })
+    }
+
+    fn shading_has_colour(&mut self, shading: &Object, resources: Option<&Dictionary>) -> Found {
+        let dict = match shading {
+            Object::Dictionary(d) => d,
+            Object::Stream(s) => &s.dict,
+            _ => return Ok(false),
+        };
+        let space = match dict.get(b"ColorSpace") {
+            Ok(cs) => self.resolve_space(cs, resources, 0)?,
+            Err(_) => return Ok(false),
+        };
+        // A shading in a colour space is judged colour: its function is not evaluated.
+        Ok(!matches!(space, Space::Gray | Space::BlackInk))
+    }
+
+    fn xobject_has_colour(
+        &mut self,
+        name: &Object,
+        resources: Option<&Dictionary>,
+        depth: u32,
+        budget: &mut usize,
+        state: &State,
+    ) -> Found {
+        let doc = self.doc;
+        let Some(name) = name.as_name().ok() else {
+            return Ok(false);
+        };
+        let Some(entry) = resources
+            .and_then(|r| r.get(b"XObject").ok())
+            .map(|x| deref(doc, x))
+            .and_then(|x| x.as_dict().ok())
+            .and_then(|x| x.get(name).ok())
+        else {
+            return Ok(false);
+        };
+        let id = entry.as_reference().ok();
+        let Object::Stream(x) = deref(doc, entry) else {
+            return Ok(false);
+        };
+        match x.dict.get(b"Subtype").and_then(|s| s.as_name()) {
+            Ok(b"Image") => {
+                // A stencil mask paints with the current fill colour.
+                if matches!(x.dict.get(b"ImageMask"), Ok(Object::Boolean(true))) {
+                    return Ok(!matches!(state.fill, Space::Gray | Space::BlackInk)
+                        && !matches!(state.fill, Space::Indexed(false)));
+                }
+                // Drawn on every page (a letterhead), judged once.
+                if let Some(known) = id.and_then(|id| self.images.get(&id)) {
+                    return Ok(*known);
+                }
+                let found = self.image_has_colour(x, resources)?;
+                if let Some(id) = id {
+                    self.images.insert(id, found);
+                }
+                Ok(found)
+            }
+            Ok(b"Form") => {
+                if depth >= MAX_DEPTH {
+                    return Err(Unknown);
+                }
+                let content = x.decompressed_content_with_limit(*budget).or_else(|_| {
+                    if x.dict.has(b"Filter") || x.content.len() > *budget {
+                        Err(Unknown)
+                    } else {
+                        Ok(x.content.clone())
+                    }
+                })?;
+                *budget = budget.checked_sub(content.len()).ok_or(Unknown)?;
+                self.budget.decoded(content.len())?;
+                let own = x
+                    .dict
+                    .get(b"Resources")
+                    .ok()
+                    .map(|r| deref(doc, r))
+                    .and_then(|r| r.as_dict().ok());
+                self.walk(&content, own.or(resources), depth + 1, budget)
+            }
+            _ => Ok(false),
         }
     }
-    Ok(false)
+
+    fn inline_image_has_colour(
+        &mut self,
+        dict: &Dictionary,
+        resources: Option<&Dictionary>,
+    ) -> Found {
+        let space = match dict.get(b"ColorSpace").or_else(|_| dict.get(b"CS")) {
+            Ok(cs) => self.resolve_space(cs, resources, 0)?,
+            Err(_) => return Ok(false),
+        };
+        // Inline images are small (icons, rules): judged by their colour space.
+        Ok(match space {
+            Space::Gray | Space::BlackInk => false,
+            Space::Indexed(c) => c,
+            _ => true,
+        })
+    }
+
+    fn image_has_colour(&mut self, image: &lopdf::Stream, resources: Option<&Dictionary>) -> Found {
+        let doc = self.doc;
+        let dict = &image.dict;
+        let space = match dict.get(b"ColorSpace") {
+            Ok(cs) => self.resolve_space(cs, resources, 0)?,
+            // JPX images carry their space inside; judged below.
+            Err(_) => Space::Rgb,
+        };
+        match space {
+            Space::Gray | Space::BlackInk => return Ok(false),
+            Space::Indexed(c) => return Ok(c),
+            Space::Rgb | Space::Cmyk => {}
+            _ => return Ok(true),
+        }
+        let filters: Vec<&[u8]> = match dict.get(b"Filter").map(|f| deref(doc, f)) {
+            Ok(Object::Name(n)) => vec![n.as_slice()],
+            Ok(Object::Array(a)) => a.iter().filter_map(|f| f.as_name().ok()).collect(),
+            _ => Vec::new(),
+        };
+        match filters.last() {
+            Some(&b"DCTDecode") | Some(&b"DCT") => {
+                if filters.len() != 1 {
+                    // Flate around JPEG: undo the outer filters only.
+                    return Err(Unknown);
+                }
+                self.budget.decoded(image.content.len())?;
+                jpeg_has_colour(&image.content)
+            }
+            Some(&b"JPXDecode") | Some(&b"JBIG2Decode") => Err(Unknown),
+            _ => {
+                let bits = dict
+                    .get(b"BitsPerComponent")
+                    .and_then(|b| b.as_i64())
+                    .unwrap_or(8);
+                if bits != 8 {
+                    return Err(Unknown);
+                }
+                let limit =
+                    MAX_IMAGE.min(usize::try_from(self.budget.decoded).unwrap_or(MAX_IMAGE));
+                let pixels = image.decompressed_content_with_limit(limit).or_else(|_| {
+                    if filters.is_empty() && image.content.len() <= limit {
+                        Ok(image.content.clone())
+                    } else {
+                        Err(Unknown)
+                    }
+                })?;
+                self.budget.decoded(pixels.len())?;
+                let n = if matches!(space, Space::Cmyk) { 4 } else { 3 };
+                Ok(pixels_have_colour(&pixels, n))
+            }
+        }
+    }
+}
+
+/// The page's resources (its own, else inherited), merged when split over several objects.
+fn page_resources(doc: &Document, page: ObjectId) -> Option<Dictionary> {
+    let (direct, ids) = doc.get_page_resources(page).ok()?;
+    if let Some(d) = direct {
+        return Some(d.clone());
+    }
+    ids.iter()
+        .find_map(|id| doc.get_dictionary(*id).ok())
+        .cloned()
 }
 
 fn spread(values: &[f32]) -> f32 {
@@ -205,83 +520,6 @@ fn named<'a>(
     Some(deref(doc, dict.get(name).ok()?))
 }
 
-fn resolve_space(
-    doc: &Document,
-    o: &Object,
-    resources: Option<&Dictionary>,
-) -> Result<Space, Unknown> {
-    let o = deref(doc, o);
-    if let Ok(name) = o.as_name() {
-        return Ok(match name {
-            b"DeviceGray" | b"CalGray" | b"G" => Space::Gray,
-            b"DeviceRGB" | b"CalRGB" | b"RGB" => Space::Rgb,
-            b"DeviceCMYK" | b"CMYK" => Space::Cmyk,
-            b"Pattern" => Space::Pattern,
-            _ => match named(resources, b"ColorSpace", Some(o), doc) {
-                Some(def) => resolve_space(doc, def, None)?,
-                // A name nobody defines: a broken file, not a colour.
-                None => Space::Gray,
-            },
-        });
-    }
-    let Ok(array) = o.as_array() else {
-        return Ok(Space::Gray);
-    };
-    let family = array.first().and_then(|f| f.as_name().ok()).unwrap_or(b"");
-    Ok(match family {
-        b"CalGray" => Space::Gray,
-        b"CalRGB" => Space::Rgb,
-        b"Lab" => Space::Lab,
-        b"ICCBased" => {
-            let n = array
-                .get(1)
-                .map(|s| deref(doc, s))
-                .and_then(|s| s.as_stream().ok())
-                .and_then(|s| s.dict.get(b"N").ok())
-                .and_then(|n| n.as_i64().ok());
-            match n {
-                Some(1) => Space::Gray,
-                Some(3) => Space::Rgb,
-                Some(4) => Space::Cmyk,
-                _ => return Err(Unknown),
-            }
-        }
-        b"Separation" => match array.get(1).and_then(|n| n.as_name().ok()) {
-            Some(b"Black") | Some(b"All") => Space::BlackInk,
-            _ => Space::Spot,
-        },
-        b"DeviceN" => {
-            let names = array
-                .get(1)
-                .map(|n| deref(doc, n))
-                .and_then(|n| n.as_array().ok());
-            let only_black = names.is_some_and(|n| {
-                n.iter()
-                    .all(|c| matches!(c.as_name(), Ok(b"Black") | Ok(b"None")))
-            });
-            if only_black {
-                Space::BlackInk
-            } else {
-                Space::Spot
-            }
-        }
-        b"Indexed" | b"I" => {
-            let base = match array.get(1) {
-                Some(b) => resolve_space(doc, b, resources)?,
-                None => return Err(Unknown),
-            };
-            let lookup: Vec<u8> = match array.get(3).map(|l| deref(doc, l)) {
-                Some(Object::String(bytes, _)) => bytes.clone(),
-                Some(Object::Stream(s)) => s.decompressed_content().map_err(|_| Unknown)?,
-                _ => return Err(Unknown),
-            };
-            Space::Indexed(palette_has_colour(&base, &lookup))
-        }
-        b"Pattern" => Space::Pattern,
-        _ => return Err(Unknown),
-    })
-}
-
 fn palette_has_colour(base: &Space, lookup: &[u8]) -> bool {
     let n = match base {
         Space::Gray | Space::BlackInk => return false,
@@ -293,137 +531,6 @@ fn palette_has_colour(base: &Space, lookup: &[u8]) -> bool {
         let c = &entry[..3];
         c.iter().max().unwrap_or(&0) - c.iter().min().unwrap_or(&0) > PIXEL_CHROMA
     })
-}
-
-fn shading_has_colour(doc: &Document, shading: &Object, resources: Option<&Dictionary>) -> Found {
-    let dict = match shading {
-        Object::Dictionary(d) => d,
-        Object::Stream(s) => &s.dict,
-        _ => return Ok(false),
-    };
-    let space = match dict.get(b"ColorSpace") {
-        Ok(cs) => resolve_space(doc, cs, resources)?,
-        Err(_) => return Ok(false),
-    };
-    // A shading in a colour space is judged colour: its function is not evaluated.
-    Ok(!matches!(space, Space::Gray | Space::BlackInk))
-}
-
-fn xobject_has_colour(
-    doc: &Document,
-    name: &Object,
-    resources: Option<&Dictionary>,
-    depth: u32,
-    budget: &mut usize,
-    state: &State,
-) -> Found {
-    let Some(Object::Stream(x)) = named(resources, b"XObject", Some(name), doc) else {
-        return Ok(false);
-    };
-    match x.dict.get(b"Subtype").and_then(|s| s.as_name()) {
-        Ok(b"Image") => {
-            // A stencil mask paints with the current fill colour.
-            if matches!(x.dict.get(b"ImageMask"), Ok(Object::Boolean(true))) {
-                return Ok(!matches!(state.fill, Space::Gray | Space::BlackInk)
-                    && !matches!(state.fill, Space::Indexed(false)));
-            }
-            image_has_colour(doc, x, resources)
-        }
-        Ok(b"Form") => {
-            if depth >= MAX_DEPTH {
-                return Err(Unknown);
-            }
-            let content = x.decompressed_content_with_limit(*budget).or_else(|_| {
-                if x.dict.has(b"Filter") {
-                    Err(Unknown)
-                } else {
-                    Ok(x.content.clone())
-                }
-            })?;
-            *budget = budget.checked_sub(content.len()).ok_or(Unknown)?;
-            let own = x
-                .dict
-                .get(b"Resources")
-                .ok()
-                .map(|r| deref(doc, r))
-                .and_then(|r| r.as_dict().ok());
-            walk(doc, &content, own.or(resources), depth + 1, budget)
-        }
-        _ => Ok(false),
-    }
-}
-
-fn inline_image_has_colour(
-    doc: &Document,
-    dict: &Dictionary,
-    resources: Option<&Dictionary>,
-) -> Found {
-    let space = match dict.get(b"ColorSpace").or_else(|_| dict.get(b"CS")) {
-        Ok(cs) => resolve_space(doc, cs, resources)?,
-        Err(_) => return Ok(false),
-    };
-    // Inline images are small (icons, rules): judged by their colour space.
-    Ok(match space {
-        Space::Gray | Space::BlackInk => false,
-        Space::Indexed(c) => c,
-        _ => true,
-    })
-}
-
-fn image_has_colour(
-    doc: &Document,
-    image: &lopdf::Stream,
-    resources: Option<&Dictionary>,
-) -> Found {
-    let dict = &image.dict;
-    let space = match dict.get(b"ColorSpace") {
-        Ok(cs) => resolve_space(doc, cs, resources)?,
-        // JPX images carry their space inside; judged below.
-        Err(_) => Space::Rgb,
-    };
-    match space {
-        Space::Gray | Space::BlackInk => return Ok(false),
-        Space::Indexed(c) => return Ok(c),
-        Space::Rgb | Space::Cmyk => {}
-        _ => return Ok(true),
-    }
-    let filters: Vec<&[u8]> = match dict.get(b"Filter").map(|f| deref(doc, f)) {
-        Ok(Object::Name(n)) => vec![n.as_slice()],
-        Ok(Object::Array(a)) => a.iter().filter_map(|f| f.as_name().ok()).collect(),
-        _ => Vec::new(),
-    };
-    match filters.last() {
-        Some(&b"DCTDecode") | Some(&b"DCT") => {
-            let data = if filters.len() == 1 {
-                image.content.clone()
-            } else {
-                // Flate around JPEG: undo the outer filters only.
-                return Err(Unknown);
-            };
-            jpeg_has_colour(&data)
-        }
-        Some(&b"JPXDecode") | Some(&b"JBIG2Decode") => Err(Unknown),
-        _ => {
-            let bits = dict
-                .get(b"BitsPerComponent")
-                .and_then(|b| b.as_i64())
-                .unwrap_or(8);
-            if bits != 8 {
-                return Err(Unknown);
-            }
-            let pixels = image
-                .decompressed_content_with_limit(MAX_IMAGE)
-                .or_else(|_| {
-                    if filters.is_empty() {
-                        Ok(image.content.clone())
-                    } else {
-                        Err(Unknown)
-                    }
-                })?;
-            let n = if matches!(space, Space::Cmyk) { 4 } else { 3 };
-            Ok(pixels_have_colour(&pixels, n))
-        }
-    }
 }
 
 /// Decodes the JPEG at an eighth of its size (the DC coefficients only: cheap) and looks at
@@ -640,5 +747,80 @@ pub(crate) mod tests {
         assert_eq!(jpeg_has_colour(&stamp).ok(), Some(true));
         // A JPEG that does not decode is unknown, never colour.
         assert!(jpeg_has_colour(b"\xFF\xD8\xFF\xD9").is_err());
+    }
+
+    #[test]
+    fn a_palette_whose_base_is_itself_is_unknown_not_a_stack_overflow() {
+        let mut doc = pdf_with("/CS0 cs 0 scn 0 0 10 10 re f", Dictionary::new());
+        let space = doc.new_object_id();
+        doc.objects.insert(
+            space,
+            Object::Array(vec![
+                Object::Name(b"Indexed".to_vec()),
+                Object::Reference(space),
+                Object::Integer(0),
+                Object::String(vec![0, 0, 0], lopdf::StringFormat::Hexadecimal),
+            ]),
+        );
+        let page = doc.page_iter().next().unwrap();
+        doc.get_dictionary_mut(page).unwrap().set(
+            "Resources",
+            dictionary! { "ColorSpace" => dictionary! { "CS0" => space } },
+        );
+        assert_eq!(colour_used(&doc), None);
+    }
+
+    #[test]
+    fn a_palette_that_inflates_past_its_largest_size_is_unknown() {
+        use std::io::Write;
+        let deflate = |data: &[u8]| {
+            let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+            e.write_all(data).unwrap();
+            e.finish().unwrap()
+        };
+        // 64 MB of zeros, compressed twice: a few kilobytes.
+        let bomb = deflate(&deflate(&vec![0u8; 64 * 1024 * 1024]));
+        assert!(bomb.len() < 64 * 1024);
+        let mut doc = pdf_with("/CS0 cs 0 scn 0 0 10 10 re f", Dictionary::new());
+        let lookup = doc.add_object(Stream::new(
+            dictionary! { "Filter" => vec![Object::Name(b"FlateDecode".to_vec()), Object::Name(b"FlateDecode".to_vec())] },
+            bomb,
+        ));
+        let page = doc.page_iter().next().unwrap();
+        doc.get_dictionary_mut(page).unwrap().set(
+            "Resources",
+            dictionary! { "ColorSpace" => dictionary! { "CS0" => vec![Object::Name(b"Indexed".to_vec()), Object::Name(b"DeviceRGB".to_vec()), 255.into(), lookup.into()] } },
+        );
+        assert_eq!(colour_used(&doc), None);
+    }
+
+    #[test]
+    fn forms_fanning_out_exhaust_the_budget_instead_of_the_processor() {
+        // Each form draws the next one 40 times, five deep: 40^5 walks without a budget.
+        let mut doc = pdf_with("/F0 Do", Dictionary::new());
+        let mut next: Option<ObjectId> = None;
+        for _ in 0..5 {
+            let draws = "/F0 Do ".repeat(40);
+            let resources = match next {
+                Some(id) => dictionary! { "XObject" => dictionary! { "F0" => id } },
+                None => Dictionary::new(),
+            };
+            next = Some(doc.add_object(Stream::new(
+                dictionary! { "Type" => "XObject", "Subtype" => "Form", "Resources" => resources },
+                if next.is_some() {
+                    draws.into_bytes()
+                } else {
+                    b"0 g".to_vec()
+                },
+            )));
+        }
+        let page = doc.page_iter().next().unwrap();
+        doc.get_dictionary_mut(page).unwrap().set(
+            "Resources",
+            dictionary! { "XObject" => dictionary! { "F0" => next.unwrap() } },
+        );
+        let started = std::time::Instant::now();
+        assert_eq!(colour_used(&doc), None);
+        assert!(started.elapsed() < MAX_TIME + Duration::from_secs(5));
     }
 }

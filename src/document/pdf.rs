@@ -56,9 +56,14 @@ impl PdfScan {
 
     /// The page count, and whether the pages carry colour (known only for PDFs parsed in
     /// memory).
-    pub fn finish(self) -> Result<(Option<u32>, Option<bool>), DocumentError> {
+    pub fn finish(
+        self,
+        inspector: &dyn super::PdfInspector,
+    ) -> Result<(Option<u32>, Option<bool>), DocumentError> {
         match self.buffered {
-            Some(buf) => parse_in_memory(&buf).map(|(pages, colour)| (Some(pages), colour)),
+            Some(buf) => {
+                parse_in_memory(&buf, inspector).map(|(pages, colour)| (Some(pages), colour))
+            }
             None => {
                 if !self.tail.windows(5).any(|w| w == b"%%EOF") {
                     return Err(DocumentError::Malformed(
@@ -98,15 +103,26 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-fn parse_in_memory(buf: &[u8]) -> Result<(u32, Option<bool>), DocumentError> {
+fn parse_in_memory(
+    buf: &[u8],
+    inspector: &dyn super::PdfInspector,
+) -> Result<(u32, Option<bool>), DocumentError> {
     if !buf.windows(5).rev().take(2048).any(|w| w == b"%%EOF") {
         return Err(DocumentError::Malformed(
             "the PDF has no end-of-file marker (truncated?)".into(),
         ));
     }
-    // lopdf is defensive, but a panic on hostile input must not take the request down.
+    let facts = inspector.inspect(buf)?;
+    Ok((facts.pages, facts.colour))
+}
+
+/// Reads a whole PDF: its pages and whether they carry colour. Untrusted input: the server runs
+/// this in a sandboxed worker ([`super::Sandboxed`]); the parser's own limits
+/// ([`super::load_pdf`], the colour walk's budget) keep it bounded there too.
+pub fn inspect(buf: &[u8]) -> Result<super::PdfFacts, DocumentError> {
+    // lopdf is defensive, but a panic on hostile input must fail this document only.
     let parsed = std::panic::catch_unwind(|| {
-        lopdf::Document::load_mem(buf).map(|doc| {
+        super::load_pdf(buf).map(|doc| {
             let pages = doc.get_pages().len() as u32;
             (pages, super::colour::colour_used(&doc))
         })
@@ -119,7 +135,7 @@ fn parse_in_memory(buf: &[u8]) -> Result<(u32, Option<bool>), DocumentError> {
     if pages == 0 {
         return Err(DocumentError::Malformed("the PDF has no pages".into()));
     }
-    Ok((pages, colour))
+    Ok(super::PdfFacts { pages, colour })
 }
 
 #[cfg(test)]
@@ -169,7 +185,7 @@ pub(crate) mod tests {
         for c in data.chunks(chunk) {
             s.feed(c);
         }
-        s.finish()
+        s.finish(&crate::document::InProcess)
     }
 
     #[test]
@@ -199,6 +215,6 @@ pub(crate) mod tests {
         for c in pdf.chunks(3) {
             s.feed(c);
         }
-        assert_eq!(s.finish(), Ok((Some(5), None)));
+        assert_eq!(s.finish(&crate::document::InProcess), Ok((Some(5), None)));
     }
 }

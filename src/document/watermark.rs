@@ -24,7 +24,7 @@ pub fn stamp(pdf: &[u8], text: &str) -> Result<Vec<u8>, DocumentError> {
 
 fn stamp_inner(pdf: &[u8], text: &str) -> Result<Vec<u8>, DocumentError> {
     let malformed = |e: lopdf::Error| DocumentError::Malformed(format!("invalid PDF: {e}"));
-    let mut doc = Document::load_mem(pdf).map_err(malformed)?;
+    let mut doc = super::load_pdf(pdf).map_err(malformed)?;
     if doc.is_encrypted() {
         return Err(DocumentError::Unsupported(
             ": an encrypted PDF cannot be stamped".into(),

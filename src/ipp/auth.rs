@@ -13,7 +13,8 @@ use base64::Engine;
 use super::wire::Group;
 use super::{requesting_user, status, IppError};
 use crate::config::IppAuthMode;
-use crate::directory::{DirectoryService, LookupError};
+use crate::directory::throttle::{Channel, Origin};
+use crate::directory::{DirectoryService, Login, LookupError};
 use crate::domain::ANONYMOUS;
 
 /// How the queue authenticates, and the directory it asks.
@@ -21,6 +22,8 @@ pub struct IppAuth {
     pub mode: IppAuthMode,
     pub trusted: Vec<ipnet::IpNet>,
     pub directory: DirectoryService,
+    /// Reverse proxies whose forwarded client address is believed.
+    pub proxies: crate::web::client::TrustedProxies,
 }
 
 /// Operations that act as someone: they need an identity.
@@ -53,9 +56,17 @@ impl IppAuth {
                     "only HTTP Basic authentication is supported",
                 ));
             };
-            return match self.directory.authenticate(&uid, &password).await {
-                Ok(Some(user)) => Ok(user.uid),
-                Ok(None) => {
+            let origin = Origin::new(Channel::Ipp, self.proxies.client_of(http));
+            return match self.directory.sign_in(origin, &uid, &password).await {
+                Ok(Login::Accepted(user)) => Ok(user.uid),
+                Ok(Login::Throttled(wait)) => Err(IppError::new(
+                    status::SERVICE_UNAVAILABLE,
+                    format!(
+                        "too many wrong passwords: try again in {} minutes",
+                        wait.as_secs().div_ceil(60).max(1)
+                    ),
+                )),
+                Ok(Login::Refused) => {
                     // The name as typed may be a password typed in the wrong field, or carry
                     // control characters: only a valid, short name reaches the log.
                     let shown = crate::domain::UserName::parse(&uid)
@@ -100,7 +111,7 @@ impl IppAuth {
                 Ok(ANONYMOUS.to_owned())
             }
         };
-        if !self.is_trusted(http.peer_addr().map(|a| a.ip())) {
+        if !self.is_trusted(self.proxies.client_of(http)) {
             // Challenge instead of refusing, so the client asks its user for a password.
             if needed {
                 return Err(IppError::new(

@@ -9,8 +9,13 @@ use crate::db::models::jobs::JobRow;
 use crate::domain::{ColorMode, DocumentFormat, JobState, JobStateReason, Sides};
 use crate::policy::{sheets, Ticket};
 
-/// Attributes that can name a patient: shown to the job's owner only.
-const PRIVATE: &[&str] = &["job-name", "document-name-supplied"];
+/// Attributes that can name a patient, or say whose a job is: shown to the job's owner only
+/// (CUPS' `JobPrivateValues`). Others, anonymous clients included, see that a job exists.
+const PRIVATE: &[&str] = &[
+    "job-name",
+    "document-name-supplied",
+    "job-originating-user-name",
+];
 
 /// Job template attributes (the "job-template" group of requested-attributes).
 const TEMPLATE: &[&str] = &[
@@ -76,6 +81,12 @@ pub fn state_message(job: &JobRow) -> String {
     if let Some(m) = &job.state_message {
         return m.clone();
     }
+    reason_message(job)
+}
+
+/// The message of the job's state reason alone: what others than its owner see (a recorded
+/// message can name the owner, a delegate and the copier).
+fn reason_message(job: &JobRow) -> String {
     match JobStateReason::from_code(job.state_reason) {
         JobStateReason::JobIncoming => "Waiting for the document".into(),
         JobStateReason::JobHoldUntilSpecified => "Held: badge at any copier to print it".into(),
@@ -111,7 +122,14 @@ pub fn job_group(
                 JobStateReason::from_code(job.state_reason).keyword(),
             )],
         ),
-        Attr::new("job-state-message", text(&state_message(job))),
+        Attr::new(
+            "job-state-message",
+            text(&if is_owner {
+                state_message(job)
+            } else {
+                reason_message(job)
+            }),
+        ),
         Attr::new("job-name", name(&job.name)),
         Attr::new("job-originating-user-name", name(&job.owner)),
         Attr::new(

@@ -115,6 +115,7 @@ impl From<SpoolError> for IppError {
                 status::DOCUMENT_FORMAT_NOT_SUPPORTED
             }
             SpoolError::Document(DocumentError::Malformed(_)) => status::DOCUMENT_FORMAT_ERROR,
+            SpoolError::Document(DocumentError::Unavailable(_)) => status::TEMPORARY_ERROR,
             SpoolError::Compression(_) => status::COMPRESSION_ERROR,
             SpoolError::NotFound => status::NOT_FOUND,
             SpoolError::NotPossible(_) => status::NOT_POSSIBLE,
@@ -247,8 +248,42 @@ pub async fn handle(
     payload: web::Payload,
 ) -> HttpResponse {
     let started = Instant::now();
+    // IPP travels as application/ipp (RFC 8010): anything else is not a print client, and
+    // could be another site's page posting a form with the browser's saved password.
+    let is_ipp = http
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/ipp"));
+    if !is_ipp {
+        return HttpResponse::UnsupportedMediaType()
+            .content_type("text/plain; charset=utf-8")
+            .body("IPP requests are sent as application/ipp\n");
+    }
     let mut body = Body::new(payload);
+    // A declared length beyond the largest job is refused after the attribute section only
+    // (to answer in IPP), never read to the end; the connection is then closed.
+    let max_body = svc
+        .info
+        .max_job_bytes
+        .saturating_add(MAX_ATTRIBUTE_BYTES as u64);
+    let oversized = http
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .is_some_and(|n| n > max_body);
     let (version, request_id, op, result) = match body.read_request(MAX_ATTRIBUTE_BYTES).await {
+        Ok(req) if oversized => {
+            let max_mb = svc.info.max_job_bytes / (1024 * 1024);
+            tracing::warn!(max_mb, "IPP request larger than allowed: refused unread");
+            let e = IppError::new(
+                status::REQUEST_ENTITY_TOO_LARGE,
+                format!("the document is larger than the {max_mb} MB allowed"),
+            );
+            (req.version, req.request_id, req.operation, Err(e))
+        }
         Ok(req) => {
             let version = if matches!(req.version.0, 1 | 2) {
                 req.version
@@ -269,8 +304,17 @@ pub async fn handle(
             (version, rid, op, Err(e))
         }
     };
-    // Whatever the outcome, the rest of the body is read so the connection stays usable.
-    body.drain().await;
+    // Whatever the outcome, the rest of the body is read so the connection stays usable. A
+    // declared oversized body is not waited for: the answer goes now, the connection closes,
+    // and what the client is still sending is discarded for a few seconds behind the answer so
+    // that a client writing its whole body before reading still gets it.
+    if oversized {
+        actix_web::rt::spawn(async move {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), body.drain()).await;
+        });
+    } else {
+        body.drain().await;
+    }
     let challenge = matches!(&result, Err(e) if e.status == status::NOT_AUTHENTICATED);
     let response = match result {
         Ok(reply) => build_response(
@@ -315,9 +359,11 @@ pub async fn handle(
             .content_type("application/ipp")
             .body(response);
     }
-    HttpResponse::Ok()
-        .content_type("application/ipp")
-        .body(response)
+    let mut ok = HttpResponse::Ok();
+    if oversized {
+        ok.insert_header((actix_web::http::header::CONNECTION, "close"));
+    }
+    ok.content_type("application/ipp").body(response)
 }
 
 fn build_response(

@@ -131,7 +131,10 @@ impl<'a> IppDevice<'a> {
     }
 
     fn agent(&self) -> ureq::Agent {
+        // Every connection (redirects are not followed) only to the copier networks IT allows.
         let mut builder = ureq::AgentBuilder::new()
+            .resolver(self.limits.egress.resolver())
+            .redirects(0)
             .timeout_connect(self.limits.connect)
             .timeout_read(self.limits.io)
             .timeout_write(self.limits.io);

@@ -11,7 +11,7 @@
 //! Folio does not run as root, so it connects from an ordinary port.
 
 use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::TcpStream;
 
 use super::{pjl, CountingReader, JobLabel, Limits, OutputError, Sent, Ticket};
 use crate::domain::ColorMode;
@@ -87,11 +87,11 @@ pub fn send<R: Read>(
     }
     let address = Protocol::Lpd.address_of(uri);
     let queue = field(&queue_of(uri), 100);
-    let addr = address
-        .to_socket_addrs()
-        .map_err(|e| OutputError::Unreachable(format!("{address}: {e}")))?
-        .next()
-        .ok_or_else(|| OutputError::Unreachable(format!("{address}: no address")))?;
+    // Only to the copier networks IT allows (devices.allowed_networks, allowed_ports).
+    let addr = limits
+        .egress
+        .connect_address(&address)
+        .map_err(|e| OutputError::Unreachable(format!("{address}: {e}")))?;
     let stream = TcpStream::connect_timeout(&addr, limits.connect)
         .map_err(|e| OutputError::Unreachable(format!("{address}: {e}")))?;
     stream

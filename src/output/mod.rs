@@ -14,6 +14,7 @@
 //! These functions block (the document is decrypted as a stream into the socket): call them on
 //! the blocking thread pool, one task per job, so ten released jobs go out at once.
 
+pub mod egress;
 pub mod ipp;
 pub mod lpd;
 pub mod pjl;
@@ -46,12 +47,14 @@ pub struct JobLabel {
     pub name: String,
 }
 
-/// Time limits towards devices.
-#[derive(Debug, Clone, Copy)]
+/// What Folio may do towards devices: time limits, and where it may connect at all.
+#[derive(Debug, Clone)]
 pub struct Limits {
     pub connect: Duration,
     /// Waiting for an answer, and between two writes of the document.
     pub io: Duration,
+    /// The copier networks and ports Folio may connect to.
+    pub egress: std::sync::Arc<egress::Egress>,
 }
 
 impl Default for Limits {
@@ -59,6 +62,7 @@ impl Default for Limits {
         Limits {
             connect: Duration::from_secs(5),
             io: Duration::from_secs(30),
+            egress: Default::default(),
         }
     }
 }
@@ -222,10 +226,11 @@ pub fn device_status(
         }
         Some(p @ (Protocol::Socket | Protocol::Lpd)) => {
             let address = p.address_of(uri);
-            let reachable = std::net::ToSocketAddrs::to_socket_addrs(&address)
-                .ok()
-                .and_then(|mut a| a.next())
-                .is_some_and(|a| std::net::TcpStream::connect_timeout(&a, limits.connect).is_ok());
+            let target = match limits.egress.connect_address(&address) {
+                Ok(a) => a,
+                Err(e) => return DeviceStatus::unreachable(&e.to_string()),
+            };
+            let reachable = std::net::TcpStream::connect_timeout(&target, limits.connect).is_ok();
             if reachable {
                 DeviceStatus {
                     ready: true,

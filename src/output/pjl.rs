@@ -3,7 +3,7 @@
 //! once the last byte is written and the connection closed cleanly, "sent" is all Folio knows.
 
 use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::TcpStream;
 
 use super::{CountingReader, JobLabel, Limits, OutputError, Sent, Ticket};
 use crate::domain::{ColorMode, Sides};
@@ -79,11 +79,11 @@ pub fn send<R: Read>(
             "colour was asked of a device that prints mono only".into(),
         ));
     }
-    let addr = address
-        .to_socket_addrs()
-        .map_err(|e| OutputError::Unreachable(format!("{address}: {e}")))?
-        .next()
-        .ok_or_else(|| OutputError::Unreachable(format!("{address}: no address")))?;
+    // Only to the copier networks IT allows (devices.allowed_networks, allowed_ports).
+    let addr = limits
+        .egress
+        .connect_address(address)
+        .map_err(|e| OutputError::Unreachable(format!("{address}: {e}")))?;
     let mut stream = TcpStream::connect_timeout(&addr, limits.connect)
         .map_err(|e| OutputError::Unreachable(format!("{address}: {e}")))?;
     stream

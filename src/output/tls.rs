@@ -6,7 +6,7 @@
 //! them without turning verification off.
 
 use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::TcpStream;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -91,7 +91,12 @@ impl CopierTls {
     /// Connects to `address` (`host:port`) and returns the hex SHA-256 of the certificate the
     /// device presents, without trusting it: what an administrator pins after checking it (on
     /// the copier's panel or web page) matches.
-    pub fn fingerprint(&self, address: &str, timeout: Duration) -> anyhow::Result<String> {
+    pub fn fingerprint(
+        &self,
+        address: &str,
+        timeout: Duration,
+        egress: &super::egress::Egress,
+    ) -> anyhow::Result<String> {
         let seen = Arc::new(Mutex::new(None));
         let verifier = Pinned {
             pin: [0; 32],
@@ -109,10 +114,7 @@ impl CopierTls {
             .unwrap_or(address);
         let name =
             ServerName::try_from(host.to_owned()).map_err(|e| anyhow::anyhow!("{host}: {e}"))?;
-        let addr = address
-            .to_socket_addrs()?
-            .next()
-            .ok_or_else(|| anyhow::anyhow!("{address} does not resolve"))?;
+        let addr = egress.connect_address(address)?;
         let mut tcp = TcpStream::connect_timeout(&addr, timeout)?;
         tcp.set_read_timeout(Some(timeout))?;
         tcp.set_write_timeout(Some(timeout))?;

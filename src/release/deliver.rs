@@ -64,8 +64,9 @@ pub struct Target {
     pub tls: Arc<rustls::ClientConfig>,
     pub limits: Limits,
     pub usage: Usage,
-    /// A line to stamp on every page (PDF documents), from IT's rules.
-    pub watermark: Option<String>,
+    /// A line to stamp on every page (PDF documents), from IT's rules, and the sandboxed
+    /// worker pool that stamps it.
+    pub watermark: Option<(String, crate::document::Sandboxed)>,
 }
 
 /// PDFs up to this size are stamped in memory; larger ones print without the watermark.
@@ -230,7 +231,7 @@ fn ticket_for(job: &JobRow, device: &Device) -> Ticket {
 }
 
 fn deliver(spool: &Spool, target: &Target, job: &JobRow, doc: &DocumentRow) -> Outcome {
-    let (device, profile, limits) = (&target.device, &target.profile, target.limits);
+    let (device, profile, limits) = (&target.device, &target.profile, &target.limits);
     let format = DocumentFormat::from_code(doc.format)
         .map(|f| f.mime())
         .unwrap_or("application/pdf");
@@ -241,7 +242,9 @@ fn deliver(spool: &Spool, target: &Target, job: &JobRow, doc: &DocumentRow) -> O
     };
     let protocol = Protocol::of_uri(&device.uri);
     let stamped = match &target.watermark {
-        Some(text) if format == "application/pdf" => stamped(spool, doc, text, job.id),
+        Some((text, stamper)) if format == "application/pdf" => {
+            stamped(spool, stamper, doc, text, job.id)
+        }
         _ => None,
     };
     let size = stamped
@@ -266,7 +269,7 @@ fn deliver(spool: &Spool, target: &Target, job: &JobRow, doc: &DocumentRow) -> O
             Some(Protocol::Ipp | Protocol::Ipps) => IppDevice::new(
                 &device.uri,
                 profile,
-                limits,
+                limits.clone(),
                 Some(target.tls.clone()),
             )
             .print(&label, &ticket, format, reader, Some(size)),
@@ -280,7 +283,7 @@ fn deliver(spool: &Spool, target: &Target, job: &JobRow, doc: &DocumentRow) -> O
                         &label,
                         &ticket,
                         reader,
-                        limits,
+                        limits.clone(),
                     )
                 }
                 None => Err(OutputError::Unsupported("the profile has no PJL".into())),
@@ -295,7 +298,7 @@ fn deliver(spool: &Spool, target: &Target, job: &JobRow, doc: &DocumentRow) -> O
                     reader,
                     size,
                     job.id,
-                    limits,
+                    limits.clone(),
                 ),
                 None => Err(OutputError::Unsupported("the profile has no PJL".into())),
             },
@@ -334,7 +337,13 @@ fn deliver(spool: &Spool, target: &Target, job: &JobRow, doc: &DocumentRow) -> O
 
 /// The document with IT's watermark, or `None` to print it as it is (too large, or a PDF the
 /// stamp cannot be added to: printing matters more than the stamp, and the log says why).
-fn stamped(spool: &Spool, doc: &DocumentRow, text: &str, job_id: i64) -> Option<Vec<u8>> {
+fn stamped(
+    spool: &Spool,
+    stamper: &crate::document::Sandboxed,
+    doc: &DocumentRow,
+    text: &str,
+    job_id: i64,
+) -> Option<Vec<u8>> {
     if doc.size_bytes as u64 > WATERMARK_LIMIT {
         tracing::warn!(
             job_id,
@@ -351,7 +360,7 @@ fn stamped(spool: &Spool, doc: &DocumentRow, text: &str, job_id: i64) -> Option<
         tracing::warn!(job_id, error = %e, "cannot read the document to stamp it");
         return None;
     }
-    match crate::document::watermark::stamp(&plain, text) {
+    match stamper.stamp(&plain, text) {
         Ok(out) => Some(out),
         Err(e) => {
             tracing::warn!(job_id, error = %e, "printed without the watermark");
@@ -374,7 +383,7 @@ fn follow(target: &Target, label: &JobLabel, sent: Sent) -> Outcome {
     let ipp = IppDevice::new(
         &device.uri,
         &target.profile,
-        target.limits,
+        target.limits.clone(),
         Some(target.tls.clone()),
     );
     match ipp.follow(remote, &label.user, Duration::from_secs(1), Instant::now() + FOLLOW_FOR) {

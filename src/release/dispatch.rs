@@ -69,9 +69,9 @@ impl ReleaseService {
                     device: device.clone(),
                     profile,
                     tls: self.inner.devices.tls_for(device),
-                    limits: self.inner.limits,
+                    limits: self.inner.limits.clone(),
                     usage,
-                    watermark,
+                    watermark: watermark.map(|text| (text, self.inner.stamper.clone())),
                 };
                 deliver::spawn(self.inner.spool.clone(), target, t.job);
                 Ok(JobResult {

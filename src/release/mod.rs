@@ -161,9 +161,12 @@ struct Inner {
     node: String,
     policy: crate::policy::PolicyStore,
     quotas: crate::policy::quota::Quotas,
+    /// Stamps watermarks on documents in sandboxed workers (the print lane).
+    stamper: crate::document::Sandboxed,
 }
 
 impl ReleaseService {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         db: Db,
         spool: Spool,
@@ -172,8 +175,10 @@ impl ReleaseService {
         settings: &settings::ReleaseSettings,
         node: String,
         policy: crate::policy::PolicyStore,
+        stamper: crate::document::Sandboxed,
     ) -> ReleaseService {
         let quotas = crate::policy::quota::Quotas::new(db.clone());
+        let egress = devices.egress();
         ReleaseService {
             inner: Arc::new(Inner {
                 quotas,
@@ -188,11 +193,13 @@ impl ReleaseService {
                 idle: Duration::from_secs(settings.session_idle_secs.max(10)),
                 limits: Limits {
                     io: Duration::from_secs(settings.copier_timeout_secs.max(1)),
+                    egress,
                     ..Limits::default()
                 },
                 failures: Mutex::new(Failures::default()),
                 node,
                 policy,
+                stamper,
             }),
         }
     }
@@ -261,55 +268,28 @@ impl ReleaseService {
             .await
     }
 
-    /// Opens a session for a user who signed in with their login and password at the
-    /// terminal (a forgotten badge). Wrong passwords count towards the device's lockout.
-    pub async fn start_with_password(
-        &self,
-        device: &Device,
-        login: &str,
-        password: &str,
-    ) -> Result<SessionView, ReleaseError> {
-        let user = self.authenticate(device, login, password).await?;
-        self.open(device, &user, false, "password").await
-    }
-
-    /// Checks a login and password typed at `device`'s terminal, with the same lockout as
-    /// badges (per login, per device).
+    /// Checks a login and password typed at `device`'s terminal (from `address`, the panel's
+    /// browser): the directory's throttle (per login, per address, audited), and the device's
+    /// own lockout shared with badges.
     pub async fn authenticate(
         &self,
         device: &Device,
+        address: Option<std::net::IpAddr>,
         login: &str,
         password: &str,
     ) -> Result<crate::directory::DirectoryUser, ReleaseError> {
-        let login_key = format!("login:{}", login.trim().to_lowercase());
+        use crate::directory::throttle::{Channel, Origin};
+        use crate::directory::Login;
         let device_key = format!("device:{}", device.id);
-        {
-            let f = self.failures();
-            if f.locked(&login_key) || f.locked(&device_key) {
-                return Err(ReleaseError::Locked);
-            }
+        if self.failures().locked(&device_key) {
+            return Err(ReleaseError::Locked);
         }
-        match self.inner.directory.authenticate(login, password).await {
-            Ok(Some(user)) => Ok(user),
-            Ok(None) => {
-                {
-                    let mut f = self.failures();
-                    f.fail(login_key);
-                    f.fail(device_key);
-                }
-                let login: String = login.trim().chars().take(64).collect();
-                crate::audit::record(
-                    &self.inner.db,
-                    crate::audit::Record {
-                        actor: login,
-                        action: "release.session",
-                        object: format!("device:{}", device.id),
-                        device: Some(device.name.clone()),
-                        outcome: crate::audit::Outcome::Failure,
-                        detail: serde_json::json!({ "reason": "wrong login or password" }),
-                    },
-                )
-                .await;
+        let origin = Origin::new(Channel::Terminal, address);
+        match self.inner.directory.sign_in(origin, login, password).await {
+            Ok(Login::Accepted(user)) => Ok(user),
+            Ok(Login::Throttled(_)) => Err(ReleaseError::Locked),
+            Ok(Login::Refused) => {
+                self.failures().fail(device_key);
                 Err(ReleaseError::WrongPassword)
             }
             Err(crate::directory::LookupError::Unavailable(m)) => {
@@ -392,6 +372,7 @@ impl ReleaseService {
         let limits = Limits {
             connect: Duration::from_millis(1500),
             io: Duration::from_millis(1500),
+            egress: self.inner.devices.egress(),
         };
         let tls = Some(self.inner.devices.tls_for(device));
         let status = tokio::task::spawn_blocking(move || {
@@ -622,11 +603,17 @@ impl ReleaseService {
         let mine = self.jobs_of(&s.uid).await?;
         let mut results = Vec::new();
         for job_id in jobs {
-            if !mine.iter().any(|j| j.id == job_id) {
+            // A delegation lets the delegate release the owner's jobs, never discard them.
+            let delegated = mine.iter().any(|j| j.id == job_id && j.delegated);
+            if delegated || !mine.iter().any(|j| j.id == job_id) {
                 results.push(JobResult {
                     id: job_id,
                     result: "not-found",
-                    message: "no such job of yours".into(),
+                    message: if delegated {
+                        "only its owner can delete this job".into()
+                    } else {
+                        "no such job of yours".into()
+                    },
                     warning: None,
                 });
                 continue;

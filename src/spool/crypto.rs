@@ -153,6 +153,17 @@ impl MasterKey {
 const SEALED_TEXT: &str = "enc1:";
 
 impl MasterKey {
+    /// A key for `purpose` derived from the master key (HMAC-SHA256 over a label): the same on
+    /// every node of a site, and telling nothing of the master key.
+    pub fn subkey(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
+        use hmac::Mac;
+        let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.key[..])
+            .expect("HMAC takes keys of any length");
+        mac.update(b"folio-subkey-v1:");
+        mac.update(purpose.as_bytes());
+        Zeroizing::new(mac.finalize().into_bytes().into())
+    }
+
     /// Seals a short text (a job or document name, which can name a patient) for storage in a
     /// database column: `enc1:` then hex of nonce and AES-256-GCM ciphertext, `context` bound
     /// as associated data so a sealed job name cannot pass for another field.

@@ -23,7 +23,7 @@ pub use store::{Compression, DocumentWriter, StoredDocument};
 use crate::db::models::documents::{self, DocumentRow, NewDocument};
 use crate::db::models::jobs::{self, JobRow, NewJob, Which};
 use crate::db::{self, Db, DbError};
-use crate::document::DocumentError;
+use crate::document::{DocumentError, PdfInspector};
 use crate::domain::{DocumentFormat, JobState, JobStateReason};
 use crate::metrics::METRICS;
 use crypto::{CryptoError, DecryptingReader, MasterKey};
@@ -107,6 +107,8 @@ struct Inner {
     /// Free bytes kept on the spool's filesystem: below, new documents are refused.
     reserve_bytes: u64,
     intake: mpsc::Sender<committer::Intake>,
+    /// Reads the PDFs clients send (a sandboxed worker in the server).
+    inspector: Arc<dyn PdfInspector + Send + Sync>,
 }
 
 fn now_ms() -> i64 {
@@ -130,6 +132,8 @@ pub(crate) fn new_document_row(job_id: i64, doc: &StoredDocument) -> NewDocument
 
 impl Spool {
     /// Opens the spool under `data_dir`, reconciles files with rows, starts the committer.
+    /// Incoming PDFs are read by `inspector`.
+    #[allow(clippy::too_many_arguments)]
     pub fn open(
         db: Db,
         data_dir: &Path,
@@ -137,6 +141,7 @@ impl Spool {
         hold_hours: u64,
         incoming_timeout_secs: u64,
         reserve_mb: u64,
+        inspector: Arc<dyn PdfInspector + Send + Sync>,
     ) -> Result<Spool, SpoolError> {
         let docs_dir = data_dir.join("spool");
         std::fs::create_dir_all(&docs_dir)?;
@@ -153,6 +158,7 @@ impl Spool {
                 incoming_timeout_ms: (incoming_timeout_secs as i64).saturating_mul(1000),
                 reserve_bytes: reserve_mb.saturating_mul(1_048_576),
                 intake,
+                inspector,
             }),
         })
     }
@@ -170,6 +176,7 @@ impl Spool {
                 incoming_timeout_ms: 0,
                 reserve_bytes: 0,
                 intake,
+                inspector: Arc::new(crate::document::InProcess),
             }),
         })
     }
@@ -198,6 +205,7 @@ impl Spool {
             compression,
             max_bytes,
             name,
+            self.inner.inspector.clone(),
         )
     }
 

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::crypto::{DataKey, EncryptingWriter, MasterKey};
 use super::SpoolError;
-use crate::document::{Analysis, Analyzer};
+use crate::document::{Analysis, Analyzer, PdfInspector};
 use crate::domain::DocumentFormat;
 
 /// File name suffix of encrypted documents.
@@ -109,10 +109,12 @@ pub struct DocumentWriter {
     wrapped_key: Vec<u8>,
     name: Option<String>,
     finished: bool,
+    inspector: std::sync::Arc<dyn PdfInspector + Send + Sync>,
 }
 
 impl DocumentWriter {
-    /// Creates the document's file (mode 0600) in `dir`.
+    /// Creates the document's file (mode 0600) in `dir`; a PDF is read by `inspector` at the
+    /// end.
     pub fn create(
         dir: &Path,
         master: &MasterKey,
@@ -120,6 +122,7 @@ impl DocumentWriter {
         compression: Compression,
         max_bytes: u64,
         name: Option<String>,
+        inspector: std::sync::Arc<dyn PdfInspector + Send + Sync>,
     ) -> Result<DocumentWriter, SpoolError> {
         use std::os::unix::fs::OpenOptionsExt;
         let file_name = format!("{}{SUFFIX}", uuid::Uuid::new_v4().simple());
@@ -152,6 +155,7 @@ impl DocumentWriter {
             wrapped_key,
             name,
             finished: false,
+            inspector,
         })
     }
 
@@ -185,7 +189,7 @@ impl DocumentWriter {
             .analyzer
             .take()
             .ok_or_else(|| SpoolError::NotPossible("no analysis".into()))?
-            .finish()?;
+            .finish(&*self.inspector)?;
         let writer = sink
             .writer
             .take()

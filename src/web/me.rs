@@ -9,7 +9,10 @@ use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::directory::{DirectoryService, DirectoryUser, LookupError, PinError, RegisterError};
+use crate::directory::throttle::{Channel, Origin};
+use crate::directory::{
+    DirectoryService, DirectoryUser, Login, LookupError, PinError, RegisterError,
+};
 use crate::ipp::auth::basic_credentials;
 
 /// Registers the `/api/v1/me` routes.
@@ -87,6 +90,11 @@ pub async fn authenticated(
     req: &HttpRequest,
     directory: &DirectoryService,
 ) -> Result<DirectoryUser, ApiError> {
+    // Browsers resend cached Basic credentials to any page's request: a write must prove it
+    // was not sent by another site's form (checked before the directory is asked).
+    if !req.method().is_safe() {
+        require_json_or_marker(req)?;
+    }
     let unauthenticated =
         |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", m.to_owned());
     let (uid, password) = req
@@ -95,12 +103,39 @@ pub async fn authenticated(
         .and_then(|v| v.to_str().ok())
         .and_then(basic_credentials)
         .ok_or_else(|| unauthenticated("log in with your directory user name and password"))?;
-    match directory.authenticate(&uid, &password).await {
-        Ok(Some(user)) => Ok(user),
-        Ok(None) => Err(unauthenticated("wrong user name or password")),
+    let origin = Origin::new(Channel::Api, crate::web::client::address(req));
+    match directory.sign_in(origin, &uid, &password).await {
+        Ok(Login::Accepted(user)) => Ok(user),
+        Ok(Login::Refused) => Err(unauthenticated("wrong user name or password")),
+        Ok(Login::Throttled(wait)) => Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            format!(
+                "too many wrong passwords: try again in {} minutes",
+                wait.as_secs().div_ceil(60).max(1)
+            ),
+        )),
         Err(LookupError::Unavailable(_)) => Err(ApiError::unavailable()),
         Err(e) => Err(ApiError::internal(e)),
     }
+}
+
+/// The header a script sends with a write that has no JSON body (a form cannot set it).
+pub const REQUEST_MARKER: &str = "x-folio-request";
+
+/// Refuses a write that is neither `application/json` nor marked with [`REQUEST_MARKER`]:
+/// another site's form can send neither without the browser asking Folio first (CORS).
+pub fn require_json_or_marker(req: &HttpRequest) -> Result<(), ApiError> {
+    if req.headers().contains_key(REQUEST_MARKER) {
+        return Ok(());
+    }
+    require_json(req).map_err(|_| {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "json_required",
+            "send writes as application/json, or with the header X-Folio-Request: 1",
+        )
+    })
 }
 
 /// Parses a JSON body; anything but `application/json` is refused (CSRF: forms cannot send it).
@@ -192,16 +227,20 @@ async fn register_badge(
 ) -> Result<HttpResponse, ApiError> {
     let user = authenticated(&req, &directory).await?;
     let b: BadgeBody = json_body(&req, &body)?;
-    match directory.register_badge(&user, &b.badge, &user.uid).await {
+    let from = crate::web::client::address(&req);
+    match directory.register_own_badge(&user, &b.badge, from).await {
         Ok(reg) => Ok(HttpResponse::Created().json(reg)),
         Err(e) => Err(match e {
             RegisterError::Invalid => {
                 ApiError::new(StatusCode::BAD_REQUEST, "invalid_badge", e.to_string())
             }
-            RegisterError::Taken => ApiError::new(
-                StatusCode::CONFLICT,
-                "badge_taken",
-                "this badge already belongs to someone; ask IT",
+            RegisterError::Taken => {
+                ApiError::new(StatusCode::CONFLICT, "badge_not_linked", e.to_string())
+            }
+            RegisterError::TooMany(_) => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                e.to_string(),
             ),
             RegisterError::AlreadyYours => {
                 ApiError::new(StatusCode::CONFLICT, "already_yours", e.to_string())

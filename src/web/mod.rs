@@ -1,6 +1,8 @@
 //! HTTP routes on the listeners (plain and TLS alike): IPP, the REST API, the copier terminal,
 //! the console, health and metrics.
 
+pub mod body_limits;
+pub mod client;
 pub mod console;
 pub mod delegations;
 pub mod devices;

@@ -177,6 +177,25 @@ impl Browser {
         }
     }
 
+    /// Waits until the element with `id` says `needle` (a form's answer replacing the page:
+    /// the previous page's element of the same id must not be read half-way through).
+    pub async fn wait_for_text(&self, id: &str, needle: &str, wait: Duration) {
+        let deadline = Instant::now() + wait;
+        loop {
+            if let Ok(e) = self.client.find(Locator::Id(id)).await {
+                if e.text().await.is_ok_and(|t| t.contains(needle)) {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "#{id} never said {needle:?}:\n{}",
+                self.source().await
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub async fn close(self) {
         let _ = self.client.clone().close().await;
     }

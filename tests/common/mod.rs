@@ -38,6 +38,20 @@ pub use conformance::*;
 pub use postgres::*;
 pub use raw_ipp::*;
 
+/// Settings every test server (and CLI run) gets, as a site sets them for its own networks:
+/// the tests' print clients and copiers are on loopback. A test's own environment overrides
+/// them.
+pub const TEST_ENV: &[(&str, &str)] = &[
+    ("FOLIO_IPP__TRUSTED_NETWORKS", "127.0.0.0/8,::1/128"),
+    (
+        "FOLIO_DEVICES__ALLOWED_NETWORKS",
+        "127.0.0.0/8,::1/128,10.0.0.0/8",
+    ),
+    ("FOLIO_DEVICES__ALLOWED_PORTS", "1-65535"),
+    // Most tests badge without a PIN; the default (a PIN) has its own tests.
+    ("FOLIO_DIRECTORY__BADGE_REQUIRES_PIN", "false"),
+];
+
 /// How long a server may take to print its `listening on` line.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// File in the data directory that receives the server's stderr (appended across restarts).
@@ -277,6 +291,11 @@ fn launch(data_dir: &Path, db_url: Option<&str>, extra_env: &[(String, String)])
         }
     }
     cmd.env("RUST_BACKTRACE", "1");
+    // The tests' clients and copiers live on loopback: what a site sets for its own networks
+    // (a test's own value wins).
+    for (key, value) in TEST_ENV {
+        cmd.env(key, value);
+    }
     for (key, value) in extra_env {
         cmd.env(key, value);
     }
@@ -583,6 +602,9 @@ pub fn folio_cli(data_dir: &Path, db_url: Option<&str>, args: &[&str]) -> CliOut
         if key.to_string_lossy().starts_with("FOLIO_") {
             cmd.env_remove(key);
         }
+    }
+    for (key, value) in TEST_ENV {
+        cmd.env(key, value);
     }
     let out = cmd
         .output()

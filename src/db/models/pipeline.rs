@@ -51,7 +51,8 @@ macro_rules! pipeline_queries {
         /// Takes row `id` if it is still free, at one of `stages` and due. A compare-and-set on
         /// the lease, the stage and the due time together: between reading the candidates and
         /// this, another worker or node may have taken the row and even finished its stage
-        /// (moving it to quarantine, to done, or to a retry later).
+        /// (moving it to quarantine, to done, or to a retry later). The attempt is counted
+        /// here, before the stage runs: a stage that stops the process counts too.
         pub fn take(
             conn: &mut Conn,
             id: i64,
@@ -74,6 +75,7 @@ macro_rules! pipeline_queries {
             .set((
                 $table::lease_node.eq(node),
                 $table::lease_until.eq(lease_until),
+                $table::attempts.eq($table::attempts + 1),
             ))
             .execute(conn)?;
             if taken == 0 {

@@ -146,7 +146,7 @@ impl DirectoryService {
                         &user.uid,
                         "badge.resolved_degraded",
                         &format!("user:{}", user.uid),
-                        serde_json::json!({ "badge": c.value }),
+                        serde_json::json!({ "card": self.card_ref(&c.value) }),
                     )
                     .await;
                 }
@@ -168,7 +168,7 @@ impl DirectoryService {
                     "system",
                     "badge.conflict",
                     "badge",
-                    serde_json::json!({ "badge": candidates[0].value, "users": uids }),
+                    serde_json::json!({ "card": self.card_ref(&candidates[0].value), "users": uids }),
                 )
                 .await;
                 Err(BadgeError::Ambiguous(uids))
@@ -204,6 +204,50 @@ impl DirectoryService {
         }
     }
 
+    /// Links a card to `user` on their own (My printing, the REST API, the terminal), from
+    /// `address`: a few attempts an hour per person and per address, refusals audited (with
+    /// the card's reference, never its number).
+    pub async fn register_own_badge(
+        &self,
+        user: &DirectoryUser,
+        raw: &str,
+        address: Option<std::net::IpAddr>,
+    ) -> Result<Registration, RegisterError> {
+        let mut keys = vec![format!("user:{}", user.key())];
+        if let Some(a) = address {
+            keys.push(format!("address:{}", a.to_canonical()));
+        }
+        if let Err(wait) = self.inner.registrations.take(&keys) {
+            return Err(RegisterError::TooMany(wait.as_secs().div_ceil(60).max(1)));
+        }
+        let result = self.register_badge(user, raw, &user.uid).await;
+        if let Err(e @ (RegisterError::Taken | RegisterError::Invalid)) = &result {
+            let card = self
+                .inner
+                .rules
+                .candidates(raw)
+                .first()
+                .map(|c| self.card_ref(&c.value));
+            audit::record(
+                &self.inner.db,
+                audit::Record {
+                    actor: user.uid.clone(),
+                    action: "badge.register_refused",
+                    object: format!("user:{}", user.uid),
+                    device: None,
+                    outcome: audit::Outcome::Failure,
+                    detail: serde_json::json!({
+                        "card": card,
+                        "reason": if matches!(e, RegisterError::Taken) { "not free" } else { "not a card number" },
+                        "address": address.map(|a| a.to_string()),
+                    }),
+                },
+            )
+            .await;
+        }
+        result
+    }
+
     /// Links a card to `user` (who proved who they are). The card must not resolve to anyone.
     pub async fn register_badge(
         &self,
@@ -224,6 +268,7 @@ impl DirectoryService {
             Err(_) => return Err(RegisterError::Unavailable),
         }
         let (badge, uid, actor) = (first.value.clone(), user.uid.clone(), actor.to_owned());
+        let card = self.card_ref(&badge);
         let result = self
             .inner
             .db
@@ -237,7 +282,7 @@ impl DirectoryService {
                             actor: &actor,
                             action: "badge.registered",
                             object: &format!("user:{uid}"),
-                            detail: serde_json::json!({ "registration": id, "badge": badge })
+                            detail: serde_json::json!({ "registration": id, "card": card })
                                 .to_string(),
                             ..Default::default()
                         },
@@ -287,6 +332,7 @@ impl DirectoryService {
     ) -> Result<bool, DbError> {
         let owner = owner.map(DirectoryUser::key_of);
         let actor = actor.to_owned();
+        let me = self.clone();
         self.inner
             .db
             .run(move |conn| {
@@ -306,7 +352,7 @@ impl DirectoryService {
                             actor: &actor,
                             action: "badge.revoked",
                             object: &format!("user:{}", reg.uid),
-                            detail: serde_json::json!({ "registration": id, "badge": reg.badge })
+                            detail: serde_json::json!({ "registration": id, "card": me.card_ref(&reg.badge) })
                                 .to_string(),
                             ..Default::default()
                         },

@@ -27,6 +27,8 @@ use crate::metrics::METRICS;
 mod badges;
 mod passwords;
 
+pub use passwords::Login;
+
 /// How long a user (or a "no such user") is kept in memory in front of the database cache (at
 /// most `cache_ttl`).
 const MEMORY_TTL: Duration = Duration::from_secs(60);
@@ -100,6 +102,9 @@ pub struct BadgeMatch {
     pub degraded: bool,
 }
 
+/// Card registrations one person (or one address) may attempt in an hour on their own.
+const SELF_REGISTRATIONS: u32 = 5;
+
 /// A registered card, as listed.
 pub type Registration = cache::RegistrationRow;
 
@@ -108,8 +113,13 @@ pub type Registration = cache::RegistrationRow;
 pub enum RegisterError {
     #[error("this is not a badge number")]
     Invalid,
-    #[error("this badge already belongs to someone")]
+    /// Someone else's card, or one two people hold. Said the same way in every case (and
+    /// only to people who proved who they are, a few times an hour): the answer must not be a
+    /// way to find out which numbers are in use.
+    #[error("this card cannot be linked to you here: if it is yours, tap it at a copier and sign in there, or ask IT")]
     Taken,
+    #[error("too many card registrations: try again in {0} minutes")]
+    TooMany(u64),
     #[error("this badge is already yours")]
     AlreadyYours,
     #[error("directory unavailable: cannot check that the badge is free; try again later")]
@@ -160,8 +170,12 @@ struct Inner {
     /// Keyed hash of (uid, password) → (uid key, when checked).
     passwords: Mutex<HashMap<[u8; 32], (String, Instant)>>,
     password_key: [u8; 32],
-    /// Lower-cased uid → (wrong passwords, since when).
-    password_failures: Mutex<HashMap<String, (u32, Instant)>>,
+    /// Wrong passwords, per login and per address, on every channel.
+    throttle: crate::directory::throttle::Throttle,
+    /// Keys the card references written to the audit trail (see [`DirectoryService::card_ref`]).
+    card_key: [u8; 32],
+    /// Self-service card registrations, per user and per address.
+    registrations: crate::directory::throttle::Attempts,
     refreshing: Mutex<HashSet<String>>,
 }
 
@@ -196,10 +210,40 @@ impl DirectoryService {
                 memory: Mutex::new(HashMap::new()),
                 passwords: Mutex::new(HashMap::new()),
                 password_key,
-                password_failures: Mutex::new(HashMap::new()),
+                throttle: Default::default(),
+                registrations: crate::directory::throttle::Attempts::new(
+                    SELF_REGISTRATIONS,
+                    Duration::from_secs(3600),
+                ),
+                card_key: {
+                    let mut k = [0u8; 32];
+                    rand::rngs::OsRng.fill_bytes(&mut k);
+                    k
+                },
                 refreshing: Mutex::new(HashSet::new()),
             }),
         }
+    }
+
+    /// Keys card references with `key` (derived from the site's master key, so that every
+    /// node and the command line write the same reference for one card). Call right after
+    /// [`DirectoryService::new`].
+    pub fn with_card_key(mut self, key: &[u8; 32]) -> DirectoryService {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.card_key = *key;
+        }
+        self
+    }
+
+    /// What the audit trail records of a card: a keyed hash of its canonical number, which
+    /// tells events about one card apart from another without keeping a number someone could
+    /// type at a terminal.
+    pub fn card_ref(&self, canonical: &str) -> String {
+        use hmac::Mac;
+        let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.inner.card_key)
+            .expect("HMAC takes keys of any length");
+        mac.update(canonical.as_bytes());
+        format!("card:{}", hex::encode(&mac.finalize().into_bytes()[..8]))
     }
 
     /// The directory behind the service.

@@ -7,7 +7,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::pages::{DeviceEditPage, DeviceLine, DeviceTokenPage, DevicesPage};
 use super::{
-    gate, message, posted, render, see_other_with, ConsoleSessions, Staff, EVERY_ROLE, OPERATORS,
+    gate, message, posted, render, see_other_with, ConsoleSessions, Staff, ADMINS, EVERY_ROLE,
+    OPERATORS,
 };
 use crate::devices::{DeviceError, DeviceRegistry, Location, NewDevice};
 use crate::release::ReleaseService;
@@ -200,7 +201,7 @@ async fn add(
     registry: web::Data<DeviceRegistry>,
     release: web::Data<ReleaseService>,
 ) -> HttpResponse {
-    let (staff, form) = match posted(&req, &body, &sessions, OPERATORS).await {
+    let (staff, form) = match posted(&req, &body, &sessions, ADMINS).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -221,7 +222,7 @@ async fn edit_page(
     sessions: web::Data<ConsoleSessions>,
     registry: web::Data<DeviceRegistry>,
 ) -> HttpResponse {
-    let staff = match gate(&req, &sessions, OPERATORS).await {
+    let staff = match gate(&req, &sessions, ADMINS).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -263,7 +264,7 @@ async fn save(
     sessions: web::Data<ConsoleSessions>,
     registry: web::Data<DeviceRegistry>,
 ) -> HttpResponse {
-    let (staff, form) = match posted(&req, &body, &sessions, OPERATORS).await {
+    let (staff, form) = match posted(&req, &body, &sessions, ADMINS).await {
         Ok(x) => x,
         Err(r) => return r,
     };

@@ -229,12 +229,13 @@ async fn link_badge(
     sessions: web::Data<ConsoleSessions>,
     directory: web::Data<DirectoryService>,
 ) -> HttpResponse {
-    let (staff, form, user) = match signed_in(&req, &body, &sessions, &directory).await {
+    let (_, form, user) = match signed_in(&req, &body, &sessions, &directory).await {
         Ok(x) => x,
         Err(r) => return r,
     };
+    let from = crate::web::client::address(&req);
     match directory
-        .register_badge(&user, form.get("badge").trim(), &staff.uid)
+        .register_own_badge(&user, form.get("badge").trim(), from)
         .await
     {
         Ok(_) => back(Ok("Badge linked: tap it at any copier.".into())),

@@ -19,9 +19,7 @@ mod scan_document;
 mod scans;
 mod users;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::{header, StatusCode};
@@ -37,7 +35,8 @@ use crate::db::models::console_sessions::{self as rows, ConsoleSessionRow};
 use crate::db::{self, Db, DbError};
 use crate::devices::DeviceRegistry;
 use crate::directory::settings::Role;
-use crate::directory::DirectoryService;
+use crate::directory::throttle::{Channel, Origin};
+use crate::directory::{DirectoryService, Login};
 use crate::spool::Spool;
 use pages::{DashboardPage, JobLine, LoginPage, MessagePage};
 
@@ -45,9 +44,6 @@ const SESSION_COOKIE: &str = "folio_console";
 const LOGIN_CSRF_COOKIE: &str = "folio_login_csrf";
 const IDLE: Duration = Duration::from_secs(30 * 60);
 const ABSOLUTE: Duration = Duration::from_secs(12 * 3600);
-/// Failed sign-ins from one address before it must wait.
-const MAX_FAILED_LOGINS: u32 = 10;
-const FAILED_LOGIN_WINDOW: Duration = Duration::from_secs(300);
 
 /// Registers the console's routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -67,11 +63,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(scan_document::routes);
 }
 
-/// Console sessions and sign-in limits (cheap to clone).
+/// Console sessions (cheap to clone). Sign-ins are limited by the directory's throttle.
 #[derive(Clone)]
 pub struct ConsoleSessions {
     db: Db,
-    failures: Arc<Mutex<HashMap<String, (u32, Instant)>>>,
     directory: DirectoryService,
     roles: RolesSettings,
 }
@@ -80,29 +75,9 @@ impl ConsoleSessions {
     pub fn new(db: Db, directory: DirectoryService, roles: RolesSettings) -> ConsoleSessions {
         ConsoleSessions {
             db,
-            failures: Arc::new(Mutex::new(HashMap::new())),
             directory,
             roles,
         }
-    }
-
-    fn limited(&self, address: &str) -> bool {
-        let f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        f.get(address).is_some_and(|(n, since)| {
-            *n >= MAX_FAILED_LOGINS && since.elapsed() < FAILED_LOGIN_WINDOW
-        })
-    }
-
-    fn failed(&self, address: &str) {
-        let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if f.len() > 100_000 {
-            f.clear();
-        }
-        let e = f.entry(address.to_owned()).or_insert((0, Instant::now()));
-        if e.1.elapsed() >= FAILED_LOGIN_WINDOW {
-            *e = (0, Instant::now());
-        }
-        e.0 += 1;
     }
 }
 
@@ -354,6 +329,8 @@ pub async fn posted(
 pub const EVERY_ROLE: &[Role] = &[Role::Admin, Role::Helpdesk, Role::Auditor];
 /// Who acts for others: devices, users, someone's jobs.
 pub const OPERATORS: &[Role] = &[Role::Admin, Role::Helpdesk];
+/// Who decides where documents may go: adding a device or changing its address.
+pub const ADMINS: &[Role] = &[Role::Admin];
 
 async fn login_page(req: HttpRequest, sessions: web::Data<ConsoleSessions>) -> HttpResponse {
     if gate(&req, &sessions, &[]).await.is_ok() {
@@ -380,8 +357,8 @@ fn login_form(req: &HttpRequest, error: Option<&str>, status: StatusCode) -> Htt
 }
 
 fn address(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
+    crate::web::client::address(req)
+        .map(|a| a.to_string())
         .unwrap_or_default()
 }
 
@@ -405,37 +382,23 @@ async fn login(
             StatusCode::FORBIDDEN,
         );
     }
-    // Counted per address *and* login: behind a reverse proxy every browser has the proxy's
-    // address, and one person's mistakes must not lock everybody out.
+    // The directory's throttle counts per login and per address (behind a reverse proxy, the
+    // address it forwards: limits.trusted_proxies), and audits the failures.
     let from = address(&req);
-    let attempt = format!("{from}|{}", form.get("login").trim().to_lowercase());
-    if sessions.limited(&attempt) {
-        return login_form(
-            &req,
-            Some("Too many failed sign-ins from this computer: wait a few minutes."),
-            StatusCode::TOO_MANY_REQUESTS,
-        );
-    }
+    let origin = Origin::new(Channel::Console, crate::web::client::address(&req));
     let user = match directory
-        .authenticate(form.get("login").trim(), form.get("password"))
+        .sign_in(origin, form.get("login").trim(), form.get("password"))
         .await
     {
-        Ok(Some(user)) => user,
-        Ok(None) => {
-            sessions.failed(&attempt);
-            let login: String = form.get("login").trim().chars().take(64).collect();
-            crate::audit::record(
-                &sessions.db,
-                crate::audit::Record {
-                    object: format!("user:{login}"),
-                    actor: login,
-                    action: "console.login",
-                    device: None,
-                    outcome: crate::audit::Outcome::Failure,
-                    detail: serde_json::json!({ "address": from, "reason": "wrong login or password" }),
-                },
-            )
-            .await;
+        Ok(Login::Accepted(user)) => user,
+        Ok(Login::Throttled(_)) => {
+            return login_form(
+                &req,
+                Some("Too many failed sign-ins: wait a few minutes."),
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+        }
+        Ok(Login::Refused) => {
             return login_form(
                 &req,
                 Some("Wrong login or password."),

@@ -12,6 +12,7 @@ use super::pages::local;
 use super::{gate, message, render, ConsoleSessions, Staff};
 use crate::archive::pipeline::{Pipeline, PATIENT};
 use crate::archive::preview;
+use crate::archive::untrusted::Failure;
 use crate::audit::{self, Outcome};
 use crate::capture::CaptureService;
 use crate::db::models::scan_captures::{self as captures, CaptureRow};
@@ -178,8 +179,9 @@ async fn image(
     let (id, number) = path.into_inner();
     let not_found = || HttpResponse::NotFound().body("no such page\n");
     let (doc, row) = match load(&capture, id).await {
-        Ok(Some((doc, row, _))) => (doc, row),
-        Ok(None) => return not_found(),
+        // Reviewers see the pages of documents drawn for QC review, nothing else.
+        Ok(Some((doc, row, _))) if doc.qc_sampled == 1 => (doc, row),
+        Ok(_) => return not_found(),
         Err(e) => {
             tracing::error!(error = %e, document = id, "page image query failed");
             return HttpResponse::InternalServerError().body("the page cannot be read now\n");
@@ -199,15 +201,20 @@ async fn image(
         }
     };
     let format = row.format.clone().unwrap_or_default();
+    let readers = pipeline.readers().clone();
     let drawn = tokio::task::spawn_blocking(move || {
-        preview::page_png(&bytes, &format, index, preview::SCREEN_WIDTH)
+        readers.page_png(&bytes, &format, index, preview::SCREEN_WIDTH)
     })
     .await;
     let png = match drawn {
         Ok(Ok(Some(png))) => png,
         Ok(Ok(None)) => return not_found(),
-        Ok(Err(e)) => {
+        Ok(Err(Failure::Scan(e))) => {
             return HttpResponse::UnprocessableEntity().body(format!("{e}\n"));
+        }
+        Ok(Err(Failure::Passing(e))) => {
+            tracing::error!(error = %e, document = id, "page image: no reader");
+            return HttpResponse::ServiceUnavailable().body("the page cannot be drawn now\n");
         }
         Err(_) => return HttpResponse::InternalServerError().body("interrupted\n"),
     };

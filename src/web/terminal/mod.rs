@@ -342,7 +342,8 @@ fn refused(
             BadgeError::Unknown => (StatusCode::NOT_FOUND, "register", Some(t.unknown_badge)),
             BadgeError::PinRequired => (StatusCode::UNAUTHORIZED, "pin", None),
             BadgeError::WrongPin => (StatusCode::UNAUTHORIZED, "pin", Some(t.wrong_pin)),
-            BadgeError::PinNotSet => (StatusCode::UNAUTHORIZED, "badge", Some(t.pin_not_set)),
+            // No PIN yet: their password instead, at once.
+            BadgeError::PinNotSet => (StatusCode::UNAUTHORIZED, "login", Some(t.pin_not_set)),
             BadgeError::Invalid => (StatusCode::BAD_REQUEST, "badge", Some(t.invalid_badge)),
             BadgeError::Ambiguous(_) => (StatusCode::CONFLICT, "badge", Some(t.badge_conflict)),
             BadgeError::Unavailable(_) => (
@@ -418,7 +419,12 @@ async fn login(
         "register"
     };
     let user = match release
-        .authenticate(&device, form.get("login").trim(), form.get("password"))
+        .authenticate(
+            &device,
+            crate::web::client::address(&req),
+            form.get("login").trim(),
+            form.get("password"),
+        )
         .await
     {
         Ok(user) => user,
@@ -426,7 +432,8 @@ async fn login(
     };
     let mut notices = Vec::new();
     if !badge.is_empty() {
-        match directory.register_badge(&user, badge, &user.uid).await {
+        let from = crate::web::client::address(&req);
+        match directory.register_own_badge(&user, badge, from).await {
             Ok(_) => notices.push(Notice::ok(ctx.t.badge_linked.into())),
             Err(e) => notices.push(Notice::error(format!("{}: {e}", ctx.t.badge_not_linked))),
         }
