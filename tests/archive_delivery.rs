@@ -408,6 +408,9 @@ fn a_bundle_the_fhir_server_refuses_goes_to_quarantine_at_once() {
     let doc = docs[0]["id"].as_i64().unwrap();
     let (status, _, _) = console_get(&server, &rachel, &format!("/scans/documents/{doc}/pages/1"));
     assert_eq!(status, 404, "reviewers see sampled documents only");
+    let (status, _, body) = console_get(&server, &rachel, &format!("/scans/documents/{doc}"));
+    assert_eq!(status, 404, "nor what they are filed as");
+    assert!(!String::from_utf8_lossy(&body).contains("800001"));
 }
 
 fn hex_sha256(bytes: &[u8]) -> String {

@@ -10,7 +10,7 @@ mod common;
 use std::time::Duration;
 
 use common::directory::{basic, http, password_of, write_ldif, TestUser};
-use common::release::{add_device, print_as, terminal, wait_state};
+use common::release::{add_device, badge_in, print_as, release_one, terminal, wait_state};
 use common::{both_backends, folio_cli, op, parse_response, tag, Backend, RawIpp, TestServer};
 
 fn users() -> Vec<TestUser> {
@@ -185,9 +185,10 @@ fn documents_go_only_to_the_copier_networks_it_allows() {
 
     // A device row pointing there anyway (written before the allow-list, by another tool):
     // releasing to it sends nothing, and the job waits for its owner again.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_folio"))
-        .envs(common::TEST_ENV.iter().copied())
-        .args([
+    let out = folio_cli(
+        data.path(),
+        None,
+        &[
             "device",
             "add",
             "--json",
@@ -197,37 +198,15 @@ fn documents_go_only_to_the_copier_networks_it_allows() {
             &uri,
             "--driver",
             "generic-pjl-pdf",
-            "--data-dir",
-        ])
-        .arg(data.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
     );
-    let token = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["token"]
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let token = serde_json::from_str::<serde_json::Value>(&out.stdout).unwrap()["token"]
         .as_str()
         .unwrap()
         .to_owned();
     let job = print_as(&server, "alice", "compte rendu DUPONT");
-    let s = terminal(
-        &server,
-        &token,
-        "POST",
-        "/api/v1/release/sessions",
-        r#"{"badge":"04A1B2C3"}"#,
-    );
-    assert_eq!(s.status, 201);
-    let sid = s.json()["session"].as_str().unwrap().to_owned();
-    terminal(
-        &server,
-        &token,
-        "POST",
-        &format!("/api/v1/release/sessions/{sid}/release"),
-        &format!(r#"{{"jobs":[{job}]}}"#),
-    );
+    release_one(&server, &token, "04A1B2C3", job);
     let message = wait_state(&server, "alice", job, 4);
     assert!(message.contains("copier network"), "{message}");
     assert!(
@@ -321,13 +300,7 @@ both_backends!(
             "ward-1",
             "ipp://127.0.0.1:9/ipp/print",
         );
-        let s = terminal(
-            &server,
-            &token,
-            "POST",
-            "/api/v1/release/sessions",
-            r#"{"badge":"04A1B2C3"}"#,
-        );
+        let s = badge_in(&server, &token, "04A1B2C3");
         assert_eq!(s.status, 401, "{}", String::from_utf8_lossy(&s.body));
         assert!(s.json()["session"].is_null());
 
@@ -407,13 +380,7 @@ fn a_cross_site_form_cannot_write_and_a_delegate_cannot_discard() {
         &["badge", "register", "--user", "bob", "--badge", "0B0B0001"],
     );
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    let s = terminal(
-        &server,
-        &token,
-        "POST",
-        "/api/v1/release/sessions",
-        r#"{"badge":"0B0B0001"}"#,
-    );
+    let s = badge_in(&server, &token, "0B0B0001");
     assert_eq!(s.status, 201, "{}", String::from_utf8_lossy(&s.body));
     let sid = s.json()["session"].as_str().unwrap().to_owned();
     let r = terminal(

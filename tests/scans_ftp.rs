@@ -41,6 +41,18 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
     path.display().to_string()
 }
 
+/// A server on `backend` with the test users and plain FTP (no certificate), with `extra`
+/// settings.
+fn plain_ftp_server(backend: Backend, data: &Path, extra: &[(&str, &str)]) -> TestServer {
+    write_ldif(&data.join("directory.ldif"), &users());
+    let mut env = vec![
+        ("FOLIO_SCAN__FTP_LISTEN", "127.0.0.1:0"),
+        ("FOLIO_SCAN__FTP_REQUIRE_TLS", "false"),
+    ];
+    env.extend_from_slice(extra);
+    TestServer::start_with(backend, data, None, &env)
+}
+
 /// No master on disk shows a PDF in clear.
 fn masters_are_encrypted(data: &Path) {
     for entry in std::fs::read_dir(data.join("captures")).unwrap() {
@@ -54,16 +66,7 @@ both_backends!(
     |backend| {
         let data = tempfile::tempdir().unwrap();
         let files = tempfile::tempdir().unwrap();
-        write_ldif(&data.path().join("directory.ldif"), &users());
-        let server = TestServer::start_with(
-            backend,
-            data.path(),
-            None,
-            &[
-                ("FOLIO_SCAN__FTP_LISTEN", "127.0.0.1:0"),
-                ("FOLIO_SCAN__FTP_REQUIRE_TLS", "false"),
-            ],
-        );
+        let server = plain_ftp_server(backend, data.path(), &[]);
         // The copier's URI names 127.0.0.1: scans from there with a person's login come from it.
         let token = add_copier(&server, "records-copier");
         let ftp = printed_address(&server, "listening for FTP scans on ");
@@ -158,16 +161,10 @@ both_backends!(
 fn a_low_disk_answers_452_and_keeps_nothing() {
     let data = tempfile::tempdir().unwrap();
     let files = tempfile::tempdir().unwrap();
-    write_ldif(&data.path().join("directory.ldif"), &users());
-    let server = TestServer::start_with(
+    let server = plain_ftp_server(
         Backend::Sqlite,
         data.path(),
-        None,
-        &[
-            ("FOLIO_SCAN__FTP_LISTEN", "127.0.0.1:0"),
-            ("FOLIO_SCAN__FTP_REQUIRE_TLS", "false"),
-            ("FOLIO_SCAN__MIN_FREE_MB", "100000000"),
-        ],
+        &[("FOLIO_SCAN__MIN_FREE_MB", "100000000")],
     );
     let token = add_copier(&server, "records-copier");
     let ftp = printed_address(&server, "listening for FTP scans on ");
@@ -283,16 +280,7 @@ impl Ftp {
 fn a_data_connection_from_another_host_is_turned_away() {
     use std::io::Write;
     let data = tempfile::tempdir().unwrap();
-    write_ldif(&data.path().join("directory.ldif"), &users());
-    let server = TestServer::start_with(
-        Backend::Sqlite,
-        data.path(),
-        None,
-        &[
-            ("FOLIO_SCAN__FTP_LISTEN", "127.0.0.1:0"),
-            ("FOLIO_SCAN__FTP_REQUIRE_TLS", "false"),
-        ],
-    );
+    let server = plain_ftp_server(Backend::Sqlite, data.path(), &[]);
     let token = add_copier(&server, "records-copier");
     let ftp = printed_address(&server, "listening for FTP scans on ");
     let mut copier = Ftp::connect(ftp);

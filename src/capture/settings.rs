@@ -16,7 +16,8 @@ pub struct ScanSettings {
     pub min_free_mb: u64,
     /// Captures worked on at once by this node's pipeline.
     pub workers: usize,
-    /// Attempts at a stage failing for a passing reason (database, disk) before quarantine.
+    /// Attempts at a stage before quarantine: failures for a passing reason (database, disk),
+    /// and starts during which the process stopped.
     pub max_attempts: i32,
     /// Lowest resolution (dpi) a scan may have: below it, validation quarantines it.
     pub min_dpi: u32,

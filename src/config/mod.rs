@@ -736,8 +736,9 @@ max_scan_mb = 500
 # Below this many free MB in the data directory, scans are refused with a temporary error
 # (HTTP 503): the copier keeps them and sends them again.
 min_free_mb = 512
-# Captures this node works on at once, and attempts at a stage failing for a passing reason
-# (database, disk) before the capture is quarantined.
+# Captures this node works on at once, and attempts at a stage before the item is quarantined:
+# failures for a passing reason (database, disk), and starts during which Folio stopped (so an
+# item that stops Folio at every start is set aside).
 workers = 2
 max_attempts = 5
 # Scans below this resolution (dpi) are quarantined at validation.

@@ -86,6 +86,17 @@ pub fn terminal(
     )
 }
 
+/// Badges `badge` at the device of `token`: the answer of the release API.
+pub fn badge_in(server: &TestServer, token: &str, badge: &str) -> super::directory::HttpAnswer {
+    terminal(
+        server,
+        token,
+        "POST",
+        "/api/v1/release/sessions",
+        &format!(r#"{{"badge":"{badge}"}}"#),
+    )
+}
+
 /// Badges `badge` at the device of `token` and releases `job`: the session and that job's
 /// result, as JSON.
 pub fn release_one(
@@ -94,13 +105,7 @@ pub fn release_one(
     badge: &str,
     job: i32,
 ) -> (serde_json::Value, serde_json::Value) {
-    let s = terminal(
-        server,
-        token,
-        "POST",
-        "/api/v1/release/sessions",
-        &format!(r#"{{"badge":"{badge}"}}"#),
-    );
+    let s = badge_in(server, token, badge);
     assert_eq!(s.status, 201, "{}", String::from_utf8_lossy(&s.body));
     let session = s.json();
     let sid = session["session"].as_str().unwrap().to_owned();

@@ -274,48 +274,55 @@ async fn step(
                 control.reply(522, "PASV needs IPv4: use EPSV").await?;
                 return Ok(true);
             };
-            match data::open(state.local.ip(), shared.ports.0, shared.ports.1) {
-                Ok(p) => {
-                    let o = ip.octets();
-                    let text = format!(
-                        "Entering Passive Mode ({},{},{},{},{},{})",
-                        o[0],
-                        o[1],
-                        o[2],
-                        o[3],
-                        p.port >> 8,
-                        p.port & 0xFF
-                    );
-                    state.passive = Some(p);
-                    control.reply(227, &text).await?
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "FTP: no passive port");
-                    control
-                        .reply(425, "No data port free now: try again")
-                        .await?
-                }
+            if let Some(port) = passive(shared, control, state).await? {
+                let o = ip.octets();
+                let text = format!(
+                    "Entering Passive Mode ({},{},{},{},{},{})",
+                    o[0],
+                    o[1],
+                    o[2],
+                    o[3],
+                    port >> 8,
+                    port & 0xFF
+                );
+                control.reply(227, &text).await?
             }
         }
-        "EPSV" => match data::open(state.local.ip(), shared.ports.0, shared.ports.1) {
-            Ok(p) => {
-                let text = format!("Entering Extended Passive Mode (|||{}|)", p.port);
-                state.passive = Some(p);
+        "EPSV" => {
+            if let Some(port) = passive(shared, control, state).await? {
+                let text = format!("Entering Extended Passive Mode (|||{port}|)");
                 control.reply(229, &text).await?
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "FTP: no passive port");
-                control
-                    .reply(425, "No data port free now: try again")
-                    .await?
-            }
-        },
+        }
         "LIST" | "NLST" | "MLSD" | "STOR" | "STOU" | "APPE" => {
             return transfer(shared, control, state, verb, arg).await;
         }
         _ => control.reply(502, "Not offered here").await?,
     }
     Ok(true)
+}
+
+/// Opens the passive port of the next transfer; its number, or `None` once the client was
+/// told there is none free.
+async fn passive(
+    shared: &Shared,
+    control: &mut Control,
+    state: &mut State,
+) -> std::io::Result<Option<u16>> {
+    match data::open(state.local.ip(), shared.ports.0, shared.ports.1) {
+        Ok(p) => {
+            let port = p.port;
+            state.passive = Some(p);
+            Ok(Some(port))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "FTP: no passive port");
+            control
+                .reply(425, "No data port free now: try again")
+                .await?;
+            Ok(None)
+        }
+    }
 }
 
 /// A data command: listings (always empty: nothing stays here) and uploads.

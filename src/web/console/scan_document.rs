@@ -102,9 +102,11 @@ async fn page(
             "The document cannot be read now; the details are in Folio's log.",
         )
     };
+    // A reviewer who is not also IT sees the documents drawn for QC review, not the archive.
+    let reviewer_only = staff.can_review && !staff.can_audit;
     let (doc, row, seal) = match load(&capture, id).await {
-        Ok(Some(x)) => x,
-        Ok(None) => {
+        Ok(Some(x)) if !reviewer_only || x.0.qc_sampled == 1 => x,
+        Ok(_) => {
             return message(
                 &staff,
                 StatusCode::NOT_FOUND,
