@@ -10,6 +10,7 @@ use std::time::Instant;
 use crate::archive::cover::CoverSheet;
 use crate::archive::sheet::{scanned_pdf, ScanPage};
 use crate::archive::split;
+use crate::archive::untrusted::{Failure, Readers};
 use crate::archive::{seal, validate};
 
 /// Options of `folio bench-scan`.
@@ -34,12 +35,26 @@ pub struct BenchScanArgs {
     /// Folio cover sheets).
     #[arg(long)]
     pub master: Option<std::path::PathBuf>,
+    /// Read the batch in sandboxed workers, as the server does (the master crosses a pipe at
+    /// each step), rather than in this process.
+    #[arg(long)]
+    pub sandboxed: bool,
 }
 
-/// Validates, splits and seals one batch; returns its page count.
-fn one_batch(master: &[u8]) -> Result<usize, String> {
-    let m = validate::measure(master)?;
-    let kinds = split::kinds_of_master(master, m.format)?;
+/// Validates, splits and seals one batch, in this process or in `readers`; returns its page
+/// count.
+fn one_batch(master: &[u8], readers: Option<&Readers>) -> Result<usize, String> {
+    let failed = |f: Failure| match f {
+        Failure::Scan(e) | Failure::Passing(e) => e,
+    };
+    let m = match readers {
+        Some(r) => r.measure(master).map_err(failed)?,
+        None => validate::measure(master)?,
+    };
+    let kinds = match readers {
+        Some(r) => r.kinds(master, m.format).map_err(failed)?,
+        None => split::kinds_of_master(master, m.format)?,
+    };
     let (parts, _) = split::cut(&kinds);
     for (n, part) in parts.iter().enumerate() {
         let sheet = part.cover.as_ref().map_err(|e| e.clone())?;
@@ -55,7 +70,12 @@ fn one_batch(master: &[u8]) -> Result<usize, String> {
             master_sha256: String::new(),
             page_map: part.pages.iter().map(|p| p + 1).collect(),
         };
-        let rendition = seal::rendition(master, m.format, &part.pages, &meta)?;
+        let rendition = match readers {
+            Some(r) => r
+                .rendition(master, m.format, &part.pages, &meta)
+                .map_err(failed)?,
+            None => seal::rendition(master, m.format, &part.pages, &meta)?,
+        };
         std::hint::black_box(seal::sha256(&rendition));
     }
     Ok(m.pages as usize)
@@ -79,16 +99,26 @@ pub fn run(args: &BenchScanArgs) -> anyhow::Result<()> {
         }
         None => made_batch(args)?,
     };
+    let readers = args.sandboxed.then(|| {
+        let settings = crate::sandbox::SandboxSettings {
+            scan_workers: args.threads.max(1),
+            ..Default::default()
+        };
+        Readers(crate::sandbox::Sandbox::start(
+            crate::sandbox::Lane::Scan,
+            &settings,
+        ))
+    });
     let started = Instant::now();
     let total: usize = std::thread::scope(|scope| {
         let per_thread = args.batches.div_ceil(args.threads.max(1));
         let handles: Vec<_> = (0..args.threads.max(1))
             .map(|t| {
-                let master = &master;
+                let (master, readers) = (&master, readers.as_ref());
                 let n = per_thread.min(args.batches.saturating_sub(t * per_thread));
                 scope.spawn(move || {
                     (0..n)
-                        .map(|_| one_batch(master))
+                        .map(|_| one_batch(master, readers))
                         .sum::<Result<usize, String>>()
                 })
             })
@@ -104,7 +134,8 @@ pub fn run(args: &BenchScanArgs) -> anyhow::Result<()> {
     .map_err(anyhow::Error::msg)?;
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "validate + split + seal: {total} pages in {secs:.2} s on {} threads = {:.1} pages/s",
+        "validate + split + seal{}: {total} pages in {secs:.2} s on {} threads = {:.1} pages/s",
+        if args.sandboxed { " (sandboxed)" } else { "" },
         args.threads,
         total as f64 / secs
     );
