@@ -1,7 +1,7 @@
-//! What a worker gives up before it reads its first document: memory beyond its limit, core
-//! files (they would hold patient pages), files it could write, being traced, and every system
-//! call but the few that reading from a pipe, computing and answering need (no network, no
-//! files, no programs). A worker that cannot confine itself does not serve.
+//! What a worker gives up before it reads its first document: memory and stack beyond their
+//! limits, core files (they would hold patient pages), files it could write, being traced, and
+//! every system call but the few that reading from a pipe, computing and answering need (no
+//! network, no files, no programs). A worker that cannot confine itself does not serve.
 
 use std::collections::BTreeMap;
 
@@ -93,6 +93,9 @@ fn allowed_syscalls() -> Result<Vec<(i64, Vec<SeccompRule>)>, String> {
     Ok(calls)
 }
 
+/// The worker's stack: a reader nested deeper than this is a hostile file.
+const STACK_BYTES: u64 = 8 * 1024 * 1024;
+
 /// Limits and filters applied by a worker to itself.
 #[derive(Debug, Clone, Copy)]
 pub struct Confinement {
@@ -121,6 +124,8 @@ pub fn confine(c: Confinement) -> Result<(), String> {
     rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
         .map_err(|e| format!("cannot make the worker undumpable: {e}"))?;
     limit(Resource::Core, 0, "core files")?;
+    // A stack overflow ends the worker (reported as such), whatever the server's own limit.
+    limit(Resource::Stack, STACK_BYTES, "the stack")?;
     limit(Resource::Fsize, 0, "file sizes")?;
     limit(
         Resource::Data,
