@@ -1,8 +1,8 @@
 //! Shared helpers for Folio's integration tests.
 //!
 //! They start the real `folio` binary on SQLite or on a throwaway PostgreSQL cluster, speak raw
-//! IPP to it, and run CUPS' `ipptool` conformance suites against it. Every integration test file
-//! declares `mod common;`; no file uses every helper, hence the `allow` below.
+//! IPP to it, and run CUPS' `ipptool` conformance suites against it. The one integration test
+//! binary (`tests/main.rs`) declares it; the areas use it as `crate::common`.
 //!
 //! Outside tools (ipptool, PostgreSQL, Ghostscript) are never optional: when one is missing the
 //! helper panics and says to run `scripts/test.sh`, which installs them.

@@ -1,0 +1,3 @@
+//! The PWG's ipptool suites against Folio.
+
+mod suites;

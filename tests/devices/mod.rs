@@ -1,0 +1,3 @@
+//! The copier registry: adding, listing, tokens, driver profiles, capabilities.
+
+mod registry;

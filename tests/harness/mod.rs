@@ -1,0 +1,3 @@
+//! Tests of the test harness itself (tests/common): none starts Folio.
+
+mod helpers;

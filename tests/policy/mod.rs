@@ -1,0 +1,5 @@
+//! Print rules, colour on the pages, budgets.
+
+mod documents;
+mod quota;
+mod rules;
