@@ -13,8 +13,9 @@ export FOLIO_IPP__TRUSTED_NETWORKS=127.0.0.0/8 FOLIO_DEVICES__ALLOWED_NETWORKS=1
   FOLIO_DEVICES__ALLOWED_PORTS=1-65535 FOLIO_DIRECTORY__BADGE_REQUIRES_PIN=false
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 USERS=${1:-10000}
-cargo build --release --quiet
+cargo build --release --quiet -p folio -p folio-bench
 BIN=$PWD/target/release/folio
+BENCH=$PWD/target/release/folio-bench
 W=$(mktemp -d /tmp/folio-bench-dir.XXXXXX)
 PORT=$((20000 + RANDOM % 20000))
 cleanup() {
@@ -51,7 +52,7 @@ rootpw benchpw
 directory $W/db
 index objectClass,uid,employeeNumber eq
 CONF
-"$BIN" bench-directory --users "$USERS" --write-ldif "$W/users.ldif"
+"$BENCH" directory --users "$USERS" --write-ldif "$W/users.ldif"
 slapadd -q -f "$W/slapd.conf" -l "$W/users.ldif"
 start_slapd() {
   slapd -d 0 -f "$W/slapd.conf" -h "ldap://127.0.0.1:$PORT/" 2>/dev/null &
@@ -68,7 +69,7 @@ export FOLIO_DIRECTORY__KIND=ldap FOLIO_DIRECTORY__URL="ldap://127.0.0.1:$PORT" 
 echo "machine: $(nproc) cores; $(uname -r); $(date -u +%F)"
 echo "--- 1. badge -> user, $USERS users, LDAP over StartTLS (3 runs, fresh cache each)"
 for run in 1 2 3; do
-  FOLIO_DATA_DIR="$W/data$run" "$BIN" bench-directory --users "$USERS" --lookups 2000 --clients 8 2>/dev/null
+  FOLIO_DATA_DIR="$W/data$run" "$BENCH" directory --users "$USERS" --lookups 2000 --clients 8 2>/dev/null
 done
 
 echo "--- 2. IPP intake while the directory answers, then while it hangs"
@@ -77,10 +78,10 @@ export FOLIO_DIRECTORY__CACHE_TTL=1 FOLIO_DIRECTORY__TIMEOUT=5
 FOLIO_PID=$!
 until grep -q 'listening on' "$W/out" 2>/dev/null; do sleep 0.05; done
 ADDR=$(sed -n 's/^listening on //p' "$W/out")
-"$BIN" bench --server "$ADDR" --jobs 1000 --clients 8 --users 1000 > /dev/null   # every user seen once
+"$BENCH" intake --server "$ADDR" --jobs 1000 --clients 8 --users 1000 > /dev/null   # every user seen once
 sleep 1.5                                                                         # …and now stale
 echo "directory answering:"
-for _ in 1 2 3; do "$BIN" bench --server "$ADDR" --jobs 3000 --clients 8 --users 1000; sleep 1.5; done
+for _ in 1 2 3; do "$BENCH" intake --server "$ADDR" --jobs 3000 --clients 8 --users 1000; sleep 1.5; done
 kill "$SLAPD_PID"; wait "$SLAPD_PID" 2>/dev/null || true; SLAPD_PID=
 python3 - "$PORT" <<'PY' &
 import socket, sys, time
@@ -92,5 +93,5 @@ PY
 HOLE_PID=$!
 sleep 0.5
 echo "directory hung (accepts, never answers):"
-for _ in 1 2 3; do "$BIN" bench --server "$ADDR" --jobs 3000 --clients 8 --users 1000; sleep 1.5; done
+for _ in 1 2 3; do "$BENCH" intake --server "$ADDR" --jobs 3000 --clients 8 --users 1000; sleep 1.5; done
 grep -c "degraded mode" "$W/err" | sed 's/^/degraded-mode log lines: /'

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Release benchmark (see BENCHMARKS.md): Folio with 100,000 held jobs from 10,000 users (file
-# directory with their badges), one raw-9100 device played by `folio bench-release` itself, then
+# directory with their badges), one raw-9100 device played by `folio-bench release` itself, then
 #   - badge session start latency (p50/p99),
 #   - release request -> first document byte at the copier (p50/p99),
 #   - ten jobs released at once -> all ten at the copier.
@@ -13,11 +13,12 @@ export FOLIO_IPP__TRUSTED_NETWORKS=127.0.0.0/8 FOLIO_DEVICES__ALLOWED_NETWORKS=1
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 JOBS=${1:-100000}
 USERS=${2:-10000}
-cargo build --release --quiet
+cargo build --release --quiet -p folio -p folio-bench
 BIN=target/release/folio
+BENCH=target/release/folio-bench
 DATA=$(mktemp -d /tmp/folio-bench-release.XXXXXX)
 trap 'kill $PID 2>/dev/null || true; rm -rf "$DATA"' EXIT
-"$BIN" bench-directory --users "$USERS" --write-ldif "$DATA/directory.ldif"
+"$BENCH" directory --users "$USERS" --write-ldif "$DATA/directory.ldif"
 "$BIN" serve --listen 127.0.0.1:0 --data-dir "$DATA" > "$DATA/out" 2> "$DATA/err" &
 PID=$!
 until grep -q 'listening on' "$DATA/out" 2>/dev/null; do sleep 0.05; done
@@ -27,5 +28,5 @@ TOKEN=$("$BIN" device add --json --data-dir "$DATA" --name bench-copier \
   --uri "socket://127.0.0.1:$SINK" --driver generic-pjl-pdf | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
 echo "machine: $(nproc) cores; $(uname -r); $(date -u +%F)"
 echo "filling: $JOBS held jobs from $USERS users"
-"$BIN" bench --server "$ADDR" --jobs "$JOBS" --clients 8 --users "$USERS"
-"$BIN" bench-release --server "$ADDR" --token "$TOKEN" --sink-port "$SINK" --users "$USERS" --samples 300
+"$BENCH" intake --server "$ADDR" --jobs "$JOBS" --clients 8 --users "$USERS"
+"$BENCH" release --server "$ADDR" --token "$TOKEN" --sink-port "$SINK" --users "$USERS" --samples 300

@@ -12,12 +12,13 @@ export FOLIO_IPP__TRUSTED_NETWORKS=127.0.0.0/8 FOLIO_DEVICES__ALLOWED_NETWORKS=1
   FOLIO_DEVICES__ALLOWED_PORTS=1-65535 FOLIO_DIRECTORY__BADGE_REQUIRES_PIN=false
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 TOTAL=${1:-100000}
-cargo build --release --quiet
+cargo build --release --quiet -p folio -p folio-bench
 BIN=target/release/folio
+BENCH=target/release/folio-bench
 DATA=$(mktemp -d /tmp/folio-bench.XXXXXX)
 trap 'kill $PID 2>/dev/null || true; rm -rf "$DATA"' EXIT
 # The users the jobs belong to (user00000…user09999), in the default file directory.
-"$BIN" bench-directory --users 10000 --write-ldif "$DATA/directory.ldif"
+"$BENCH" directory --users 10000 --write-ldif "$DATA/directory.ldif"
 
 start() {
   local t0 t1
@@ -35,14 +36,14 @@ start
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB; $(uname -r)"
 echo "fresh start-up: ${STARTUP}s, RSS $(rss_mb) MB"
 echo "--- intake, 1 client (3 runs)"
-for _ in 1 2 3; do "$BIN" bench --server "$ADDR" --jobs 1000 --clients 1; done
+for _ in 1 2 3; do "$BENCH" intake --server "$ADDR" --jobs 1000 --clients 1; done
 echo "--- intake, 8 clients (3 runs)"
-for _ in 1 2 3; do "$BIN" bench --server "$ADDR" --jobs 2333 --clients 8; done
+for _ in 1 2 3; do "$BENCH" intake --server "$ADDR" --jobs 2333 --clients 8; done
 echo "held jobs: 10000, RSS $(rss_mb) MB"
-"$BIN" bench --server "$ADDR" --jobs $(( TOTAL - 10000 )) --clients 8 --users 10000
+"$BENCH" intake --server "$ADDR" --jobs $(( TOTAL - 10000 )) --clients 8 --users 10000
 echo "held jobs: $TOTAL, RSS $(rss_mb) MB"
 kill "$PID"; wait "$PID" 2>/dev/null || true
 start
 echo "start-up with $TOTAL held jobs: ${STARTUP}s, RSS after start $(rss_mb) MB"
 echo "--- intake, 8 clients, with $TOTAL jobs already held (3 runs)"
-for _ in 1 2 3; do "$BIN" bench --server "$ADDR" --jobs 5000 --clients 8; done
+for _ in 1 2 3; do "$BENCH" intake --server "$ADDR" --jobs 5000 --clients 8; done

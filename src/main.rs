@@ -79,14 +79,6 @@ enum Command {
         #[command(subcommand)]
         command: SpoolCommand,
     },
-    /// Measure intake throughput and latency against a running server.
-    Bench(folio::bench::BenchArgs),
-    /// Measure badge session start and release to a copier (see BENCHMARKS.md).
-    BenchRelease(folio::bench_release::BenchReleaseArgs),
-    /// Measure badge → user latency, uncached then cached (see BENCHMARKS.md).
-    BenchDirectory(folio::bench_directory::BenchDirectoryArgs),
-    /// Measure pages per second through validate + split + seal (see BENCHMARKS.md).
-    BenchScan(folio::bench_scan::BenchScanArgs),
 }
 
 #[derive(Subcommand)]
@@ -153,13 +145,6 @@ fn main() -> anyhow::Result<()> {
         } => {
             print!("{EXAMPLE}");
             Ok(())
-        }
-        Command::Bench(args) => folio::bench::run(args),
-        Command::BenchRelease(args) => folio::bench_release::run(args),
-        Command::BenchScan(args) => folio::bench_scan::run(args),
-        Command::BenchDirectory(args) => {
-            let s = settings(&cli)?;
-            folio::bench_directory::run(&s, args)
         }
         Command::Migrate => {
             let s = settings(&cli)?;

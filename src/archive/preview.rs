@@ -68,7 +68,7 @@ fn encode(image: &PageImage) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::archive::sheet::{scanned_pdf, ScanPage};
+    use testkit::scan::{scanned_pdf, ScanPage};
 
     #[test]
     fn a_scanned_page_comes_back_as_a_reduced_png() {

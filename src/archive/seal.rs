@@ -168,7 +168,7 @@ mod tests {
 
     #[test]
     fn a_rendition_keeps_its_pages_and_says_where_they_came_from() {
-        let master = crate::bench::sample_pdf(4);
+        let master = testkit::sample_pdf(4);
         let out = rendition(&master, "pdf", &[1, 2], &meta()).unwrap();
         let doc = Document::load_mem(&out).unwrap();
         assert_eq!(doc.get_pages().len(), 2);

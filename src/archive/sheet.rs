@@ -1,6 +1,6 @@
-//! The printed cover sheet (`folio scan cover-sheet`), and scanned batches made in memory for
-//! tests and benchmarks: pages as a 300-dpi copier would send them, cover sheets drawn with the
-//! same layout as the printed one.
+//! The printed cover sheet (`folio scan cover-sheet`). Its layout is public: the split looks
+//! for the codes where it puts them, and the test kit (`crates/testkit`) draws scanned batches
+//! with the same layout.
 //!
 //! Layout (A4, mm from the top-left corner): QR code at (20, 22) and DataMatrix at (135, 22),
 //! both 55 mm wide; the Code 128 marker at (35, 84), 140 × 12 mm; all in the top third, where
@@ -11,23 +11,23 @@ use lopdf::{dictionary, Document, Object, Stream};
 use rxing::common::BitMatrix;
 use rxing::BarcodeFormat;
 
-use super::barcodes::{draw, modules};
+use super::barcodes::modules;
 use super::cover::{CoverSheet, MARKER};
-use super::image_pdf::{flate_image, ImagePdf};
+use super::image_pdf::flate_image;
 
-/// A4 in millimetres and in PDF points.
-const A4_MM: (f64, f64) = (210.0, 297.0);
+/// A4 in millimetres.
+pub const A4_MM: (f64, f64) = (210.0, 297.0);
 const PT_PER_MM: f64 = 72.0 / 25.4;
 
-/// Where each code goes: (x, y, width, height) in mm.
-const QR_AT: (f64, f64, f64, f64) = (20.0, 22.0, 55.0, 55.0);
-const DM_AT: (f64, f64, f64, f64) = (135.0, 22.0, 55.0, 55.0);
-const MARKER_AT: (f64, f64, f64, f64) = (35.0, 84.0, 140.0, 12.0);
+/// Where each code goes: (x, y, width, height) in mm from the top-left corner.
+pub const QR_AT: (f64, f64, f64, f64) = (20.0, 22.0, 55.0, 55.0);
+pub const DM_AT: (f64, f64, f64, f64) = (135.0, 22.0, 55.0, 55.0);
+pub const MARKER_AT: (f64, f64, f64, f64) = (35.0, 84.0, 140.0, 12.0);
 
 /// Quiet zones in modules.
-const QR_QUIET: u32 = 4;
-const DM_QUIET: u32 = 2;
-const BAR_QUIET: u32 = 10;
+pub const QR_QUIET: u32 = 4;
+pub const DM_QUIET: u32 = 2;
+pub const BAR_QUIET: u32 = 10;
 
 /// A code's modules with its quiet zone as an 8-bit gray image, one pixel per module.
 fn gray_modules(m: &BitMatrix, quiet: u32) -> (Vec<u8>, u32, u32) {
@@ -188,130 +188,9 @@ pub fn cover_sheet_pdf(sheet: &CoverSheet, category_label: &str) -> Result<Vec<u
     Ok(out)
 }
 
-/// One page of a batch to synthesise.
-#[derive(Debug, Clone)]
-pub enum ScanPage {
-    Cover(CoverSheet),
-    /// A cover sheet with its 2D codes smudged away (the marker still readable).
-    SmudgedCover,
-    /// A page of text, `n` varies the drawing.
-    Text(u32),
-}
-
-/// The 8-bit gray image of a page at `dpi`, as a copier would scan it.
-pub fn scan_image(page: &ScanPage, dpi: f64) -> Result<(Vec<u8>, usize, usize), String> {
-    let px = |mm: f64| (mm / 25.4 * dpi).round() as usize;
-    let (w, h) = (px(A4_MM.0), px(A4_MM.1));
-    let mut img = vec![250u8; w * h];
-    let mut place = |m: &BitMatrix, quiet: u32, (x, y, bw, bh): (f64, f64, f64, f64)| {
-        let total = m.width() + 2 * quiet;
-        let scale = (px(bw) / total as usize).max(1);
-        let origin = (
-            px(x) + quiet as usize * scale,
-            px(y)
-                + if m.height() == 1 {
-                    0
-                } else {
-                    quiet as usize * scale
-                },
-        );
-        draw(&mut img, w, m, origin, scale, px(bh));
-    };
-    match page {
-        ScanPage::Cover(sheet) => {
-            let payload = sheet.payload();
-            place(&modules(&payload, BarcodeFormat::QR_CODE)?, QR_QUIET, QR_AT);
-            place(
-                &modules(&payload, BarcodeFormat::DATA_MATRIX)?,
-                DM_QUIET,
-                DM_AT,
-            );
-            place(
-                &modules(MARKER, BarcodeFormat::CODE_128)?,
-                BAR_QUIET,
-                MARKER_AT,
-            );
-        }
-        ScanPage::SmudgedCover => {
-            place(
-                &modules(MARKER, BarcodeFormat::CODE_128)?,
-                BAR_QUIET,
-                MARKER_AT,
-            );
-            for (x, y, bw, bh) in [QR_AT, DM_AT] {
-                for row in px(y)..px(y + bh) {
-                    img[row * w + px(x)..row * w + px(x + bw)].fill(40);
-                }
-            }
-        }
-        ScanPage::Text(n) => {
-            // Lines of "words": dark blocks of varying length, like type at a distance.
-            let mut seed = u64::from(*n).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-            let mut y = px(25.0);
-            while y + px(4.0) < h - px(20.0) {
-                let mut x = px(20.0);
-                while x < w - px(40.0) {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 7;
-                    seed ^= seed << 17;
-                    let word = px(4.0 + (seed % 20) as f64);
-                    let end = (x + word).min(w - px(20.0));
-                    for row in y..y + px(2.5) {
-                        img[row * w + x..row * w + end].fill(30);
-                    }
-                    x = end + px(2.5);
-                }
-                y += px(6.0);
-            }
-        }
-    }
-    Ok((img, w, h))
-}
-
-/// A scanned batch: an image-only PDF, one 8-bit gray Flate image per page at `dpi`.
-pub fn scanned_pdf(pages: &[ScanPage], dpi: f64) -> Result<Vec<u8>, String> {
-    let mut pdf = ImagePdf::new();
-    let (page_w, page_h) = (A4_MM.0 * PT_PER_MM, A4_MM.1 * PT_PER_MM);
-    for page in pages {
-        let (img, w, h) = scan_image(page, dpi)?;
-        pdf.add_page(image_xobject(img, w as u32, h as u32)?, page_w, page_h);
-    }
-    let mut out = Vec::new();
-    pdf.finish().save_to(&mut out).map_err(|e| e.to_string())?;
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::archive::split::{kind_of, PageKind};
-    use crate::archive::{barcodes, pages, validate};
-
-    #[test]
-    fn a_scanned_batch_reads_back_page_by_page() {
-        let sheet = CoverSheet::new("800123456", "NDA-9", "CRH").unwrap();
-        let batch = [
-            ScanPage::Cover(sheet.clone()),
-            ScanPage::Text(1),
-            ScanPage::SmudgedCover,
-            ScanPage::Text(2),
-        ];
-        let pdf = scanned_pdf(&batch, 300.0).unwrap();
-        let m = validate::measure(&pdf).unwrap();
-        assert_eq!((m.pages, m.dpi), (4, Some(300)));
-        let images = pages::of_pdf(&pdf).unwrap();
-        let kinds: Vec<PageKind> = images
-            .iter()
-            .map(|i| {
-                let i = i.as_ref().unwrap();
-                kind_of(&barcodes::scan_page(&i.luma, i.width, i.height))
-            })
-            .collect();
-        assert_eq!(kinds[0], PageKind::Cover(sheet));
-        assert_eq!(kinds[1], PageKind::Content);
-        assert!(matches!(kinds[2], PageKind::BadCover(_)), "{:?}", kinds[2]);
-        assert_eq!(kinds[3], PageKind::Content);
-    }
 
     #[test]
     fn the_printed_cover_sheet_carries_the_payload_in_clear() {

@@ -268,14 +268,14 @@ mod tests {
         assert!(measure(b"%PDF-1.4 garbage")
             .unwrap_err()
             .contains("damaged"));
-        let pdf = crate::bench::sample_pdf(3);
+        let pdf = testkit::sample_pdf(3);
         let m = measure(&pdf).unwrap();
         assert_eq!((m.format, m.pages), ("pdf", 3));
     }
 
     #[test]
     fn colour_is_told_from_gray() {
-        use crate::archive::sheet::{scanned_pdf, ScanPage};
+        use testkit::scan::{scanned_pdf, ScanPage};
         let gray = scanned_pdf(&[ScanPage::Text(1)], 200.0).unwrap();
         assert!(!measure(&gray).unwrap().colour);
         let mut rgb = Vec::new();

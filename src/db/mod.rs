@@ -114,7 +114,7 @@ impl Db {
     }
 
     /// Reverts every migration, then applies them all again: proves the down migrations
-    /// (used by `tests/migrations.rs` on both backends).
+    /// (used by `tests/operations/migrations.rs` on both backends).
     pub fn redo_all_migrations(&self) -> Result<(), DbError> {
         let mut conn = self.pool.get()?;
         conn.revert_all_migrations(self.migrations())

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use crate::common::archive::{add_copier, fhir_server, identity_service, scan, tsa, upload};
 use crate::common::directory::{write_ldif, TestUser};
-use crate::common::{folio_cli, Backend, TestServer};
+use crate::common::{folio_cli, Backend, TestApp};
 use folio::archive::cover::CoverSheet;
-use folio::archive::sheet::{scanned_pdf, ScanPage};
+use testkit::scan::{scanned_pdf, ScanPage};
 
 const BATCHES: usize = 10;
 const PER_BATCH: usize = 20;
@@ -29,22 +29,24 @@ fn every_document_is_archived_exactly_once_across_kill_9() {
     let deposit = tempfile::tempdir().unwrap();
     let deposit_dir = deposit.path().display().to_string();
     let identity = identity_service(false);
-    let env = [
-        ("FOLIO_ARCHIVE__IDENTITY_KIND", "json"),
-        ("FOLIO_ARCHIVE__IDENTITY_URL", identity.as_str()),
-        ("FOLIO_ARCHIVE__QC_RATE", "0"),
-        ("FOLIO_ARCHIVE__TSA_URL", tsa_url.as_str()),
-        ("FOLIO_ARCHIVE__DEPOSIT_DIR", deposit_dir.as_str()),
-        ("FOLIO_ARCHIVE__FHIR_URL", fhir_url.as_str()),
-        ("FOLIO_SCAN__MIN_DPI", "72"),
-        ("FOLIO_SCAN__WORKERS", "2"),
-        ("FOLIO_NODE_NAME", "crash-node"),
-        // Every start of a stage counts as an attempt, so that an item that stops Folio each
-        // time is set aside (tests/hostile.rs); these kills are not the documents' doing, and
-        // up to sixteen can land on one long split.
-        ("FOLIO_SCAN__MAX_ATTEMPTS", "20"),
-    ];
-    let mut server = TestServer::start_with(Backend::Sqlite, data.path(), None, &env);
+    let mut server = TestApp::builder(Backend::Sqlite)
+        .data_dir(data.path())
+        .settings(|s| {
+            s.archive.identity_kind = "json".into();
+            s.archive.identity_url = identity.clone();
+            s.archive.qc_rate = 0.0;
+            s.archive.tsa_url = tsa_url.clone();
+            s.archive.deposit_dir = deposit_dir.clone().into();
+            s.archive.fhir_url = fhir_url.clone();
+            s.scan.min_dpi = 72;
+            s.scan.workers = 2;
+            s.node_name = "crash-node".into();
+            // Every start of a stage counts as an attempt, so that an item that stops Folio
+            // each time is set aside (tests/security/hostile_documents.rs); these kills are not
+            // the documents' doing, and up to sixteen can land on one long split.
+            s.scan.max_attempts = 20;
+        })
+        .start();
     let token = add_copier(&server, "records-copier");
 
     // Ten batches of twenty patients (cover sheet + one page), scanned at 100 dpi.
@@ -146,7 +148,7 @@ fn every_document_is_archived_exactly_once_across_kill_9() {
 
 /// Documents done, and how many documents are at each stage.
 fn progress(
-    server: &TestServer,
+    server: &TestApp,
     token: &str,
     captures: &[i64],
 ) -> (usize, std::collections::BTreeMap<String, usize>) {

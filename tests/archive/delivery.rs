@@ -8,10 +8,10 @@ use crate::common::archive::{
     wait_for,
 };
 use crate::common::directory::{basic, http, password_of, write_ldif, TestUser};
-use crate::common::{both_backends, folio_cli, Backend, TestServer};
+use crate::common::{both_backends, folio_cli, Backend, TestApp};
 use base64::Engine;
 use folio::archive::cover::CoverSheet;
-use folio::archive::sheet::{scanned_pdf, ScanPage};
+use testkit::scan::{scanned_pdf, ScanPage};
 
 fn users() -> Vec<TestUser> {
     let mut nina = TestUser::new("nina");
@@ -24,7 +24,7 @@ fn users() -> Vec<TestUser> {
 }
 
 /// A console GET with a session cookie: status, content type, body.
-fn console_get(server: &TestServer, cookie: &str, path: &str) -> (u16, String, Vec<u8>) {
+fn console_get(server: &TestApp, cookie: &str, path: &str) -> (u16, String, Vec<u8>) {
     let agent = ureq::AgentBuilder::new().redirects(0).build();
     let resp = match agent
         .get(&server.http_url(path))
@@ -43,7 +43,7 @@ fn console_get(server: &TestServer, cookie: &str, path: &str) -> (u16, String, V
 
 /// The QC reviewer sees the sampled document's pages (each look audited) and its trace; the
 /// administrator sees the trace but not the pages.
-fn reviewer_sees_the_pages(server: &TestServer, document: i64) {
+fn reviewer_sees_the_pages(server: &TestApp, document: i64) {
     let rachel = crate::common::release::console_cookie(server, "rachel");
     assert_eq!(
         console_get(server, &rachel, "/").0,
@@ -110,7 +110,7 @@ fn reviewer_sees_the_pages(server: &TestServer, document: i64) {
     assert!(!String::from_utf8(body).unwrap().contains("id=\"accept-"));
 }
 
-fn review(server: &TestServer, document: i64, decision: &str, reason: &str) -> u16 {
+fn review(server: &TestApp, document: i64, decision: &str, reason: &str) -> u16 {
     http(
         "POST",
         &server.http_url(&format!("/api/v1/scans/documents/{document}/qc")),
@@ -123,7 +123,7 @@ fn review(server: &TestServer, document: i64, decision: &str, reason: &str) -> u
 
 /// The documents of scan `id` once each is at one of `stages`.
 fn documents_at(
-    server: &TestServer,
+    server: &TestApp,
     token: &str,
     id: i64,
     count: usize,
@@ -149,25 +149,20 @@ both_backends!(
         let deposit = tempfile::tempdir().unwrap();
         let deposit_dir = deposit.path().display().to_string();
         let identity = identity_service(false);
-        let server = TestServer::start_with(
-            backend,
-            data.path(),
-            None,
-            &[
-                ("FOLIO_ARCHIVE__IDENTITY_KIND", "json"),
-                ("FOLIO_ARCHIVE__IDENTITY_URL", &identity),
-                (
-                    "FOLIO_ARCHIVE__IDENTITY_SYSTEM",
-                    "urn:oid:1.2.250.1.999.1.1",
-                ),
-                ("FOLIO_ARCHIVE__QC_RATE", "1.0"),
-                ("FOLIO_ARCHIVE__QC_CLOSE_SECS", "1"),
-                ("FOLIO_ARCHIVE__TSA_URL", &tsa_url),
-                ("FOLIO_ARCHIVE__TSA_CA_FILE", &ca),
-                ("FOLIO_ARCHIVE__DEPOSIT_DIR", &deposit_dir),
-                ("FOLIO_ARCHIVE__FHIR_URL", &fhir_url),
-            ],
-        );
+        let server = TestApp::builder(backend)
+            .data_dir(data.path())
+            .settings(|s| {
+                s.archive.identity_kind = "json".into();
+                s.archive.identity_url = identity.clone();
+                s.archive.identity_system = "urn:oid:1.2.250.1.999.1.1".into();
+                s.archive.qc_rate = 1.0;
+                s.archive.qc_close_secs = 1;
+                s.archive.tsa_url = tsa_url.clone();
+                s.archive.tsa_ca_file = ca.clone().into();
+                s.archive.deposit_dir = deposit_dir.clone().into();
+                s.archive.fhir_url = fhir_url.clone();
+            })
+            .start();
         let token = add_copier(&server, "records-copier");
         let sheet = |p: &str, c: &str| ScanPage::Cover(CoverSheet::new(p, "NDA-7", c).unwrap());
         let batch = [
@@ -362,18 +357,16 @@ fn a_bundle_the_fhir_server_refuses_goes_to_quarantine_at_once() {
     let tsa_url = tsa(tsa_dir.path());
     let (fhir_url, posts) = refusing_fhir_server(422);
     let identity = identity_service(false);
-    let server = TestServer::start_with(
-        Backend::Sqlite,
-        data.path(),
-        None,
-        &[
-            ("FOLIO_ARCHIVE__IDENTITY_KIND", "json"),
-            ("FOLIO_ARCHIVE__IDENTITY_URL", &identity),
-            ("FOLIO_ARCHIVE__QC_RATE", "0"),
-            ("FOLIO_ARCHIVE__TSA_URL", &tsa_url),
-            ("FOLIO_ARCHIVE__FHIR_URL", &fhir_url),
-        ],
-    );
+    let server = TestApp::builder(Backend::Sqlite)
+        .data_dir(data.path())
+        .settings(|s| {
+            s.archive.identity_kind = "json".into();
+            s.archive.identity_url = identity.clone();
+            s.archive.qc_rate = 0.0;
+            s.archive.tsa_url = tsa_url.clone();
+            s.archive.fhir_url = fhir_url.clone();
+        })
+        .start();
     let token = add_copier(&server, "records-copier");
     let batch = [
         ScanPage::Cover(CoverSheet::new("800001", "NDA-7", "CRH").unwrap()),

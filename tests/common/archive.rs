@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::directory::{http, HttpAnswer};
-use super::{folio_cli, TestServer};
+use super::{folio_cli, TestApp};
 
 /// A patient identity service on loopback: `800001` and `800004` are active, `800002` was
 /// merged into `800003`, everybody else is unknown. `fhir` answers as a FHIR server would.
@@ -382,34 +382,14 @@ pub fn refusing_fhir_server(status: u16) -> (String, Arc<std::sync::atomic::Atom
 }
 
 /// A copier registered with the CLI (its scans need no print connection): its token.
-pub fn add_copier(server: &TestServer, name: &str) -> String {
-    let out = folio_cli(
-        &server.data_dir,
-        server.db_url.as_deref(),
-        &[
-            "device",
-            "add",
-            "--json",
-            "--name",
-            name,
-            "--uri",
-            "socket://127.0.0.1:9",
-            "--driver",
-            "generic-pjl-pdf",
-        ],
-    );
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    v["token"].as_str().unwrap().to_owned()
+pub fn add_copier(server: &TestApp, name: &str) -> String {
+    super::TestDevice::new(name, "socket://127.0.0.1:9")
+        .driver("generic-pjl-pdf")
+        .add(server)
 }
 
 /// POSTs a raw scan with the copier's token and extra headers.
-pub fn upload(
-    server: &TestServer,
-    token: &str,
-    body: &[u8],
-    headers: &[(&str, &str)],
-) -> HttpAnswer {
+pub fn upload(server: &TestApp, token: &str, body: &[u8], headers: &[(&str, &str)]) -> HttpAnswer {
     let mut req = ureq::post(&server.http_url("/api/v1/scans"))
         .set("Authorization", &format!("Bearer {token}"))
         .set("Content-Type", "application/pdf")
@@ -450,7 +430,7 @@ pub fn form(file: &[u8], metadata: &str) -> (String, Vec<u8>) {
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-pub fn scan(server: &TestServer, auth: &str, id: i64) -> HttpAnswer {
+pub fn scan(server: &TestApp, auth: &str, id: i64) -> HttpAnswer {
     http(
         "GET",
         &server.http_url(&format!("/api/v1/scans/{id}")),
@@ -461,13 +441,13 @@ pub fn scan(server: &TestServer, auth: &str, id: i64) -> HttpAnswer {
 }
 
 /// Waits until scan `id` reaches `stage`.
-pub fn wait_until(server: &TestServer, token: &str, id: i64, stage: &str) -> serde_json::Value {
+pub fn wait_until(server: &TestApp, token: &str, id: i64, stage: &str) -> serde_json::Value {
     wait_for(server, token, id, |v| v["stage"] == stage)
 }
 
 /// Waits until scan `id`'s view satisfies `done`.
 pub fn wait_for(
-    server: &TestServer,
+    server: &TestApp,
     token: &str,
     id: i64,
     done: impl Fn(&serde_json::Value) -> bool,

@@ -9,12 +9,9 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::{free_port, INSTALL_HINT};
+pub use testkit::directory::{password_of, users_ldif, TestUser};
 
-/// The password of a test user: `pw-` and the uid.
-pub fn password_of(uid: &str) -> String {
-    format!("pw-{uid}")
-}
+use super::{free_port, INSTALL_HINT};
 
 /// The login name of this process (what ipptool sends as requesting-user-name).
 pub fn login_name() -> String {
@@ -39,65 +36,10 @@ pub fn default_users() -> Vec<String> {
     users
 }
 
-/// One user of a test LDIF.
-pub struct TestUser {
-    pub uid: String,
-    pub badges: Vec<String>,
-    pub department: String,
-    pub groups: Vec<String>,
-}
-
-impl TestUser {
-    pub fn new(uid: &str) -> TestUser {
-        TestUser {
-            uid: uid.into(),
-            badges: Vec::new(),
-            department: "Cardiology".into(),
-            groups: Vec::new(),
-        }
-    }
-}
-
-/// Writes an LDIF directory with `users` (passwords from [`password_of`], {SSHA}) and their
-/// groups as groupOfNames entries.
+/// Writes an LDIF directory with `users` (see [`testkit::directory::users_ldif`]).
 pub fn write_ldif(path: &Path, users: &[TestUser]) {
-    let base = "dc=hospital,dc=test";
-    let mut out = String::new();
-    let mut groups: Vec<&str> = Vec::new();
-    for (i, u) in users.iter().enumerate() {
-        let _ = writeln!(out, "dn: uid={},ou=people,{base}", u.uid);
-        let _ = writeln!(
-            out,
-            "objectClass: inetOrgPerson\nuid: {}\ncn: Test {}\nsn: {}",
-            u.uid, u.uid, u.uid
-        );
-        let _ = writeln!(out, "departmentNumber: {}", u.department);
-        for b in &u.badges {
-            let _ = writeln!(out, "employeeNumber: {b}");
-        }
-        let salt = (i as u32).to_be_bytes();
-        let _ = writeln!(
-            out,
-            "userPassword: {}\n",
-            folio::directory::password::ssha(&password_of(&u.uid), &salt)
-        );
-        for g in &u.groups {
-            if !groups.contains(&g.as_str()) {
-                groups.push(g);
-            }
-        }
-    }
-    for g in groups {
-        let _ = writeln!(
-            out,
-            "dn: cn={g},ou=groups,{base}\nobjectClass: groupOfNames\ncn: {g}"
-        );
-        for u in users.iter().filter(|u| u.groups.iter().any(|x| x == g)) {
-            let _ = writeln!(out, "member: uid={},ou=people,{base}", u.uid);
-        }
-        out.push('\n');
-    }
-    fs::write(path, out).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+    fs::write(path, users_ldif(users))
+        .unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
 }
 
 /// Writes the default test directory (see [`default_users`]) at `path`.
@@ -305,36 +247,10 @@ impl Slapd {
             connect_timeout: 2,
             // The test server, like many, refuses pages larger than its size limit (10).
             page_size: 10,
-            // As the other tests (see TEST_ENV); PINs have tests of their own.
+            // As the other tests (see `test_settings`); PINs have tests of their own.
             badge_requires_pin: false,
             ..Default::default()
         }
-    }
-
-    /// The same settings as `FOLIO_DIRECTORY__*` variables for a test server.
-    pub fn env(&self) -> Vec<(String, String)> {
-        let s = self.settings();
-        vec![
-            ("FOLIO_DIRECTORY__KIND".into(), "ldap".into()),
-            ("FOLIO_DIRECTORY__URL".into(), s.url),
-            ("FOLIO_DIRECTORY__STARTTLS".into(), "true".into()),
-            (
-                "FOLIO_DIRECTORY__CA_FILE".into(),
-                s.ca_file.display().to_string(),
-            ),
-            ("FOLIO_DIRECTORY__BIND_DN".into(), s.bind_dn),
-            (
-                "FOLIO_DIRECTORY__BIND_PASSWORD_FILE".into(),
-                s.bind_password_file.display().to_string(),
-            ),
-            ("FOLIO_DIRECTORY__BASE_DN".into(), s.base_dn),
-            ("FOLIO_DIRECTORY__TIMEOUT".into(), "3".into()),
-            ("FOLIO_DIRECTORY__PAGE_SIZE".into(), "10".into()),
-            (
-                "FOLIO_DIRECTORY__BADGE_ATTRIBUTES".into(),
-                "employeeNumber,folioBadge".into(),
-            ),
-        ]
     }
 }
 

@@ -23,8 +23,11 @@ use std::sync::{mpsc, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+pub use folio::config::Settings;
+
 pub mod archive;
 pub mod browser;
+pub mod builders;
 pub mod copier;
 pub mod directory;
 pub mod proxy;
@@ -32,25 +35,36 @@ pub mod release;
 pub mod tls;
 
 mod conformance;
+mod http;
 mod postgres;
-mod raw_ipp;
+pub use builders::{TestDevice, TestJob};
 pub use conformance::*;
+pub use http::*;
 pub use postgres::*;
-pub use raw_ipp::*;
 
-/// Settings every test server (and CLI run) gets, as a site sets them for its own networks:
-/// the tests' print clients and copiers are on loopback. A test's own environment overrides
-/// them.
-pub const TEST_ENV: &[(&str, &str)] = &[
-    ("FOLIO_IPP__TRUSTED_NETWORKS", "127.0.0.0/8,::1/128"),
-    (
-        "FOLIO_DEVICES__ALLOWED_NETWORKS",
-        "127.0.0.0/8,::1/128,10.0.0.0/8",
-    ),
-    ("FOLIO_DEVICES__ALLOWED_PORTS", "1-65535"),
-    // Most tests badge without a PIN; the default (a PIN) has its own tests.
-    ("FOLIO_DIRECTORY__BADGE_REQUIRES_PIN", "false"),
-];
+/// The settings every test server (and CLI run) starts from: `Settings::default()` as a site
+/// sets it for its own networks, the tests' print clients and copiers being on loopback, and
+/// no PIN after the badge (the default, a PIN, has tests of its own). A test changes what it
+/// needs with [`AppBuilder::settings`]: a misspelt setting does not compile.
+pub fn test_settings() -> Settings {
+    let mut s = Settings::default();
+    s.ipp.trusted_networks = vec!["127.0.0.0/8".into(), "::1/128".into()];
+    s.devices.allowed_networks = vec!["127.0.0.0/8".into(), "::1/128".into(), "10.0.0.0/8".into()];
+    s.devices.allowed_ports = vec!["1-65535".into()];
+    s.directory.badge_requires_pin = false;
+    s
+}
+
+/// The configuration file a test server reads, in its data directory.
+pub const CONFIG_FILE: &str = "test-folio.toml";
+
+/// Writes `settings` as the configuration file of `data_dir`; its path.
+pub fn write_config(data_dir: &Path, settings: &Settings) -> PathBuf {
+    let path = data_dir.join(CONFIG_FILE);
+    let text = toml::to_string(settings).unwrap_or_else(|e| panic!("settings as TOML: {e}"));
+    fs::write(&path, text).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+    path
+}
 
 /// How long a server may take to print its `listening on` line.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -92,7 +106,7 @@ impl Backend {
 ///
 /// Its stderr goes to `DATA_DIR/test-server-stderr.log`, not to the test output; panics raised
 /// by these helpers include the end of that log.
-pub struct TestServer {
+pub struct TestApp {
     /// The port the server printed in its `listening on` line (IPP and HTTP).
     pub port: u16,
     /// The database backend.
@@ -101,77 +115,141 @@ pub struct TestServer {
     pub data_dir: PathBuf,
     /// The `--database-url` passed, if any (always set on PostgreSQL).
     pub db_url: Option<String>,
-    extra_env: Vec<(String, String)>,
+    /// The settings it runs with (`DATA_DIR/test-folio.toml`).
+    pub settings: Settings,
+    env: Vec<(String, String)>,
     child: Child,
-    /// Owns the data directory when `start`/`start_env` created it.
+    /// Owns the data directory when the builder made it.
     _temp: Option<tempfile::TempDir>,
+    /// The builder made its PostgreSQL database: dropped with the server.
+    owns_database: bool,
 }
 
-impl TestServer {
-    /// Starts a server on `backend` with a fresh data directory (and a fresh PostgreSQL database).
-    pub fn start(backend: Backend) -> TestServer {
-        TestServer::start_env(backend, &[])
+/// A test server to start: its typed settings, directory, data directory and database.
+pub struct AppBuilder {
+    backend: Backend,
+    settings: Settings,
+    users: Option<Vec<directory::TestUser>>,
+    data_dir: Option<PathBuf>,
+    db_url: Option<String>,
+    env: Vec<(String, String)>,
+}
+
+impl AppBuilder {
+    /// Changes settings (starting from [`test_settings`]).
+    pub fn settings(mut self, change: impl FnOnce(&mut Settings)) -> AppBuilder {
+        change(&mut self.settings);
+        self
     }
 
-    /// Like [`TestServer::start`], with extra environment variables (e.g. `FOLIO_HOLD_HOURS`).
-    pub fn start_env(backend: Backend, extra_env: &[(&str, &str)]) -> TestServer {
-        let temp = tempfile::Builder::new()
-            .prefix("folio-test-")
-            .tempdir()
-            .unwrap_or_else(|e| panic!("creating a temporary data directory: {e}"));
-        let mut server = TestServer::start_with(backend, temp.path(), None, extra_env);
-        server._temp = Some(temp);
-        server
+    /// The file directory's users and badges (instead of the default ones the tests print as).
+    pub fn directory(mut self, users: &[directory::TestUser]) -> AppBuilder {
+        self.users = Some(users.to_vec());
+        self
     }
 
-    /// Starts a server on an existing data directory, which the caller keeps alive.
-    ///
-    /// `db_url` is passed as `--database-url` when given. On PostgreSQL with `db_url = None` a
-    /// fresh database is created; pass the previous server's `db_url` to restart on the same one.
-    /// Every `FOLIO_*` variable of the test's own environment is removed, then `extra_env` is set.
-    pub fn start_with(
-        backend: Backend,
-        data_dir: &Path,
-        db_url: Option<&str>,
-        extra_env: &[(&str, &str)],
-    ) -> TestServer {
-        let db_url = match (backend, db_url) {
-            (_, Some(url)) => Some(url.to_owned()),
+    /// Runs on `dir`, which the caller keeps (and may share with a restarted server).
+    pub fn data_dir(mut self, dir: &Path) -> AppBuilder {
+        self.data_dir = Some(dir.to_owned());
+        self
+    }
+
+    /// Runs on the database at `url` (a restart on the same database).
+    pub fn database(mut self, url: &str) -> AppBuilder {
+        self.db_url = Some(url.to_owned());
+        self
+    }
+
+    /// An environment variable of the process that is not a setting (`RUST_LOG`).
+    pub fn env(mut self, key: &str, value: &str) -> AppBuilder {
+        assert!(
+            !key.starts_with("FOLIO_"),
+            "{key}: settings go through AppBuilder::settings"
+        );
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Starts the server: a fresh data directory unless given, a fresh PostgreSQL database on
+    /// that backend unless given; waits until it answers.
+    pub fn start(self) -> TestApp {
+        let (temp, data_dir) = match self.data_dir {
+            Some(d) => (None, d),
+            None => {
+                let t = tempfile::Builder::new()
+                    .prefix("folio-test-")
+                    .tempdir()
+                    .unwrap_or_else(|e| panic!("creating a temporary data directory: {e}"));
+                let d = t.path().to_owned();
+                (Some(t), d)
+            }
+        };
+        if let Some(users) = &self.users {
+            directory::write_ldif(&data_dir.join("directory.ldif"), users);
+        }
+        let owns_database = self.backend == Backend::Postgres && self.db_url.is_none();
+        let db_url = match (self.backend, self.db_url) {
+            (_, Some(url)) => Some(url),
             (Backend::Postgres, None) => Some(fresh_postgres_database()),
             (Backend::Sqlite, None) => None,
         };
-        let extra_env: Vec<(String, String)> = extra_env
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        let (child, port) = launch(data_dir, db_url.as_deref(), &extra_env);
-        TestServer {
+        let (child, port) = launch(&data_dir, db_url.as_deref(), &self.settings, &self.env);
+        TestApp {
             port,
-            backend,
-            data_dir: data_dir.to_owned(),
+            backend: self.backend,
+            data_dir,
             db_url,
-            extra_env,
+            settings: self.settings,
+            env: self.env,
             child,
-            _temp: None,
+            _temp: temp,
+            owns_database,
+        }
+    }
+}
+
+impl TestApp {
+    /// A server to start on `backend`, from [`test_settings`].
+    pub fn builder(backend: Backend) -> AppBuilder {
+        AppBuilder {
+            backend,
+            settings: test_settings(),
+            users: None,
+            data_dir: None,
+            db_url: None,
+            env: Vec::new(),
         }
     }
 
+    /// Starts a server on `backend` with a fresh data directory (and a fresh PostgreSQL database)
+    /// and the test settings.
+    pub fn start(backend: Backend) -> TestApp {
+        TestApp::builder(backend).start()
+    }
+
     /// Kills the server with SIGKILL if it still runs, then starts it again on the same data
-    /// directory, database and environment. The new server has a new port.
+    /// directory, database and settings. The new server has a new port.
     pub fn restart(&mut self) {
         self.kill9();
-        let (child, port) = launch(&self.data_dir, self.db_url.as_deref(), &self.extra_env);
+        let (child, port) = launch(
+            &self.data_dir,
+            self.db_url.as_deref(),
+            &self.settings,
+            &self.env,
+        );
         self.child = child;
         self.port = port;
     }
 
-    /// Like [`TestServer::restart`], replacing the extra environment variables.
-    pub fn restart_env(&mut self, extra_env: &[(&str, &str)]) {
-        self.extra_env = extra_env
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
+    /// Like [`TestApp::restart`], with settings changed first.
+    pub fn restart_with(&mut self, change: impl FnOnce(&mut Settings)) {
+        change(&mut self.settings);
         self.restart();
+    }
+
+    /// The configuration file the server reads (for the command line beside it).
+    pub fn config_file(&self) -> PathBuf {
+        self.data_dir.join(CONFIG_FILE)
     }
 
     /// `ipp://127.0.0.1:PORT/ipp/print`, the print queue.
@@ -238,7 +316,7 @@ impl TestServer {
     }
 }
 
-impl Drop for TestServer {
+impl Drop for TestApp {
     /// Kills the server. When the test is failing, prints the end of the server's log and keeps
     /// its data directory for inspection.
     fn drop(&mut self) {
@@ -248,12 +326,23 @@ impl Drop for TestServer {
             if let Some(temp) = self._temp.take() {
                 eprintln!("data directory kept: {}", temp.keep().display());
             }
+            if let Some(url) = self.db_url.as_ref().filter(|_| self.owns_database) {
+                eprintln!("database kept until the run ends: {url}");
+            }
+        } else if let Some(url) = self.db_url.as_ref().filter(|_| self.owns_database) {
+            drop_postgres_database(url);
         }
     }
 }
 
-/// Spawns `folio serve`, waits for its `listening on` line and a 200 from `/healthz`.
-fn launch(data_dir: &Path, db_url: Option<&str>, extra_env: &[(String, String)]) -> (Child, u16) {
+/// Spawns `folio serve --config` with `settings`, waits for its `listening on` line and a 200
+/// from `/healthz`.
+fn launch(
+    data_dir: &Path,
+    db_url: Option<&str>,
+    settings: &Settings,
+    env: &[(String, String)],
+) -> (Child, u16) {
     let log_path = data_dir.join(SERVER_LOG);
     let mut log = OpenOptions::new()
         .create(true)
@@ -268,16 +357,16 @@ fn launch(data_dir: &Path, db_url: Option<&str>, extra_env: &[(String, String)])
     );
 
     // Every test server knows the users the tests print as, unless the test brings a directory.
-    let brings_directory = extra_env
-        .iter()
-        .any(|(k, _)| k.starts_with("FOLIO_DIRECTORY__"));
     let ldif = data_dir.join("directory.ldif");
-    if !brings_directory && !ldif.exists() {
+    if settings.directory.kind == folio::config::DirectoryKind::File && !ldif.exists() {
         directory::write_default(&ldif);
     }
+    let config = write_config(data_dir, settings);
 
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_folio"));
     cmd.arg("serve")
+        .arg("--config")
+        .arg(&config)
         .arg("--listen")
         .arg("127.0.0.1:0")
         .arg("--data-dir")
@@ -291,12 +380,7 @@ fn launch(data_dir: &Path, db_url: Option<&str>, extra_env: &[(String, String)])
         }
     }
     cmd.env("RUST_BACKTRACE", "1");
-    // The tests' clients and copiers live on loopback: what a site sets for its own networks
-    // (a test's own value wins).
-    for (key, value) in TEST_ENV {
-        cmd.env(key, value);
-    }
-    for (key, value) in extra_env {
+    for (key, value) in env {
         cmd.env(key, value);
     }
     cmd.current_dir(data_dir)
@@ -365,10 +449,8 @@ fn launch(data_dir: &Path, db_url: Option<&str>, extra_env: &[(String, String)])
 
     // The contract says the line comes when the server is ready; check it answers (over plain
     // HTTP: a server whose only listener speaks TLS is checked by its test).
-    let tls_only = extra_env
-        .iter()
-        .any(|(k, _)| k == "FOLIO_TLS__CERTIFICATE_FILE")
-        && !extra_env.iter().any(|(k, _)| k == "FOLIO_TLS__LISTEN");
+    let tls_only = !settings.tls.certificate_file.as_os_str().is_empty()
+        && settings.tls.listen.trim().is_empty();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if tls_only {
@@ -549,7 +631,7 @@ fn run_checked(cmd: &mut Command, what: &str) -> Output {
 
 /// Runs `folio spool verify --json` on a server's data directory and database: one
 /// `(job id, sha256 of the decrypted document, ok)` per held document.
-pub fn verify_spool(server: &TestServer) -> Vec<(i64, String, bool)> {
+pub fn verify_spool(server: &TestApp) -> Vec<(i64, String, bool)> {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_folio"));
     cmd.arg("--data-dir").arg(&server.data_dir);
     if let Some(url) = &server.db_url {
@@ -603,9 +685,12 @@ pub fn folio_cli(data_dir: &Path, db_url: Option<&str>, args: &[&str]) -> CliOut
             cmd.env_remove(key);
         }
     }
-    for (key, value) in TEST_ENV {
-        cmd.env(key, value);
+    // The server's settings when one runs on this directory, else the tests' defaults.
+    let config = data_dir.join(CONFIG_FILE);
+    if !config.exists() {
+        write_config(data_dir, &test_settings());
     }
+    cmd.arg("--config").arg(&config);
     let out = cmd
         .output()
         .unwrap_or_else(|e| panic!("running folio {args:?}: {e}"));

@@ -5,43 +5,19 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::{op, parse_response, status, tag, RawIpp, TestServer};
+use super::{op, parse_response, status, tag, RawIpp, TestApp};
 
+/// A copier with the IPP Everywhere profile, added with the command line; its token.
 pub fn add_device(data: &Path, db_url: Option<&str>, name: &str, uri: &str) -> String {
-    let out = super::folio_cli(
-        data,
-        db_url,
-        &[
-            "device",
-            "add",
-            "--json",
-            "--name",
-            name,
-            "--uri",
-            uri,
-            "--driver",
-            "ipp-everywhere",
-        ],
-    );
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    v["token"].as_str().unwrap().to_owned()
+    super::TestDevice::new(name, uri).add_to(data, db_url)
 }
 
-pub fn print_as(server: &TestServer, user: &str, name: &str) -> i32 {
-    let req = RawIpp::new(op::PRINT_JOB)
-        .operation_prelude(&server.ipp_uri())
-        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", user)
-        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "job-name", name)
-        .attr_str(tag::MIME_MEDIA_TYPE, "document-format", "application/pdf")
-        .document(&folio::bench::sample_pdf(2))
-        .build();
-    let r = parse_response(&server.post_ipp(&req).1).unwrap();
-    assert_eq!(r.status, status::SUCCESSFUL_OK);
-    r.integer("job-id").unwrap()
+/// A held two-page PDF of `user` named `name`; its job id.
+pub fn print_as(server: &TestApp, user: &str, name: &str) -> i32 {
+    super::TestJob::pdf(2).owner(user).name(name).held(server)
 }
 
-pub fn job_state(server: &TestServer, user: &str, id: i32) -> (i32, String) {
+pub fn job_state(server: &TestApp, user: &str, id: i32) -> (i32, String) {
     let req = RawIpp::new(op::GET_JOB_ATTRIBUTES)
         .operation_prelude(&server.ipp_uri())
         .attr_i32(tag::INTEGER, "job-id", id)
@@ -54,7 +30,7 @@ pub fn job_state(server: &TestServer, user: &str, id: i32) -> (i32, String) {
     )
 }
 
-pub fn wait_state(server: &TestServer, user: &str, id: i32, want: i32) -> String {
+pub fn wait_state(server: &TestApp, user: &str, id: i32, want: i32) -> String {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let (state, message) = job_state(server, user, id);
@@ -71,7 +47,7 @@ pub fn wait_state(server: &TestServer, user: &str, id: i32, want: i32) -> String
 
 /// A call of the release REST API with a device token.
 pub fn terminal(
-    server: &TestServer,
+    server: &TestApp,
     token: &str,
     method: &str,
     path: &str,
@@ -87,7 +63,7 @@ pub fn terminal(
 }
 
 /// Badges `badge` at the device of `token`: the answer of the release API.
-pub fn badge_in(server: &TestServer, token: &str, badge: &str) -> super::directory::HttpAnswer {
+pub fn badge_in(server: &TestApp, token: &str, badge: &str) -> super::directory::HttpAnswer {
     terminal(
         server,
         token,
@@ -100,7 +76,7 @@ pub fn badge_in(server: &TestServer, token: &str, badge: &str) -> super::directo
 /// Badges `badge` at the device of `token` and releases `job`: the session and that job's
 /// result, as JSON.
 pub fn release_one(
-    server: &TestServer,
+    server: &TestApp,
     token: &str,
     badge: &str,
     job: i32,
@@ -121,23 +97,18 @@ pub fn release_one(
 }
 
 /// Prints a one-page PDF as `user` asking for colour and one-sided; the IPP answer.
-pub fn print_colour(server: &TestServer, user: &str, name: &str) -> super::IppResponse {
-    let req = RawIpp::new(op::PRINT_JOB)
-        .operation_prelude(&server.ipp_uri())
-        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", user)
-        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "job-name", name)
-        .attr_str(tag::MIME_MEDIA_TYPE, "document-format", "application/pdf")
-        .group(tag::JOB_ATTRIBUTES)
-        .attr_str(tag::KEYWORD, "print-color-mode", "color")
-        .attr_str(tag::KEYWORD, "sides", "one-sided")
-        .document(&folio::bench::sample_pdf(1))
-        .build();
-    parse_response(&server.post_ipp(&req).1).unwrap()
+pub fn print_colour(server: &TestApp, user: &str, name: &str) -> super::IppResponse {
+    super::TestJob::pdf(1)
+        .owner(user)
+        .name(name)
+        .colour()
+        .sides("one-sided")
+        .submit(server)
 }
 
 /// Signs `user` in to the console over plain HTTP (the sign-in form with its CSRF cookie);
 /// the `Cookie` header value of the session.
-pub fn console_cookie(server: &TestServer, user: &str) -> String {
+pub fn console_cookie(server: &TestApp, user: &str) -> String {
     let agent = ureq::AgentBuilder::new().redirects(0).build();
     let login = agent.get(&server.http_url("/login")).call().unwrap();
     let csrf = login

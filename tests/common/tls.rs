@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::TestServer;
+use super::TestApp;
 
 fn openssl(args: &[&str], dir: &Path) {
     let out = Command::new("openssl")
@@ -99,7 +99,7 @@ pub fn certificate(dir: &Path, name: &str) -> (String, String, String) {
 
 /// An address the server printed on stdout after `prefix` (`listening with TLS on `,
 /// `listening for FTP scans on `).
-pub fn printed_address(server: &TestServer, prefix: &str) -> SocketAddr {
+pub fn printed_address(server: &TestApp, prefix: &str) -> SocketAddr {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let out = std::fs::read_to_string(server.data_dir.join("test-server-stdout.log"))

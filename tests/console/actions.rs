@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::common::copier::IppEvePrinter;
 use crate::common::directory::{basic, http, password_of, write_ldif, TestUser};
 use crate::common::release::{console_cookie, job_state, print_as, terminal, wait_state};
-use crate::common::{both_backends, TestServer};
+use crate::common::{both_backends, TestApp};
 
 fn users() -> Vec<TestUser> {
     let mut users: Vec<TestUser> = ["carol", "harry", "audrey", "nina"]
@@ -24,7 +24,7 @@ fn users() -> Vec<TestUser> {
 
 /// A signed-in console user.
 struct Console<'a> {
-    server: &'a TestServer,
+    server: &'a TestApp,
     cookie: String,
     csrf: String,
 }
@@ -32,7 +32,7 @@ struct Console<'a> {
 /// (status, Location, body)
 type Answer = (u16, String, String);
 
-fn call(server: &TestServer, method: &str, path: &str, cookie: &str, form: &str) -> Answer {
+fn call(server: &TestApp, method: &str, path: &str, cookie: &str, form: &str) -> Answer {
     let agent = ureq::AgentBuilder::new().redirects(0).build();
     let req = agent
         .request(method, &server.http_url(path))
@@ -54,7 +54,7 @@ fn call(server: &TestServer, method: &str, path: &str, cookie: &str, form: &str)
 }
 
 impl<'a> Console<'a> {
-    fn sign_in(server: &'a TestServer, user: &str) -> Console<'a> {
+    fn sign_in(server: &'a TestApp, user: &str) -> Console<'a> {
         let cookie = console_cookie(server, user);
         let (_, _, page) = call(server, "GET", "/me", &cookie, "");
         let csrf = page
@@ -98,7 +98,7 @@ both_backends!(
     |backend| {
         let data = tempfile::tempdir().unwrap();
         write_ldif(&data.path().join("directory.ldif"), &users());
-        let server = TestServer::start_with(backend, data.path(), None, &[]);
+        let server = TestApp::builder(backend).data_dir(data.path()).start();
         let copier = IppEvePrinter::start("Ward Copier", true, false);
         let (admin, helpdesk, auditor, nurse) = (
             Console::sign_in(&server, "carol"),
@@ -257,7 +257,9 @@ both_backends!(
 fn administrators_edit_move_and_turn_off_rules() {
     let data = tempfile::tempdir().unwrap();
     write_ldif(&data.path().join("directory.ldif"), &users());
-    let server = TestServer::start_with(crate::common::Backend::Sqlite, data.path(), None, &[]);
+    let server = TestApp::builder(crate::common::Backend::Sqlite)
+        .data_dir(data.path())
+        .start();
     let rules_api = |body: &str| {
         let r = http(
             "POST",

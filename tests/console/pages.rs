@@ -8,16 +8,19 @@ use std::time::Duration;
 
 use crate::common::browser::{Browser, BrowserOptions};
 use crate::common::directory::{password_of, write_ldif, TestUser};
-use crate::common::{status, Backend, TestServer};
+use crate::common::{Backend, TestApp, TestJob};
 use fantoccini::Locator;
 
-fn print_colour(server: &TestServer, user: &str, name: &str) -> i32 {
-    let r = crate::common::release::print_colour(server, user, name);
-    assert_eq!(r.status, status::SUCCESSFUL_OK);
-    r.integer("job-id").unwrap()
+fn print_colour(server: &TestApp, user: &str, name: &str) -> i32 {
+    TestJob::pdf(1)
+        .owner(user)
+        .name(name)
+        .colour()
+        .sides("one-sided")
+        .held(server)
 }
 
-async fn sign_in(b: &Browser, server: &TestServer, who: &str) {
+async fn sign_in(b: &Browser, server: &TestApp, who: &str) {
     b.client.goto(&server.http_url("/login")).await.unwrap();
     b.wait_for("login", Duration::from_secs(10)).await;
     b.type_into("login", who).await;
@@ -54,7 +57,9 @@ fn an_administrator_adds_a_colour_rule_and_sees_its_effect() {
     users[2].groups = vec!["radiology".into()];
     users[3].groups = vec!["nurses".into()];
     write_ldif(&data.path().join("directory.ldif"), &users);
-    let server = TestServer::start_with(Backend::Sqlite, data.path(), None, &[]);
+    let server = TestApp::builder(Backend::Sqlite)
+        .data_dir(data.path())
+        .start();
 
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -274,7 +279,9 @@ fn staff_manage_their_own_printing_on_their_page() {
     let data = tempfile::tempdir().unwrap();
     let users: Vec<TestUser> = ["nina", "rita"].into_iter().map(TestUser::new).collect();
     write_ldif(&data.path().join("directory.ldif"), &users);
-    let server = TestServer::start_with(Backend::Postgres, data.path(), None, &[]);
+    let server = TestApp::builder(Backend::Postgres)
+        .data_dir(data.path())
+        .start();
     let kept = print_colour(&server, "nina", "Planning de garde");
     let dropped = print_colour(&server, "nina", "Brouillon");
     print_colour(&server, "rita", "Compte rendu de rita");

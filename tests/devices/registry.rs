@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::common::directory::{basic, http, password_of, write_ldif, TestUser};
-use crate::common::{both_backends, Backend, TestServer};
+use crate::common::{both_backends, Backend, TestApp};
 
 fn folio(data_dir: &Path, db_url: Option<&str>, args: &[&str]) -> (i32, String, String) {
     let out = crate::common::folio_cli(data_dir, db_url, args);
@@ -131,7 +131,9 @@ fn the_device_api_is_for_administrators() {
     let mut users = vec![TestUser::new("carol"), TestUser::new("bob")];
     users[0].groups = vec!["folio-admins".into()];
     write_ldif(&dir.path().join("directory.ldif"), &users);
-    let server = TestServer::start_with(Backend::Sqlite, dir.path(), None, &[]);
+    let server = TestApp::builder(Backend::Sqlite)
+        .data_dir(dir.path())
+        .start();
     let url = server.http_url("/api/v1/devices");
     let carol = basic("carol", &password_of("carol"));
     let bob = basic("bob", &password_of("bob"));

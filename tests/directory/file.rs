@@ -4,30 +4,26 @@
 use std::path::Path;
 
 use crate::common::directory::{basic, http, password_of, write_ldif, TestUser};
-use crate::common::{both_backends, op, parse_response, status, tag, RawIpp, TestServer};
+use crate::common::{both_backends, op, parse_response, status, tag, RawIpp, TestApp};
 
-fn print_request(server: &TestServer, user: Option<&str>) -> Vec<u8> {
+fn print_request(server: &TestApp, user: Option<&str>) -> Vec<u8> {
     let mut req = RawIpp::new(op::PRINT_JOB).operation_prelude(&server.ipp_uri());
     if let Some(u) = user {
         req = req.attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", u);
     }
     req.attr_str(tag::NAME_WITHOUT_LANGUAGE, "job-name", "ward round")
         .attr_str(tag::MIME_MEDIA_TYPE, "document-format", "application/pdf")
-        .document(&folio::bench::sample_pdf(1))
+        .document(&testkit::sample_pdf(1))
         .build()
 }
 
-fn get_printer_attributes(server: &TestServer) -> Vec<u8> {
+fn get_printer_attributes(server: &TestApp) -> Vec<u8> {
     RawIpp::new(op::GET_PRINTER_ATTRIBUTES)
         .operation_prelude(&server.ipp_uri())
         .build()
 }
 
-fn ipp(
-    server: &TestServer,
-    body: &[u8],
-    auth: Option<&str>,
-) -> crate::common::directory::HttpAnswer {
+fn ipp(server: &TestApp, body: &[u8], auth: Option<&str>) -> crate::common::directory::HttpAnswer {
     http(
         "POST",
         &server.http_url("/ipp/print"),
@@ -64,7 +60,11 @@ fn folio(data_dir: &Path, db_url: Option<&str>, args: &[&str]) -> (i32, String) 
 both_backends!(
     basic_auth_prints_as_the_directory_user_and_challenges_otherwise,
     |backend| {
-        let server = TestServer::start_env(backend, &[("FOLIO_IPP__AUTH", "basic")]);
+        let server = TestApp::builder(backend)
+            .settings(|s| {
+                s.ipp.auth = folio::config::IppAuthMode::Basic;
+            })
+            .start();
         // Discovery needs nobody.
         let attrs = ipp(&server, &get_printer_attributes(&server), None);
         assert_eq!(attrs.status, 200);
@@ -133,12 +133,13 @@ both_backends!(
 
 #[test]
 fn ipptool_authenticates_after_the_challenge() {
-    let server = TestServer::start_env(
-        crate::common::Backend::Sqlite,
-        &[("FOLIO_IPP__AUTH", "basic")],
-    );
+    let server = TestApp::builder(crate::common::Backend::Sqlite)
+        .settings(|s| {
+            s.ipp.auth = folio::config::IppAuthMode::Basic;
+        })
+        .start();
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("doc.pdf"), folio::bench::sample_pdf(1)).unwrap();
+    std::fs::write(dir.path().join("doc.pdf"), testkit::sample_pdf(1)).unwrap();
     std::fs::write(dir.path().join("print.test"), PRINT_TEST).unwrap();
     let uri = format!(
         "ipp://bob:{}@127.0.0.1:{}/ipp/print",
@@ -175,7 +176,7 @@ const PRINT_TEST: &str = r#"{
 both_backends!(
     requesting_user_name_is_believed_only_from_trusted_networks,
     |backend| {
-        let server = TestServer::start(backend);
+        let server = TestApp::start(backend);
         // Trusted (loopback by default): the directory's spelling becomes the owner.
         let ok =
             parse_response(&server.post_ipp(&print_request(&server, Some("ALICE"))).1).unwrap();
@@ -200,8 +201,11 @@ both_backends!(
         drop(server);
 
         // From a network that is not trusted, a known name is refused too, but a password works.
-        let server =
-            TestServer::start_env(backend, &[("FOLIO_IPP__TRUSTED_NETWORKS", "10.0.0.0/8")]);
+        let server = TestApp::builder(backend)
+            .settings(|s| {
+                s.ipp.trusted_networks = vec!["10.0.0.0/8".into()];
+            })
+            .start();
         let (http_status, body) = server.post_ipp(&print_request(&server, Some("alice")));
         assert_eq!(http_status, 401, "the client is asked to log in");
         let refused = parse_response(&body).unwrap();
@@ -282,7 +286,7 @@ fn badges_normalise_and_duplicates_are_refused() {
 
 both_backends!(staff_register_unknown_badges_and_set_a_pin, |backend| {
     let dir = ward_directory();
-    let mut server = TestServer::start_with(backend, dir.path(), None, &[]);
+    let mut server = TestApp::builder(backend).data_dir(dir.path()).start();
     let url = |p: &str| server.http_url(p);
     let bob = basic("bob", &password_of("bob"));
     let json = "application/json";

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::common::directory::{
     basic, http, password_of, staff_badge, staff_badge_decimal, Slapd, BIG_GROUPS, STAFF, SUFFIX,
 };
-use crate::common::{both_backends, op, parse_response, status, tag, Backend, RawIpp, TestServer};
+use crate::common::{both_backends, op, parse_response, status, Backend, RawIpp, TestApp, TestJob};
 use folio::config::{BadgeFormat, DirectorySettings};
 use folio::db::Db;
 use folio::directory::{BadgeError, DirectoryError, DirectoryService, Via};
@@ -352,14 +352,12 @@ fn black_hole() -> (u16, std::thread::JoinHandle<()>) {
 }
 
 /// Prints one page as `user`: the IPP status and how long the answer took.
-fn print(server: &TestServer, user: &str) -> (u16, Duration) {
-    let req = RawIpp::new(op::PRINT_JOB)
-        .operation_prelude(&server.ipp_uri())
-        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", user)
-        .document(&folio::bench::sample_pdf(1))
-        .build();
+fn print(server: &TestApp, user: &str) -> (u16, Duration) {
     let started = Instant::now();
-    let status = parse_response(&server.post_ipp(&req).1).unwrap().status;
+    let status = TestJob::document(testkit::sample_pdf(1))
+        .owner(user)
+        .submit(server)
+        .status;
     (status, started.elapsed())
 }
 
@@ -367,24 +365,19 @@ fn print(server: &TestServer, user: &str) -> (u16, Duration) {
 fn a_hung_directory_never_stalls_printing_for_known_users() {
     let slapd = Slapd::start();
     let data = tempfile::tempdir().unwrap();
-    let env: Vec<(String, String)> = slapd.env();
-    let env_ref: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let mut server = TestServer::start_with(Backend::Sqlite, data.path(), None, &env_ref);
+    let mut server = TestApp::builder(Backend::Sqlite)
+        .data_dir(data.path())
+        .settings(|s| s.directory = slapd.settings())
+        .start();
     assert_eq!(print(&server, "staff0040").0, status::SUCCESSFUL_OK);
 
     // Same database, the directory now accepts connections and never answers.
     let (port, _hole) = black_hole();
-    let mut hung = env.clone();
-    for (k, v) in hung.iter_mut() {
-        match k.as_str() {
-            "FOLIO_DIRECTORY__URL" => *v = format!("ldap://127.0.0.1:{port}"),
-            "FOLIO_DIRECTORY__STARTTLS" => *v = "false".into(),
-            "FOLIO_DIRECTORY__TIMEOUT" => *v = "2".into(),
-            _ => {}
-        }
-    }
-    let hung_ref: Vec<(&str, &str)> = hung.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    server.restart_env(&hung_ref);
+    server.restart_with(|s| {
+        s.directory.url = format!("ldap://127.0.0.1:{port}");
+        s.directory.starttls = false;
+        s.directory.timeout = 2;
+    });
     let (st, took) = print(&server, "staff0040");
     assert_eq!(st, status::SUCCESSFUL_OK, "a known user prints");
     assert!(
@@ -416,18 +409,16 @@ fn a_directory_answering_ten_seconds_late_never_stalls_printing_and_is_used_agai
     let slapd = Slapd::start();
     let proxy = crate::common::proxy::LateProxy::start(slapd.port);
     let data = tempfile::tempdir().unwrap();
-    let mut env: Vec<(String, String)> = slapd.env();
-    for (k, v) in env.iter_mut() {
-        match k.as_str() {
-            "FOLIO_DIRECTORY__URL" => *v = format!("ldap://127.0.0.1:{}", proxy.port),
-            "FOLIO_DIRECTORY__TIMEOUT" => *v = "2".into(),
-            _ => {}
-        }
-    }
-    env.push(("FOLIO_DIRECTORY__CACHE_TTL".into(), "1".into()));
-    env.push(("FOLIO_DIRECTORY__RETRY_AFTER".into(), "2".into()));
-    let env_ref: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let server = TestServer::start_with(Backend::Sqlite, data.path(), None, &env_ref);
+    let server = TestApp::builder(Backend::Sqlite)
+        .data_dir(data.path())
+        .settings(|s| {
+            s.directory = slapd.settings();
+            s.directory.url = format!("ldap://127.0.0.1:{}", proxy.port);
+            s.directory.timeout = 2;
+            s.directory.cache_ttl = 1;
+            s.directory.retry_after = 2;
+        })
+        .start();
     assert_eq!(print(&server, "staff0050").0, status::SUCCESSFUL_OK);
 
     proxy.set_delay(Some(Duration::from_secs(10)));
@@ -481,13 +472,16 @@ fn a_directory_answering_ten_seconds_late_never_stalls_printing_and_is_used_agai
 fn ipp_basic_auth_binds_to_ldap_and_the_cli_checks_the_mapping() {
     let slapd = Slapd::start();
     let data = tempfile::tempdir().unwrap();
-    let mut env: Vec<(String, String)> = slapd.env();
-    env.push(("FOLIO_IPP__AUTH".into(), "basic".into()));
-    let env_ref: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let server = TestServer::start_with(Backend::Sqlite, data.path(), None, &env_ref);
+    let server = TestApp::builder(Backend::Sqlite)
+        .data_dir(data.path())
+        .settings(|s| {
+            s.directory = slapd.settings();
+            s.ipp.auth = folio::config::IppAuthMode::Basic;
+        })
+        .start();
     let req = RawIpp::new(op::PRINT_JOB)
         .operation_prelude(&server.ipp_uri())
-        .document(&folio::bench::sample_pdf(1))
+        .document(&testkit::sample_pdf(1))
         .build();
     let url = server.http_url("/ipp/print");
     let ok = http(
@@ -508,15 +502,10 @@ fn ipp_basic_auth_binds_to_ldap_and_the_cli_checks_the_mapping() {
     );
     assert_eq!(wrong.status, 401);
 
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_folio"));
-    cmd.args(["directory", "check", "--json", "--data-dir"])
-        .arg(data.path());
-    for (k, v) in &env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}");
+    // The command line reads the server's settings (its directory).
+    let out = crate::common::folio_cli(data.path(), None, &["directory", "check", "--json"]);
+    let text = out.stdout.clone();
+    assert_eq!(out.code, 0, "{text}");
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["ok"], true);
     assert_eq!(v["report"]["sample"].as_array().unwrap().len(), 5);

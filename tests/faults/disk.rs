@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use crate::common::copier::IppEvePrinter;
 use crate::common::directory::{write_ldif, TestUser};
 use crate::common::release::{add_device, print_as, release_one, wait_state};
-use crate::common::{both_backends, op, parse_response, status, tag, RawIpp, TestServer};
+use crate::common::{both_backends, op, parse_response, status, RawIpp, TestApp, TestJob};
 
 /// A tmpfs of `mb` MB mounted on a fresh directory, unmounted when dropped.
 struct SmallDisk {
@@ -80,20 +80,13 @@ fn fill(path: &Path, leave: u64) -> PathBuf {
     path.to_owned()
 }
 
-fn print(server: &TestServer, user: &str, pages: usize) -> (u16, Duration) {
-    let req = RawIpp::new(op::PRINT_JOB)
-        .operation_prelude(&server.ipp_uri())
-        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", user)
-        .attr_str(tag::MIME_MEDIA_TYPE, "document-format", "application/pdf")
-        .document(&folio::bench::sample_pdf(pages))
-        .build();
+fn print(server: &TestApp, user: &str, pages: usize) -> (u16, Duration) {
     let started = Instant::now();
-    let (code, body) = server.post_ipp(&req);
-    assert_eq!(code, 200);
-    (parse_response(&body).unwrap().status, started.elapsed())
+    let status = TestJob::pdf(pages).owner(user).submit(server).status;
+    (status, started.elapsed())
 }
 
-fn spool_files(server: &TestServer) -> usize {
+fn spool_files(server: &TestApp) -> usize {
     std::fs::read_dir(server.data_dir.join("spool"))
         .unwrap()
         .flatten()
@@ -110,8 +103,12 @@ both_backends!(
         let mut alice = TestUser::new("alice");
         alice.badges = vec!["04A1B2C3".into()];
         write_ldif(&data.join("directory.ldif"), &[alice, TestUser::new("bob")]);
-        let mut server =
-            TestServer::start_with(backend, &data, None, &[("FOLIO_SPOOL_RESERVE_MB", "8")]);
+        let mut server = TestApp::builder(backend)
+            .data_dir(&data)
+            .settings(|s| {
+                s.spool_reserve_mb = 8;
+            })
+            .start();
         let copier = IppEvePrinter::start("Ward Copier", true, false);
         let token = add_device(&data, server.db_url.as_deref(), "ward-3", &copier.uri());
         let first = print_as(&server, "alice", "Compte rendu");
@@ -162,7 +159,9 @@ both_backends!(
         // Without a reserve the disk fills for real: the write fails, the client is told to
         // come back (temporary error), the partial file is removed, and space coming back is
         // enough to recover.
-        server.restart_env(&[("FOLIO_SPOOL_RESERVE_MB", "0")]);
+        server.restart_with(|s| {
+            s.spool_reserve_mb = 0;
+        });
         let before = spool_files(&server);
         let full = fill(&disk.path().join("filler-3"), 0);
         let (code, took) = print(&server, "bob", 20);

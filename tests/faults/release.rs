@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use crate::common::copier::{ipp_operation, request_complete, scripted, Misbehaviour};
 use crate::common::directory::{write_ldif, TestUser};
 use crate::common::release::{add_device, job_state, release_one, terminal};
-use crate::common::{both_backends, op, parse_response, status, tag, RawIpp, TestServer};
+use crate::common::{both_backends, TestApp, TestJob};
 use rand::{Rng, SeedableRng};
 
 const PROCESSING_STOPPED: i32 = 6;
@@ -138,20 +138,12 @@ fn alice(data: &std::path::Path) {
 }
 
 /// Prints a PDF of `pages` pages as alice; its job id.
-fn print_pages(server: &TestServer, pages: usize) -> i32 {
-    let req = RawIpp::new(op::PRINT_JOB)
-        .operation_prelude(&server.ipp_uri())
-        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", "alice")
-        .attr_str(tag::MIME_MEDIA_TYPE, "document-format", "application/pdf")
-        .document(&folio::bench::sample_pdf(pages))
-        .build();
-    let r = parse_response(&server.post_ipp(&req).1).unwrap();
-    assert_eq!(r.status, status::SUCCESSFUL_OK);
-    r.integer("job-id").unwrap()
+fn print_pages(server: &TestApp, pages: usize) -> i32 {
+    TestJob::pdf(pages).owner("alice").held(server)
 }
 
 /// The job as a badge session at the copier shows it to alice.
-fn session_state(server: &TestServer, token: &str, job: i32) -> String {
+fn session_state(server: &TestApp, token: &str, job: i32) -> String {
     let s = terminal(
         server,
         token,
@@ -180,7 +172,7 @@ both_backends!(kill_9_at_random_points_of_a_release_stream, |backend| {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let data = tempfile::tempdir().unwrap();
     alice(data.path());
-    let mut server = TestServer::start_with(backend, data.path(), None, &[]);
+    let mut server = TestApp::builder(backend).data_dir(data.path()).start();
     // A document of about 400 KB that the slow copier takes about half a second to read.
     let pages = 1500;
     for point in 0..points {
@@ -195,7 +187,7 @@ both_backends!(kill_9_at_random_points_of_a_release_stream, |backend| {
         let (_, result) = release_one(&server, &token, "04A1B2C3", job);
         assert_eq!(result["result"], "releasing", "{result}");
         // Kill when the copier has read a random share of the document (0: at once).
-        let size = folio::bench::sample_pdf(pages).len();
+        let size = testkit::sample_pdf(pages).len();
         let at = if point == 0 {
             0
         } else {
@@ -231,12 +223,12 @@ both_backends!(kill_9_at_random_points_of_a_release_stream, |backend| {
 fn release_to(how: Copier) -> (i32, String) {
     let data = tempfile::tempdir().unwrap();
     alice(data.path());
-    let server = TestServer::start_with(
-        crate::common::Backend::Sqlite,
-        data.path(),
-        None,
-        &[("FOLIO_RELEASE__COPIER_TIMEOUT_SECS", "3")],
-    );
+    let server = TestApp::builder(crate::common::Backend::Sqlite)
+        .data_dir(data.path())
+        .settings(|s| {
+            s.release.copier_timeout_secs = 3;
+        })
+        .start();
     let copier = StreamCopier::start(how);
     let token = add_device(
         data.path(),

@@ -4,10 +4,10 @@
 //! once the file is back, the job is held for release again.
 
 use crate::common::release::{add_device, print_as, terminal};
-use crate::common::{both_backends, folio_cli, op, parse_response, tag, RawIpp, TestServer};
+use crate::common::{both_backends, folio_cli, op, parse_response, tag, RawIpp, TestApp};
 
 /// The job's state, its reasons and message, as its owner sees them over IPP.
-fn job(server: &TestServer, id: i32) -> (i32, Vec<String>, String) {
+fn job(server: &TestApp, id: i32) -> (i32, Vec<String>, String) {
     let req = RawIpp::new(op::GET_JOB_ATTRIBUTES)
         .operation_prelude(&server.ipp_uri())
         .attr_i32(tag::INTEGER, "job-id", id)
@@ -27,7 +27,7 @@ fn job(server: &TestServer, id: i32) -> (i32, Vec<String>, String) {
 }
 
 /// The ids of the jobs a badge session at the copier offers to alice.
-fn offered(server: &TestServer, token: &str) -> Vec<i64> {
+fn offered(server: &TestApp, token: &str) -> Vec<i64> {
     let s = terminal(
         server,
         token,
@@ -51,7 +51,7 @@ both_backends!(
         let mut alice = crate::common::directory::TestUser::new("alice");
         alice.badges = vec!["04A1B2C3".into()];
         crate::common::directory::write_ldif(&data.path().join("directory.ldif"), &[alice]);
-        let mut server = TestServer::start_with(backend, data.path(), None, &[]);
+        let mut server = TestApp::builder(backend).data_dir(data.path()).start();
         let token = add_device(
             data.path(),
             server.db_url.as_deref(),

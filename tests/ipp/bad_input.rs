@@ -1,25 +1,22 @@
 //! Bad input gets the right IPP status in an HTTP 200, never a panic or a dropped connection,
 //! and leaves nothing behind in the spool.
 
-use crate::common::{both_backends, op, parse_response, status, tag, RawIpp, TestServer};
+use crate::common::{both_backends, op, parse_response, status, tag, RawIpp, TestApp, TestJob};
 
-fn post(server: &TestServer, body: &[u8]) -> crate::common::IppResponse {
+fn post(server: &TestApp, body: &[u8]) -> crate::common::IppResponse {
     let (http, bytes) = server.post_ipp(body);
     assert_eq!(http, 200, "IPP errors travel in an HTTP 200");
     parse_response(&bytes).expect("a well-formed IPP response")
 }
 
-fn print(server: &TestServer, format: &str, doc: &[u8]) -> crate::common::IppResponse {
-    let req = RawIpp::new(op::PRINT_JOB)
-        .operation_prelude(&server.ipp_uri())
-        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", "alice")
-        .attr_str(tag::MIME_MEDIA_TYPE, "document-format", format)
-        .document(doc)
-        .build();
-    post(server, &req)
+fn print(server: &TestApp, format: &str, doc: &[u8]) -> crate::common::IppResponse {
+    TestJob::document(doc.to_vec())
+        .format(format)
+        .owner("alice")
+        .submit(server)
 }
 
-fn spool_files(server: &TestServer) -> usize {
+fn spool_files(server: &TestApp) -> usize {
     std::fs::read_dir(server.data_dir.join("spool"))
         .map(|d| {
             d.filter_map(Result::ok)
@@ -29,12 +26,12 @@ fn spool_files(server: &TestServer) -> usize {
         .unwrap_or(0)
 }
 
-fn gpa(server: &TestServer) -> RawIpp {
+fn gpa(server: &TestApp) -> RawIpp {
     RawIpp::new(op::GET_PRINTER_ATTRIBUTES).operation_prelude(&server.ipp_uri())
 }
 
 both_backends!(malformed_envelopes_get_ipp_errors, |backend| {
-    let server = TestServer::start(backend);
+    let server = TestApp::start(backend);
     let valid = gpa(&server).build();
 
     // Truncated header.
@@ -104,7 +101,7 @@ both_backends!(malformed_envelopes_get_ipp_errors, |backend| {
 });
 
 both_backends!(the_ipp_crate_panic_reproducer_is_a_bad_request, |backend| {
-    let server = TestServer::start(backend);
+    let server = TestApp::start(backend);
     // ipp 8.0.0 panics on this request (a malformed textWithLanguage value).
     let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/fixtures/ipp/panic-textwithlang.bin");
@@ -130,7 +127,7 @@ both_backends!(the_ipp_crate_panic_reproducer_is_a_bad_request, |backend| {
 });
 
 both_backends!(a_ten_megabyte_attribute_section_is_too_large, |backend| {
-    let server = TestServer::start(backend);
+    let server = TestApp::start(backend);
     let mut req = gpa(&server);
     let chunk = vec![b'a'; 60_000];
     for i in 0..170 {
@@ -145,13 +142,13 @@ both_backends!(a_ten_megabyte_attribute_section_is_too_large, |backend| {
 });
 
 both_backends!(a_300_byte_job_name_is_cut_and_reported, |backend| {
-    let server = TestServer::start(backend);
+    let server = TestApp::start(backend);
     let long = "Résultats ".repeat(30); // 330 bytes
     let req = RawIpp::new(op::PRINT_JOB)
         .operation_prelude(&server.ipp_uri())
         .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", "alice")
         .attr_str(tag::NAME_WITHOUT_LANGUAGE, "job-name", &long)
-        .document(&folio::bench::sample_pdf(1))
+        .document(&testkit::sample_pdf(1))
         .build();
     let resp = post(&server, &req);
     assert_eq!(
@@ -170,8 +167,12 @@ both_backends!(a_300_byte_job_name_is_cut_and_reported, |backend| {
 });
 
 both_backends!(bad_documents_are_refused_and_leave_nothing, |backend| {
-    let server = TestServer::start_env(backend, &[("FOLIO_MAX_JOB_MB", "1")]);
-    let pdf = folio::bench::sample_pdf(2);
+    let server = TestApp::builder(backend)
+        .settings(|s| {
+            s.max_job_mb = 1;
+        })
+        .start();
+    let pdf = testkit::sample_pdf(2);
 
     let truncated = print(&server, "application/pdf", &pdf[..pdf.len() / 2]);
     assert_eq!(truncated.status, status::CLIENT_ERROR_DOCUMENT_FORMAT_ERROR);

@@ -3,12 +3,12 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::common::{both_backends, op, parse_response, status, tag, RawIpp, TestServer};
+use crate::common::{both_backends, op, parse_response, status, tag, RawIpp, TestApp};
 use sha2::{Digest, Sha256};
 
 /// A unique one-page PDF: the text carries the client and sequence numbers.
 fn unique_pdf(client: usize, n: usize) -> Vec<u8> {
-    let base = folio::bench::sample_pdf(1);
+    let base = testkit::sample_pdf(1);
     let text =
         String::from_utf8_lossy(&base).replace("Folio page 1", &format!("Job {client:02}-{n:03}"));
     text.into_bytes()
@@ -17,7 +17,7 @@ fn unique_pdf(client: usize, n: usize) -> Vec<u8> {
 both_backends!(
     kill_9_during_concurrent_submissions_loses_no_acknowledged_job,
     |backend| {
-        let mut server = TestServer::start(backend);
+        let mut server = TestApp::start(backend);
         let port = server.port;
         let uri = server.ipp_uri();
         let acked: Arc<Mutex<Vec<(i64, String)>>> = Arc::default();

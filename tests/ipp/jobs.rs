@@ -1,13 +1,11 @@
 //! Jobs through the real binary: submission with ipptool as the client, the held state and the
 //! enforced ticket, privacy between users, hold/release/cancel rules, expiry, restart.
 
-use crate::common::{
-    both_backends, op, parse_response, status, tag, IppResponse, RawIpp, TestServer,
-};
+use crate::common::{both_backends, op, parse_response, status, tag, IppResponse, RawIpp, TestApp};
 use sha2::{Digest, Sha256};
 
 fn print_job(
-    server: &TestServer,
+    server: &TestApp,
     user: &str,
     job_name: &str,
     doc: &[u8],
@@ -29,7 +27,7 @@ fn print_job(
     parse_response(&body).expect("a valid IPP response")
 }
 
-fn job_request(server: &TestServer, operation: u16, user: &str, job_id: i32) -> IppResponse {
+fn job_request(server: &TestApp, operation: u16, user: &str, job_id: i32) -> IppResponse {
     let req = RawIpp::new(operation)
         .operation_prelude(&server.ipp_uri())
         .attr_i32(tag::INTEGER, "job-id", job_id)
@@ -40,7 +38,7 @@ fn job_request(server: &TestServer, operation: u16, user: &str, job_id: i32) -> 
     parse_response(&body).expect("a valid IPP response")
 }
 
-fn get_jobs(server: &TestServer, user: &str, my_jobs: bool, which: &str) -> IppResponse {
+fn get_jobs(server: &TestApp, user: &str, my_jobs: bool, which: &str) -> IppResponse {
     let req = RawIpp::new(op::GET_JOBS)
         .operation_prelude(&server.ipp_uri())
         .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", user)
@@ -53,8 +51,8 @@ fn get_jobs(server: &TestServer, user: &str, my_jobs: bool, which: &str) -> IppR
 }
 
 both_backends!(a_printed_job_is_held_with_the_hospital_ticket, |backend| {
-    let server = TestServer::start(backend);
-    let pdf = folio::bench::sample_pdf(3);
+    let server = TestApp::start(backend);
+    let pdf = testkit::sample_pdf(3);
     let resp = print_job(
         &server,
         "alice",
@@ -118,12 +116,12 @@ both_backends!(a_printed_job_is_held_with_the_hospital_ticket, |backend| {
 });
 
 both_backends!(a_stricter_request_is_kept, |backend| {
-    let server = TestServer::start(backend);
+    let server = TestApp::start(backend);
     let resp = print_job(
         &server,
         "alice",
         "x",
-        &folio::bench::sample_pdf(1),
+        &testkit::sample_pdf(1),
         &[
             ("sides", "two-sided-short-edge"),
             ("print-color-mode", "bi-level"),
@@ -142,12 +140,12 @@ both_backends!(a_stricter_request_is_kept, |backend| {
 });
 
 both_backends!(other_users_never_see_names_nor_touch_jobs, |backend| {
-    let server = TestServer::start(backend);
+    let server = TestApp::start(backend);
     let resp = print_job(
         &server,
         "alice",
         "Patient Martin - IRM",
-        &folio::bench::sample_pdf(1),
+        &testkit::sample_pdf(1),
         &[],
     );
     let id = resp.integer("job-id").unwrap();
@@ -192,8 +190,8 @@ both_backends!(other_users_never_see_names_nor_touch_jobs, |backend| {
 both_backends!(
     hold_changes_nothing_release_points_to_the_copier_cancel_is_final,
     |backend| {
-        let server = TestServer::start(backend);
-        let id = print_job(&server, "alice", "x", &folio::bench::sample_pdf(1), &[])
+        let server = TestApp::start(backend);
+        let id = print_job(&server, "alice", "x", &testkit::sample_pdf(1), &[])
             .integer("job-id")
             .unwrap();
 
@@ -238,7 +236,7 @@ both_backends!(
 both_backends!(
     create_job_then_send_document_then_cancel_my_jobs,
     |backend| {
-        let server = TestServer::start(backend);
+        let server = TestApp::start(backend);
         let create = RawIpp::new(op::CREATE_JOB)
             .operation_prelude(&server.ipp_uri())
             .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", "carol")
@@ -262,7 +260,7 @@ both_backends!(
                 "document-format",
                 "application/octet-stream",
             )
-            .document(&folio::bench::sample_pdf(4))
+            .document(&testkit::sample_pdf(4))
             .build();
         let sent = parse_response(&server.post_ipp(&send).1).unwrap();
         assert_eq!(sent.status, status::SUCCESSFUL_OK);
@@ -303,9 +301,9 @@ both_backends!(
 );
 
 both_backends!(ipptool_prints_creates_lists_and_cancels, |backend| {
-    let server = TestServer::start(backend);
+    let server = TestApp::start(backend);
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("doc.pdf"), folio::bench::sample_pdf(2)).unwrap();
+    std::fs::write(dir.path().join("doc.pdf"), testkit::sample_pdf(2)).unwrap();
     std::fs::write(dir.path().join("flow.test"), IPPTOOL_FLOW).unwrap();
     let out = crate::common::ipptool(
         &["-t", "-T", "30", &server.ipp_uri(), "flow.test"],
@@ -414,14 +412,13 @@ const IPPTOOL_FLOW: &str = r#"
 "#;
 
 both_backends!(unreleased_jobs_expire_and_are_destroyed, |backend| {
-    let server = TestServer::start_env(
-        backend,
-        &[
-            ("FOLIO_HOLD_HOURS", "0"),
-            ("FOLIO_EXPIRY_INTERVAL_SECS", "1"),
-        ],
-    );
-    let id = print_job(&server, "alice", "x", &folio::bench::sample_pdf(1), &[])
+    let server = TestApp::builder(backend)
+        .settings(|s| {
+            s.hold_hours = 0;
+            s.expiry_interval_secs = 1;
+        })
+        .start();
+    let id = print_job(&server, "alice", "x", &testkit::sample_pdf(1), &[])
         .integer("job-id")
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
@@ -451,10 +448,10 @@ both_backends!(unreleased_jobs_expire_and_are_destroyed, |backend| {
 });
 
 both_backends!(held_jobs_survive_a_restart_byte_for_byte, |backend| {
-    let mut server = TestServer::start(backend);
+    let mut server = TestApp::start(backend);
     let mut sent = Vec::new();
     for pages in 1..=3 {
-        let pdf = folio::bench::sample_pdf(pages);
+        let pdf = testkit::sample_pdf(pages);
         let id = print_job(&server, "alice", "x", &pdf, &[])
             .integer("job-id")
             .unwrap();
@@ -478,11 +475,11 @@ both_backends!(the_data_directory_and_master_key_are_private, |backend| {
     let data = parent.path().join("folio-data");
     std::fs::create_dir(&data).unwrap();
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let server = TestServer::start_with(backend, &data, None, &[]);
+    let server = TestApp::builder(backend).data_dir(&data).start();
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&server.data_dir), 0o700);
     assert_eq!(mode(&server.data_dir.join("master.key")), 0o600);
-    let doc = print_job(&server, "alice", "x", &folio::bench::sample_pdf(1), &[]);
+    let doc = print_job(&server, "alice", "x", &testkit::sample_pdf(1), &[]);
     assert_eq!(doc.status, status::SUCCESSFUL_OK);
     for entry in std::fs::read_dir(server.data_dir.join("spool")).unwrap() {
         let path = entry.unwrap().path();
@@ -495,13 +492,12 @@ both_backends!(the_data_directory_and_master_key_are_private, |backend| {
 both_backends!(
     a_created_job_whose_document_never_comes_is_aborted,
     |backend| {
-        let server = TestServer::start_env(
-            backend,
-            &[
-                ("FOLIO_INCOMING_TIMEOUT_SECS", "1"),
-                ("FOLIO_EXPIRY_INTERVAL_SECS", "1"),
-            ],
-        );
+        let server = TestApp::builder(backend)
+            .settings(|s| {
+                s.incoming_timeout_secs = 1;
+                s.expiry_interval_secs = 1;
+            })
+            .start();
         let create = RawIpp::new(op::CREATE_JOB)
             .operation_prelude(&server.ipp_uri())
             .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", "alice")
@@ -530,7 +526,7 @@ both_backends!(
 );
 
 both_backends!(anonymous_clients_cannot_print_and_see_no_names, |backend| {
-    let server = TestServer::start(backend);
+    let server = TestApp::start(backend);
     let print_as = |user: Option<&str>| {
         let mut req = RawIpp::new(op::PRINT_JOB).operation_prelude(&server.ipp_uri());
         if let Some(user) = user {
@@ -538,7 +534,7 @@ both_backends!(anonymous_clients_cannot_print_and_see_no_names, |backend| {
         }
         let req = req
             .attr_str(tag::NAME_WITHOUT_LANGUAGE, "job-name", "Patient X")
-            .document(&folio::bench::sample_pdf(1))
+            .document(&testkit::sample_pdf(1))
             .build();
         parse_response(&server.post_ipp(&req).1).unwrap()
     };

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crate::common::copier::IppEvePrinter;
 use crate::common::directory::{basic, http, write_ldif, TestUser};
 use crate::common::release::{add_device, console_cookie, print_as, release_one, wait_state};
-use crate::common::{both_backends, folio_cli, Backend, TestServer};
+use crate::common::{both_backends, folio_cli, Backend, TestApp};
 use diesel::RunQueryDsl;
 
 fn users() -> Vec<TestUser> {
@@ -21,7 +21,7 @@ fn users() -> Vec<TestUser> {
 }
 
 /// Signs in with a wrong password at the console (an audited failure).
-fn failed_console_login(server: &TestServer, user: &str, password: &str) -> u16 {
+fn failed_console_login(server: &TestApp, user: &str, password: &str) -> u16 {
     let agent = ureq::AgentBuilder::new().redirects(0).build();
     let login = agent.get(&server.http_url("/login")).call().unwrap();
     let csrf = login
@@ -70,7 +70,7 @@ fn sql(db: &folio::db::Db, statement: &str) -> Result<usize, String> {
         .map_err(|e| e.to_string())
 }
 
-fn verify(server: &TestServer, extra: &[&str]) -> (i32, String) {
+fn verify(server: &TestApp, extra: &[&str]) -> (i32, String) {
     let mut args = vec!["audit", "verify"];
     args.extend_from_slice(extra);
     let out = folio_cli(&server.data_dir, server.db_url.as_deref(), &args);
@@ -87,12 +87,12 @@ both_backends!(
             .set_read_timeout(Some(Duration::from_millis(200)))
             .unwrap();
         let syslog = format!("udp://{}", collector.local_addr().unwrap());
-        let mut server = TestServer::start_with(
-            backend,
-            data.path(),
-            None,
-            &[("FOLIO_AUDIT__SYSLOG", &syslog)],
-        );
+        let mut server = TestApp::builder(backend)
+            .data_dir(data.path())
+            .settings(|s| {
+                s.audit.syslog = syslog.clone();
+            })
+            .start();
         let copier = IppEvePrinter::start("Ward Copier", true, false);
         let token = add_device(
             data.path(),
@@ -278,11 +278,13 @@ fn metrics_readiness_and_headers_tell_it_what_is_going_on() {
     let token_file = secrets.path().join("metrics-token");
     std::fs::write(&token_file, "scrape-me-7f3a\n").unwrap();
     let token_path = token_file.display().to_string();
-    let env = [
-        ("FOLIO_MONITORING__METRICS_TOKEN_FILE", token_path.as_str()),
-        ("FOLIO_MONITORING__DEVICE_POLL_SECS", "1"),
-    ];
-    let mut server = TestServer::start_with(Backend::Sqlite, data.path(), None, &env);
+    let mut server = TestApp::builder(Backend::Sqlite)
+        .data_dir(data.path())
+        .settings(|s| {
+            s.monitoring.metrics_token_file = token_path.clone().into();
+            s.monitoring.device_poll_secs = 1;
+        })
+        .start();
     let copier = IppEvePrinter::start("Ward Copier", true, false);
     let token = add_device(data.path(), None, "ward-copier", &copier.uri());
     let job = print_as(&server, "nina", "ward round");
@@ -353,9 +355,7 @@ fn metrics_readiness_and_headers_tell_it_what_is_going_on() {
     .unwrap();
 
     // Not ready when the spool's disk is below the floor.
-    let mut env = env.to_vec();
-    env.push(("FOLIO_MONITORING__SPOOL_MIN_FREE_MB", "1000000000"));
-    server.restart_env(&env);
+    server.restart_with(|s| s.monitoring.spool_min_free_mb = 1_000_000_000);
     let full = http("GET", &server.http_url("/readyz"), None, "", b"");
     assert_eq!(full.status, 503);
     assert_eq!(full.json()["spool"]["status"], "failed", "{}", full.json());
@@ -388,20 +388,18 @@ fn logs_are_json_with_request_ids_and_never_carry_a_secret() {
     let token_file = secrets.path().join("metrics-token");
     std::fs::write(&token_file, "scrape-secret-91c2\n").unwrap();
     let token_path = token_file.display().to_string();
-    let server = TestServer::start_with(
-        Backend::Sqlite,
-        data.path(),
-        None,
-        &[
-            ("FOLIO_LOG_FORMAT", "json"),
-            (
-                "RUST_LOG",
-                "folio=trace,actix_web=debug,actix_server=debug,warn",
-            ),
-            ("FOLIO_IPP__AUTH", "basic"),
-            ("FOLIO_MONITORING__METRICS_TOKEN_FILE", &token_path),
-        ],
-    );
+    let server = TestApp::builder(Backend::Sqlite)
+        .data_dir(data.path())
+        .env(
+            "RUST_LOG",
+            "folio=trace,actix_web=debug,actix_server=debug,warn",
+        )
+        .settings(|s| {
+            s.log_format = "json".into();
+            s.ipp.auth = folio::config::IppAuthMode::Basic;
+            s.monitoring.metrics_token_file = token_path.clone().into();
+        })
+        .start();
     // Passwords at the IPP queue (right and wrong), the console, the terminal API; the token.
     let req = crate::common::RawIpp::new(crate::common::op::PRINT_JOB)
         .operation_prelude(&server.ipp_uri())
@@ -415,7 +413,7 @@ fn logs_are_json_with_request_ids_and_never_carry_a_secret() {
             "document-format",
             "application/pdf",
         )
-        .document(&folio::bench::sample_pdf(1))
+        .document(&testkit::sample_pdf(1))
         .build();
     let ipp = server.ipp_uri().replace("ipp://", "http://");
     let wrong = http(

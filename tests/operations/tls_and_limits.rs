@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::directory::login_name;
 use crate::common::tls::{certificate, printed_address};
-use crate::common::{Backend, TestServer};
+use crate::common::{Backend, TestApp};
 
 /// A ureq agent trusting only `cert`.
 fn agent_trusting(cert: &str) -> ureq::Agent {
@@ -37,20 +37,19 @@ fn agent_trusting(cert: &str) -> ureq::Agent {
 fn ipps_and_https_use_the_sites_certificate() {
     let certs = tempfile::tempdir().unwrap();
     let (cert, key, ca) = certificate(certs.path(), "folio");
-    let server = TestServer::start_env(
-        Backend::Sqlite,
-        &[
-            ("FOLIO_TLS__LISTEN", "127.0.0.1:0"),
-            ("FOLIO_TLS__CERTIFICATE_FILE", &cert),
-            ("FOLIO_TLS__KEY_FILE", &key),
-        ],
-    );
+    let server = TestApp::builder(Backend::Sqlite)
+        .settings(|s| {
+            s.tls.listen = "127.0.0.1:0".into();
+            s.tls.certificate_file = cert.clone().into();
+            s.tls.key_file = key.clone().into();
+        })
+        .start();
     let port = printed_address(&server, "listening with TLS on ").port();
 
     // IPPS: ipptool prints over TLS to the held queue.
     let work = tempfile::tempdir().unwrap();
     let pdf = work.path().join("onepage.pdf");
-    std::fs::write(&pdf, folio::bench::sample_pdf(1)).unwrap();
+    std::fs::write(&pdf, testkit::sample_pdf(1)).unwrap();
     let user = format!("user={}", login_name());
     let out = crate::common::ipptool(
         &[
@@ -103,13 +102,12 @@ fn ipps_and_https_use_the_sites_certificate() {
     );
 
     // With a certificate and no tls.listen, the one listener speaks TLS only.
-    let only = TestServer::start_env(
-        Backend::Sqlite,
-        &[
-            ("FOLIO_TLS__CERTIFICATE_FILE", &cert),
-            ("FOLIO_TLS__KEY_FILE", &key),
-        ],
-    );
+    let only = TestApp::builder(Backend::Sqlite)
+        .settings(|s| {
+            s.tls.certificate_file = cert.clone().into();
+            s.tls.key_file = key.clone().into();
+        })
+        .start();
     let ready = https
         .get(&format!("https://localhost:{}/readyz", only.port))
         .call()
@@ -127,12 +125,16 @@ fn a_key_that_does_not_match_the_certificate_stops_the_start() {
     let (cert, _, _) = certificate(certs.path(), "one");
     let (_, other_key, _) = certificate(certs.path(), "two");
     let data = tempfile::tempdir().unwrap();
+    let mut settings = crate::common::test_settings();
+    settings.tls.listen = "127.0.0.1:0".into();
+    settings.tls.certificate_file = cert.clone().into();
+    settings.tls.key_file = other_key.clone().into();
+    let config = crate::common::write_config(data.path(), &settings);
     let out = Command::new(env!("CARGO_BIN_EXE_folio"))
+        .arg("--config")
+        .arg(&config)
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data.path())
-        .env("FOLIO_TLS__LISTEN", "127.0.0.1:0")
-        .env("FOLIO_TLS__CERTIFICATE_FILE", &cert)
-        .env("FOLIO_TLS__KEY_FILE", &other_key)
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -181,13 +183,12 @@ fn get_from(local: &str, port: u16, path: &str) -> u16 {
 
 #[test]
 fn slow_clients_are_cut_off_and_one_address_cannot_take_every_connection() {
-    let server = TestServer::start_env(
-        Backend::Sqlite,
-        &[
-            ("FOLIO_LIMITS__HEADER_TIMEOUT_SECS", "2"),
-            ("FOLIO_LIMITS__CONNECTIONS_PER_ADDRESS", "4"),
-        ],
-    );
+    let server = TestApp::builder(Backend::Sqlite)
+        .settings(|s| {
+            s.limits.header_timeout_secs = 2;
+            s.limits.connections_per_address = 4;
+        })
+        .start();
     // Four connections from one address that send half a request head and stall.
     let mut slow: Vec<TcpStream> = (0..4)
         .map(|_| {

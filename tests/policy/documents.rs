@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::common::copier::IppEvePrinter;
 use crate::common::directory::{basic, http, password_of, write_ldif, TestUser};
 use crate::common::release::{add_device, job_state, release_one, wait_state};
-use crate::common::{both_backends, op, parse_response, status, tag, RawIpp, TestServer};
+use crate::common::{both_backends, op, parse_response, status, tag, RawIpp, TestApp, TestJob};
 
 const COMPLETED: i32 = 9;
 const HELD: i32 = 4;
@@ -26,7 +26,7 @@ fn users() -> Vec<TestUser> {
     users
 }
 
-fn add_rule(server: &TestServer, rule: &str) {
+fn add_rule(server: &TestApp, rule: &str) {
     let r = http(
         "POST",
         &server.http_url("/api/v1/policy/rules"),
@@ -38,22 +38,16 @@ fn add_rule(server: &TestServer, rule: &str) {
 }
 
 /// Print-Job asking for colour; the job id.
-fn print(server: &TestServer, user: &str, name: &str, pdf: &[u8]) -> i32 {
-    let req = RawIpp::new(op::PRINT_JOB)
-        .operation_prelude(&server.ipp_uri())
-        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", user)
-        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "job-name", name)
-        .attr_str(tag::MIME_MEDIA_TYPE, "document-format", "application/pdf")
-        .group(tag::JOB_ATTRIBUTES)
-        .attr_str(tag::KEYWORD, "print-color-mode", "color")
-        .document(pdf)
-        .build();
-    let r = parse_response(&server.post_ipp(&req).1).unwrap();
-    assert_eq!(r.status, status::SUCCESSFUL_OK, "{name}");
-    r.integer("job-id").unwrap()
+fn print(server: &TestApp, user: &str, name: &str, pdf: &[u8]) -> i32 {
+    TestJob::document(pdf.to_vec())
+        .format("application/pdf")
+        .owner(user)
+        .name(name)
+        .colour()
+        .held(server)
 }
 
-fn attribute(server: &TestServer, user: &str, job: i32, name: &str) -> String {
+fn attribute(server: &TestApp, user: &str, job: i32, name: &str) -> String {
     let req = RawIpp::new(op::GET_JOB_ATTRIBUTES)
         .operation_prelude(&server.ipp_uri())
         .attr_i32(tag::INTEGER, "job-id", job)
@@ -70,19 +64,14 @@ both_backends!(
     |backend| {
         let data = tempfile::tempdir().unwrap();
         write_ldif(&data.path().join("directory.ldif"), &users());
-        let server = TestServer::start_with(backend, data.path(), None, &[]);
+        let server = TestApp::builder(backend).data_dir(data.path()).start();
         add_rule(
             &server,
             r#"{"name":"radiology images in colour","when":{"groups":["radiology"],"color_used":true},"then":{"color":"allow"}}"#,
         );
-        let grey = print(
-            &server,
-            "rita",
-            "compte rendu",
-            &folio::bench::sample_pdf(2),
-        );
-        let red = print(&server, "rita", "IRM", &folio::bench::sample_colour_pdf(2));
-        let other = print(&server, "nina", "IRM", &folio::bench::sample_colour_pdf(2));
+        let grey = print(&server, "rita", "compte rendu", &testkit::sample_pdf(2));
+        let red = print(&server, "rita", "IRM", &testkit::sample_colour_pdf(2));
+        let other = print(&server, "nina", "IRM", &testkit::sample_colour_pdf(2));
         assert_eq!(
             attribute(&server, "rita", grey, "print-color-mode-actual"),
             "monochrome"
@@ -116,7 +105,7 @@ both_backends!(
             .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", "rita")
             .attr_str(tag::MIME_MEDIA_TYPE, "document-format", "application/pdf")
             .attr_bool("last-document", true)
-            .document(&folio::bench::sample_colour_pdf(1))
+            .document(&testkit::sample_colour_pdf(1))
             .build();
         let sent = parse_response(&server.post_ipp(&send).1).unwrap();
         assert_eq!(sent.status, status::SUCCESSFUL_OK);
@@ -143,7 +132,7 @@ both_backends!(
             .attr_i32(tag::INTEGER, "job-id", job)
             .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", "nina")
             .attr_bool("last-document", true)
-            .document(&folio::bench::sample_colour_pdf(1))
+            .document(&testkit::sample_colour_pdf(1))
             .build();
         let refused = parse_response(&server.post_ipp(&send).1).unwrap();
         assert_eq!(refused.status, status::CLIENT_ERROR_NOT_POSSIBLE);
@@ -155,7 +144,9 @@ both_backends!(
 fn the_clinical_lane_prints_without_a_badge_and_a_watermark_reaches_the_copier() {
     let data = tempfile::tempdir().unwrap();
     write_ldif(&data.path().join("directory.ldif"), &users());
-    let server = TestServer::start_with(crate::common::Backend::Sqlite, data.path(), None, &[]);
+    let server = TestApp::builder(crate::common::Backend::Sqlite)
+        .data_dir(data.path())
+        .start();
     let labels = IppEvePrinter::start("Ward Labels", false, false);
     add_device(data.path(), None, "ward-labels", &labels.uri());
     let copier = IppEvePrinter::start("Ward Copier", true, false);
@@ -178,19 +169,14 @@ fn the_clinical_lane_prints_without_a_badge_and_a_watermark_reaches_the_copier()
         &server,
         "nina",
         "ETIQUETTE bracelet",
-        &folio::bench::sample_pdf(1),
+        &testkit::sample_pdf(1),
     );
     let message = wait_state(&server, "nina", band, COMPLETED);
     assert!(message.contains("ward-labels"), "{message}");
     assert_eq!(labels.received(1, Duration::from_secs(20)).len(), 1);
 
     // A lane to a device that is not there: held, saying why, releasable as usual.
-    let urgent = print(
-        &server,
-        "nina",
-        "URGENT bilan",
-        &folio::bench::sample_pdf(1),
-    );
+    let urgent = print(&server, "nina", "URGENT bilan", &testkit::sample_pdf(1));
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let (state, message) = loop {
         let (state, message) = job_state(&server, "nina", urgent);

@@ -7,11 +7,9 @@ use std::time::Duration;
 use crate::common::copier::SocketSink;
 use crate::common::directory::{basic, http, password_of, write_ldif, HttpAnswer, TestUser};
 use crate::common::release::{console_cookie, release_one, wait_state};
-use crate::common::{
-    both_backends, folio_cli, op, parse_response, status, tag, RawIpp, TestServer,
-};
+use crate::common::{both_backends, folio_cli, status, TestApp, TestJob};
 
-fn api(server: &TestServer, who: &str, method: &str, path: &str, body: &str) -> HttpAnswer {
+fn api(server: &TestApp, who: &str, method: &str, path: &str, body: &str) -> HttpAnswer {
     http(
         method,
         &server.http_url(path),
@@ -22,14 +20,8 @@ fn api(server: &TestServer, who: &str, method: &str, path: &str, body: &str) -> 
 }
 
 /// A two-page job; the IPP status and the job id (0 when refused) and the status message.
-fn print(server: &TestServer, user: &str) -> (u16, i32, String) {
-    let req = RawIpp::new(op::PRINT_JOB)
-        .operation_prelude(&server.ipp_uri())
-        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", user)
-        .attr_str(tag::MIME_MEDIA_TYPE, "document-format", "application/pdf")
-        .document(&folio::bench::sample_pdf(2))
-        .build();
-    let r = parse_response(&server.post_ipp(&req).1).unwrap();
+fn print(server: &TestApp, user: &str) -> (u16, i32, String) {
+    let r = TestJob::pdf(2).owner(user).submit(server);
     (
         r.status,
         r.integer("job-id").unwrap_or(0),
@@ -38,7 +30,7 @@ fn print(server: &TestServer, user: &str) -> (u16, i32, String) {
 }
 
 /// Badges `badge` at the device and releases `job`; the result of that job.
-fn release(server: &TestServer, token: &str, badge: &str, job: i32) -> serde_json::Value {
+fn release(server: &TestApp, token: &str, badge: &str, job: i32) -> serde_json::Value {
     release_one(server, token, badge, job).1
 }
 
@@ -52,7 +44,7 @@ both_backends!(budgets_warn_refuse_and_count_what_printed, |backend| {
     users[1].badges = vec!["04A1B2C3".into()];
     users[2].badges = vec!["04B2C3D4".into()];
     write_ldif(&data.path().join("directory.ldif"), &users);
-    let server = TestServer::start_with(backend, data.path(), None, &[]);
+    let server = TestApp::builder(backend).data_dir(data.path()).start();
     let sink = SocketSink::start();
     let out = folio_cli(
         data.path(),

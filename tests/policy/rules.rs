@@ -5,7 +5,7 @@
 
 use crate::common::directory::{basic, http, password_of, write_ldif, HttpAnswer, TestUser};
 use crate::common::release::print_colour;
-use crate::common::{both_backends, op, parse_response, status, tag, RawIpp, TestServer};
+use crate::common::{both_backends, op, parse_response, status, tag, RawIpp, TestApp};
 use serde_json::json;
 
 fn users() -> Vec<TestUser> {
@@ -22,7 +22,7 @@ fn users() -> Vec<TestUser> {
     users
 }
 
-fn api(server: &TestServer, who: Option<&str>, method: &str, path: &str, body: &str) -> HttpAnswer {
+fn api(server: &TestApp, who: Option<&str>, method: &str, path: &str, body: &str) -> HttpAnswer {
     let auth = who.map(|u| basic(u, &password_of(u)));
     http(
         method,
@@ -33,7 +33,7 @@ fn api(server: &TestServer, who: Option<&str>, method: &str, path: &str, body: &
     )
 }
 
-fn actual_colour(server: &TestServer, user: &str, job: i32) -> String {
+fn actual_colour(server: &TestApp, user: &str, job: i32) -> String {
     let req = RawIpp::new(op::GET_JOB_ATTRIBUTES)
         .operation_prelude(&server.ipp_uri())
         .attr_i32(tag::INTEGER, "job-id", job)
@@ -50,7 +50,7 @@ both_backends!(
     |backend| {
         let data = tempfile::tempdir().unwrap();
         write_ldif(&data.path().join("directory.ldif"), &users());
-        let server = TestServer::start_with(backend, data.path(), None, &[]);
+        let server = TestApp::builder(backend).data_dir(data.path()).start();
         let rule = r#"{"name":"radiology may print colour","when":{"groups":["radiology"]},"then":{"color":"allow"}}"#;
         let simulation = r#"{"user":"rita","print-color-mode":"color","pages":4}"#;
 
@@ -262,7 +262,9 @@ both_backends!(
 fn a_rule_keeps_a_document_to_its_site_at_release() {
     let data = tempfile::tempdir().unwrap();
     write_ldif(&data.path().join("directory.ldif"), &users());
-    let server = TestServer::start_with(crate::common::Backend::Sqlite, data.path(), None, &[]);
+    let server = TestApp::builder(crate::common::Backend::Sqlite)
+        .data_dir(data.path())
+        .start();
     let out = crate::common::folio_cli(
         data.path(),
         None,

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use crate::common::copier::IppEvePrinter;
 use crate::common::directory::{basic, http, password_of, write_ldif, TestUser};
 use crate::common::release::{add_device, job_state, print_as, terminal, wait_state};
-use crate::common::{both_backends, TestServer};
+use crate::common::{both_backends, TestApp};
 
 both_backends!(
     a_badge_releases_the_holders_jobs_at_that_copier_exactly_once,
@@ -16,7 +16,7 @@ both_backends!(
         users[0].badges = vec!["04A1B2C3".into()];
         users[1].badges = vec!["04B2C3D4".into()];
         write_ldif(&data.path().join("directory.ldif"), &users);
-        let server = TestServer::start_with(backend, data.path(), None, &[]);
+        let server = TestApp::builder(backend).data_dir(data.path()).start();
         let copier = IppEvePrinter::start("Ward Copier", true, true);
         let token = add_device(
             data.path(),
@@ -159,7 +159,9 @@ fn a_copier_that_is_down_holds_the_job_again_and_badges_lock_out() {
     let mut users = vec![TestUser::new("alice")];
     users[0].badges = vec!["04A1B2C3".into()];
     write_ldif(&data.path().join("directory.ldif"), &users);
-    let server = TestServer::start_with(crate::common::Backend::Sqlite, data.path(), None, &[]);
+    let server = TestApp::builder(crate::common::Backend::Sqlite)
+        .data_dir(data.path())
+        .start();
     let dead = format!("ipp://127.0.0.1:{}/ipp/print", crate::common::free_port());
     let token = add_device(data.path(), None, "dead", &dead);
     let job = print_as(&server, "alice", "Lettre");
@@ -290,7 +292,9 @@ fn a_secretary_releases_for_a_doctor() {
     users[2].badges = vec!["0C0C0C0C".into()];
     users[2].groups = vec!["Secretaries".into()];
     write_ldif(&data.path().join("directory.ldif"), &users);
-    let server = TestServer::start_with(crate::common::Backend::Sqlite, data.path(), None, &[]);
+    let server = TestApp::builder(crate::common::Backend::Sqlite)
+        .data_dir(data.path())
+        .start();
     let copier = IppEvePrinter::start("Secretariat", true, false);
     let token = add_device(data.path(), None, "secretariat", &copier.uri());
     let alice = basic("alice", &password_of("alice"));

@@ -67,7 +67,7 @@ fn a_colour_duplex_copier_gets_the_document_and_the_ticket_once() {
     let status = device.status();
     assert!(status.ready, "{status:?}");
 
-    let pdf = folio::bench::sample_pdf(3);
+    let pdf = testkit::sample_pdf(3);
     let sent = device
         .print(
             &label(),
@@ -134,7 +134,7 @@ fn a_mono_simplex_copier_and_its_job_attributes() {
     let uri = copier.uri();
     let options = IppOptions::default();
     let device = ipp(&uri, &options, loopback());
-    let pdf = folio::bench::sample_pdf(1);
+    let pdf = testkit::sample_pdf(1);
     let sent = device
         .print(
             &label(),
@@ -215,7 +215,7 @@ fn busy_and_silent_copiers() {
     let uri = busy.uri();
     let options = IppOptions::default();
     let device = ipp(&uri, &options, quick());
-    let pdf = folio::bench::sample_pdf(1);
+    let pdf = testkit::sample_pdf(1);
     let e = device
         .print(
             &label(),
@@ -256,7 +256,7 @@ fn raw_9100_gets_pjl_then_the_pdf() {
     let drivers = Drivers::load(None).unwrap();
     let profile = drivers.get("ricoh-im").unwrap();
     let pjl_options = profile.pjl.as_ref().unwrap();
-    let pdf = folio::bench::sample_pdf(2);
+    let pdf = testkit::sample_pdf(2);
     let sent = pjl::send(
         &format!("127.0.0.1:{}", sink.port),
         pjl_options,
@@ -301,7 +301,7 @@ fn raw_9100_gets_pjl_then_the_pdf() {
 
 #[test]
 fn a_copier_that_refuses_chunked_uploads_is_sent_a_content_length() {
-    let pdf = folio::bench::sample_pdf(2);
+    let pdf = testkit::sample_pdf(2);
     for no_chunked_upload in [false, true] {
         let copier = FakeCopier::start(Misbehaviour::Busy);
         let uri = copier.uri();

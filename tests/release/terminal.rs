@@ -9,7 +9,7 @@ use crate::common::browser::{Browser, BrowserOptions};
 use crate::common::copier::IppEvePrinter;
 use crate::common::directory::{basic, http, password_of, write_ldif, TestUser};
 use crate::common::release::{add_device, print_as, wait_state};
-use crate::common::{Backend, TestServer};
+use crate::common::{Backend, TestApp};
 use fantoccini::Locator;
 
 const COMPLETED: i32 = 9;
@@ -44,7 +44,7 @@ async fn wait_jobs(b: &Browser, n: usize) {
 }
 
 /// Opens `/terminal` and links the screen to the device with `token`.
-async fn link_screen(b: &Browser, server: &TestServer, token: &str) {
+async fn link_screen(b: &Browser, server: &TestApp, token: &str) {
     b.client.goto(&server.http_url("/terminal")).await.unwrap();
     b.wait_for("token", Duration::from_secs(10)).await;
     b.type_into("token", &format!("{token}\n")).await;
@@ -57,12 +57,12 @@ fn a_badge_at_the_terminal_releases_the_selected_job_in_chromium() {
     let mut users = vec![TestUser::new("alice"), TestUser::new("bob")];
     users[0].badges = vec!["04A1B2C3".into()];
     write_ldif(&data.path().join("directory.ldif"), &users);
-    let server = TestServer::start_with(
-        Backend::Sqlite,
-        data.path(),
-        None,
-        &[("FOLIO_RELEASE__TERMINAL_LOGOUT_SECS", "10")],
-    );
+    let server = TestApp::builder(Backend::Sqlite)
+        .data_dir(data.path())
+        .settings(|s| {
+            s.release.terminal_logout_secs = 10;
+        })
+        .start();
     let copier = IppEvePrinter::start("Ward Copier", true, true);
     let token = add_device(data.path(), None, "ward-3", &copier.uri());
     // Alice protects her badge with a PIN.
@@ -184,7 +184,9 @@ fn the_terminal_works_without_javascript_on_postgres_in_french() {
     let mut users = vec![TestUser::new("alice")];
     users[0].badges = vec!["04A1B2C3".into()];
     write_ldif(&data.path().join("directory.ldif"), &users);
-    let server = TestServer::start_with(Backend::Postgres, data.path(), None, &[]);
+    let server = TestApp::builder(Backend::Postgres)
+        .data_dir(data.path())
+        .start();
     let copier = IppEvePrinter::start("Mono Copier", false, false);
     let token = add_device(
         data.path(),

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::common::copier::{FakeCopier, IppEvePrinter, LpdSink, Misbehaviour};
 use crate::common::directory::{write_ldif, TestUser};
 use crate::common::release::{add_device, job_state, print_as, release_one, terminal, wait_state};
-use crate::common::{both_backends, folio_cli, TestServer};
+use crate::common::{both_backends, folio_cli, TestApp};
 
 const HELD: i32 = 4;
 const PROCESSING: i32 = 5;
@@ -16,19 +16,19 @@ const PROCESSING_STOPPED: i32 = 6;
 const COMPLETED: i32 = 9;
 
 /// Opens a session with `badge` and releases `job`; returns the session as JSON.
-fn badge_and_release(server: &TestServer, token: &str, badge: &str, job: i32) -> serde_json::Value {
+fn badge_and_release(server: &TestApp, token: &str, badge: &str, job: i32) -> serde_json::Value {
     let (session, result) = release_one(server, token, badge, job);
     assert_eq!(result["result"], "releasing", "{result}");
     session
 }
 
 /// Waits until `job` is held again with a message saying it was not printed.
-fn wait_held_again(server: &TestServer, job: i32) -> String {
+fn wait_held_again(server: &TestApp, job: i32) -> String {
     wait_held_with(server, job, "not printed")
 }
 
 /// Waits until `job` is held again with a message containing `why`.
-fn wait_held_with(server: &TestServer, job: i32, why: &str) -> String {
+fn wait_held_with(server: &TestApp, job: i32, why: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let (state, message) = job_state(server, "alice", job);
@@ -61,7 +61,9 @@ fn alice_directory(data: &std::path::Path) {
 fn an_ipps_copier_with_a_self_signed_certificate_prints_only_once_pinned() {
     let data = tempfile::tempdir().unwrap();
     alice_directory(data.path());
-    let server = TestServer::start_with(crate::common::Backend::Sqlite, data.path(), None, &[]);
+    let server = TestApp::builder(crate::common::Backend::Sqlite)
+        .data_dir(data.path())
+        .start();
     let copier = IppEvePrinter::start("Secure Copier", true, false);
     let uri = format!("ipps://127.0.0.1:{}/ipp/print", copier.port);
 
@@ -126,8 +128,12 @@ both_backends!(
     |backend| {
         let data = tempfile::tempdir().unwrap();
         alice_directory(data.path());
-        let mut server =
-            TestServer::start_with(backend, data.path(), None, &[("FOLIO_NODE_NAME", "node-a")]);
+        let mut server = TestApp::builder(backend)
+            .data_dir(data.path())
+            .settings(|s| {
+                s.node_name = "node-a".into();
+            })
+            .start();
         // A copier that takes the bytes and never answers: the release is in flight.
         let copier = FakeCopier::start(Misbehaviour::Silent);
         let token = add_device(
@@ -150,11 +156,15 @@ both_backends!(
         assert_eq!(job_state(&server, "alice", job).0, PROCESSING);
 
         // Another node starting on the same database leaves node-a's release alone.
-        server.restart_env(&[("FOLIO_NODE_NAME", "node-b")]);
+        server.restart_with(|s| {
+            s.node_name = "node-b".into();
+        });
         assert_eq!(job_state(&server, "alice", job).0, PROCESSING);
 
         // node-a comes back: the job may have printed, so it is not resent; its owner decides.
-        server.restart_env(&[("FOLIO_NODE_NAME", "node-a")]);
+        server.restart_with(|s| {
+            s.node_name = "node-a".into();
+        });
         let (state, message) = job_state(&server, "alice", job);
         assert_eq!(state, PROCESSING_STOPPED, "{message}");
         assert!(message.contains("may or may not have printed"), "{message}");
@@ -177,7 +187,9 @@ both_backends!(
 fn an_lpd_printer_gets_the_control_file_and_the_pjl_wrapped_document_once() {
     let data = tempfile::tempdir().unwrap();
     alice_directory(data.path());
-    let server = TestServer::start_with(crate::common::Backend::Sqlite, data.path(), None, &[]);
+    let server = TestApp::builder(crate::common::Backend::Sqlite)
+        .data_dir(data.path())
+        .start();
     let sink = LpdSink::start();
     let out = folio_cli(
         data.path(),
@@ -215,7 +227,7 @@ fn an_lpd_printer_gets_the_control_file_and_the_pjl_wrapped_document_once() {
         "raw data file: {}",
         got.control
     );
-    let pdf = folio::bench::sample_pdf(2);
+    let pdf = testkit::sample_pdf(2);
     assert!(
         got.data.starts_with(b"\x1b%-12345X@PJL"),
         "PJL header first"
@@ -236,7 +248,7 @@ both_backends!(
     |backend| {
         let data = tempfile::tempdir().unwrap();
         alice_directory(data.path());
-        let server = TestServer::start_with(backend, data.path(), None, &[]);
+        let server = TestApp::builder(backend).data_dir(data.path()).start();
 
         // The copier takes the job, then gives up on it: nothing printed, held again.
         let aborts = FakeCopier::start(Misbehaviour::Aborts);
@@ -284,31 +296,35 @@ fn a_job_larger_than_the_copier_takes_is_kept_for_another_copier() {
         format!("{shipped}\n[quirks]\nmax_job_mb = 1\n"),
     )
     .unwrap();
-    let drivers_env = drivers.display().to_string();
-    let env = [("FOLIO_DRIVERS_DIR", drivers_env.as_str())];
-    let server = TestServer::start_with(crate::common::Backend::Sqlite, data.path(), None, &env);
+    let server = TestApp::builder(crate::common::Backend::Sqlite)
+        .data_dir(data.path())
+        .settings(|s| s.drivers_dir = drivers.clone())
+        .start();
     let sink = crate::common::copier::SocketSink::start();
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_folio"));
-    let out = cmd
-        .envs(crate::common::TEST_ENV.iter().copied())
-        .args(["device", "add", "--json", "--name", "small", "--uri"])
-        .arg(format!("socket://127.0.0.1:{}", sink.port))
-        .args(["--driver", "small-pjl", "--data-dir"])
-        .arg(data.path())
-        .env("FOLIO_DRIVERS_DIR", &drivers)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    // The command line reads the server's settings (its drivers directory).
+    let uri = format!("socket://127.0.0.1:{}", sink.port);
+    let out = crate::common::folio_cli(
+        data.path(),
+        None,
+        &[
+            "device",
+            "add",
+            "--json",
+            "--name",
+            "small",
+            "--uri",
+            &uri,
+            "--driver",
+            "small-pjl",
+        ],
     );
-    let token = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["token"]
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let token = serde_json::from_str::<serde_json::Value>(&out.stdout).unwrap()["token"]
         .as_str()
         .unwrap()
         .to_owned();
     // A 2 MB document (400 pages) and a small one.
-    let big = folio::bench::sample_pdf(400);
+    let big = testkit::sample_pdf(400);
     let big = if big.len() > 1024 * 1024 {
         big
     } else {
@@ -316,7 +332,7 @@ fn a_job_larger_than_the_copier_takes_is_kept_for_another_copier() {
         let mut pages = 400;
         while padded.len() <= 1024 * 1024 {
             pages *= 2;
-            padded = folio::bench::sample_pdf(pages);
+            padded = testkit::sample_pdf(pages);
         }
         padded
     };
@@ -351,7 +367,7 @@ both_backends!(
     |backend| {
         let data = tempfile::tempdir().unwrap();
         alice_directory(data.path());
-        let server = TestServer::start_with(backend, data.path(), None, &[]);
+        let server = TestApp::builder(backend).data_dir(data.path()).start();
         // ippeveprinter takes one job at a time and answers the others "busy".
         let copier = IppEvePrinter::start_with("Ward Copier", true, false, true);
         let token = add_device(

@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::common::archive::{add_copier, form, scan, upload, wait_for, wait_until};
 use crate::common::directory::{basic, http, password_of, write_ldif, TestUser};
 use crate::common::release::terminal;
-use crate::common::{both_backends, folio_cli, Backend, TestServer};
+use crate::common::{both_backends, folio_cli, Backend, TestApp};
 
 fn users() -> Vec<TestUser> {
     let mut nina = TestUser::new("nina");
@@ -22,15 +22,15 @@ fn users() -> Vec<TestUser> {
 both_backends!(scans_are_captured_attributed_and_validated, |backend| {
     let data = tempfile::tempdir().unwrap();
     write_ldif(&data.path().join("directory.ldif"), &users());
-    let server = TestServer::start_with(
-        backend,
-        data.path(),
-        None,
-        &[("FOLIO_SCAN__ATTRIBUTION_WINDOW_SECS", "1")],
-    );
+    let server = TestApp::builder(backend)
+        .data_dir(data.path())
+        .settings(|s| {
+            s.scan.attribution_window_secs = 1;
+        })
+        .start();
     let token = add_copier(&server, "records-copier");
     let other = add_copier(&server, "lab-copier");
-    let pdf = folio::bench::sample_pdf(2);
+    let pdf = testkit::sample_pdf(2);
 
     // No token, no scan.
     let anonymous = http(
@@ -129,7 +129,7 @@ both_backends!(scans_are_captured_attributed_and_validated, |backend| {
     );
     assert!(end.status < 300, "{}", end.status);
     std::thread::sleep(Duration::from_millis(1500));
-    let orphan = upload(&server, &token, &folio::bench::sample_pdf(3), &[]).json();
+    let orphan = upload(&server, &token, &testkit::sample_pdf(3), &[]).json();
     assert_eq!(orphan["stage"], "quarantined", "{orphan}");
     assert!(orphan["quarantine_reason"]
         .as_str()
@@ -289,10 +289,13 @@ both_backends!(scans_are_captured_attributed_and_validated, |backend| {
 
 #[test]
 fn scans_are_refused_for_now_when_the_disk_is_low() {
-    let server =
-        TestServer::start_env(Backend::Sqlite, &[("FOLIO_SCAN__MIN_FREE_MB", "100000000")]);
+    let server = TestApp::builder(Backend::Sqlite)
+        .settings(|s| {
+            s.scan.min_free_mb = 100000000;
+        })
+        .start();
     let token = add_copier(&server, "records-copier");
-    let answer = upload(&server, &token, &folio::bench::sample_pdf(1), &[]);
+    let answer = upload(&server, &token, &testkit::sample_pdf(1), &[]);
     assert_eq!(answer.status, 503);
     assert_eq!(answer.json()["error"], "try_again_later");
     let captures = std::fs::read_dir(server.data_dir.join("captures"))
@@ -305,25 +308,20 @@ both_backends!(
     a_batch_is_split_by_cover_sheets_identified_and_classified,
     |backend| {
         use folio::archive::cover::CoverSheet;
-        use folio::archive::sheet::{scanned_pdf, ScanPage};
+        use testkit::scan::{scanned_pdf, ScanPage};
         let data = tempfile::tempdir().unwrap();
         write_ldif(&data.path().join("directory.ldif"), &users());
         let fhir = backend == Backend::Postgres;
         let url = crate::common::archive::identity_service(fhir);
         let kind = if fhir { "fhir" } else { "json" };
-        let server = TestServer::start_with(
-            backend,
-            data.path(),
-            None,
-            &[
-                ("FOLIO_ARCHIVE__IDENTITY_KIND", kind),
-                ("FOLIO_ARCHIVE__IDENTITY_URL", &url),
-                (
-                    "FOLIO_ARCHIVE__IDENTITY_SYSTEM",
-                    "urn:oid:1.2.250.1.999.1.1",
-                ),
-            ],
-        );
+        let server = TestApp::builder(backend)
+            .data_dir(data.path())
+            .settings(|s| {
+                s.archive.identity_kind = kind.into();
+                s.archive.identity_url = url.clone();
+                s.archive.identity_system = "urn:oid:1.2.250.1.999.1.1".into();
+            })
+            .start();
         let token = add_copier(&server, "records-copier");
         let sheet = |p: &str, c: &str| ScanPage::Cover(CoverSheet::new(p, "NDA-7", c).unwrap());
         // Two patients, a merged one, an unreadable separator, a category the plan lacks.
@@ -454,12 +452,12 @@ both_backends!(
 fn a_copier_that_must_scan_in_colour_has_its_gray_scans_refused() {
     let data = tempfile::tempdir().unwrap();
     write_ldif(&data.path().join("directory.ldif"), &users());
-    let server = TestServer::start_with(
-        Backend::Sqlite,
-        data.path(),
-        None,
-        &[("FOLIO_SCAN__COLOUR_REQUIRED", "wound-care-copier")],
-    );
+    let server = TestApp::builder(Backend::Sqlite)
+        .data_dir(data.path())
+        .settings(|s| {
+            s.scan.colour_required = vec!["wound-care-copier".into()];
+        })
+        .start();
     let wound = add_copier(&server, "wound-care-copier");
     let records = add_copier(&server, "records-copier");
     let jpeg = |colour: bool, shade: u8| {
@@ -562,16 +560,19 @@ fn a_watched_folder_takes_a_slowly_written_scan_once_it_is_whole() {
     write_ldif(&data.path().join("directory.ldif"), &users());
     let share = tempfile::tempdir().unwrap();
     let folder = format!("{}=records-copier", share.path().display());
-    let server = TestServer::start_with(
-        Backend::Sqlite,
-        data.path(),
-        None,
-        &[
-            ("FOLIO_SCAN__FOLDERS", folder.as_str()),
-            ("FOLIO_SCAN__FOLDER_POLL_SECS", "1"),
-            ("FOLIO_SCAN__FOLDER_SETTLE_SECS", "2"),
-        ],
-    );
+    let server = TestApp::builder(Backend::Sqlite)
+        .data_dir(data.path())
+        .settings(|s| {
+            s.scan.folders = folder
+                .as_str()
+                .split(',')
+                .map(|x| x.trim().to_owned())
+                .filter(|x| !x.is_empty())
+                .collect();
+            s.scan.folder_poll_secs = 1;
+            s.scan.folder_settle_secs = 2;
+        })
+        .start();
     let token = add_copier(&server, "records-copier");
     let session = terminal(
         &server,
@@ -583,7 +584,7 @@ fn a_watched_folder_takes_a_slowly_written_scan_once_it_is_whole() {
     assert_eq!(session.status, 201);
 
     // A copier writing slowly: a chunk, a pause longer than a poll, the rest.
-    let pdf = folio::bench::sample_pdf(2);
+    let pdf = testkit::sample_pdf(2);
     let path = share.path().join("SCAN_0001.pdf");
     let mut file = std::fs::File::create(&path).unwrap();
     let half = pdf.len() / 2;
@@ -638,10 +639,12 @@ fn the_console_shows_the_pipeline_and_acts_on_its_quarantine() {
     let mut all = users();
     all.push(audrey);
     write_ldif(&data.path().join("directory.ldif"), &all);
-    let server = TestServer::start_with(Backend::Sqlite, data.path(), None, &[]);
+    let server = TestApp::builder(Backend::Sqlite)
+        .data_dir(data.path())
+        .start();
     let token = add_copier(&server, "records-copier");
     // Nobody badged in: the scan waits "to attribute".
-    let orphan = upload(&server, &token, &folio::bench::sample_pdf(1), &[]).json();
+    let orphan = upload(&server, &token, &testkit::sample_pdf(1), &[]).json();
     let id = orphan["id"].as_i64().unwrap();
 
     let agent = ureq::AgentBuilder::new().redirects(0).build();

@@ -11,7 +11,7 @@ use crate::common::archive::{add_copier, scan};
 use crate::common::directory::{password_of, write_ldif, TestUser};
 use crate::common::release::terminal;
 use crate::common::tls::{certificate, printed_address};
-use crate::common::{both_backends, folio_cli, Backend, TestServer};
+use crate::common::{both_backends, folio_cli, Backend, Settings, TestApp};
 use sha2::Digest;
 
 fn users() -> Vec<TestUser> {
@@ -41,14 +41,16 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
 
 /// A server on `backend` with the test users and plain FTP (no certificate), with `extra`
 /// settings.
-fn plain_ftp_server(backend: Backend, data: &Path, extra: &[(&str, &str)]) -> TestServer {
-    write_ldif(&data.join("directory.ldif"), &users());
-    let mut env = vec![
-        ("FOLIO_SCAN__FTP_LISTEN", "127.0.0.1:0"),
-        ("FOLIO_SCAN__FTP_REQUIRE_TLS", "false"),
-    ];
-    env.extend_from_slice(extra);
-    TestServer::start_with(backend, data, None, &env)
+fn plain_ftp_server(backend: Backend, data: &Path, change: impl FnOnce(&mut Settings)) -> TestApp {
+    TestApp::builder(backend)
+        .data_dir(data)
+        .directory(&users())
+        .settings(|s| {
+            s.scan.ftp_listen = "127.0.0.1:0".into();
+            s.scan.ftp_require_tls = false;
+            change(s);
+        })
+        .start()
 }
 
 /// No master on disk shows a PDF in clear.
@@ -64,7 +66,7 @@ both_backends!(
     |backend| {
         let data = tempfile::tempdir().unwrap();
         let files = tempfile::tempdir().unwrap();
-        let server = plain_ftp_server(backend, data.path(), &[]);
+        let server = plain_ftp_server(backend, data.path(), |_| {});
         // The copier's URI names 127.0.0.1: scans from there with a person's login come from it.
         let token = add_copier(&server, "records-copier");
         let ftp = printed_address(&server, "listening for FTP scans on ");
@@ -79,7 +81,7 @@ both_backends!(
             r#"{"badge":"0A1B2C3D"}"#,
         );
         assert_eq!(session.status, 201);
-        let first = folio::bench::sample_pdf(2);
+        let first = testkit::sample_pdf(2);
         let file = write(files.path(), "scan-0001.pdf", &first);
         let (code, said) = curl(&["-T", &file, &url("records-copier", &token, "")]);
         assert_eq!(code, 0, "{said}");
@@ -93,7 +95,7 @@ both_backends!(
         assert_eq!(v["size_bytes"], first.len());
 
         // Omar logs in with his own password, into a folder: his scan, strongly, from that copier.
-        let second = folio::bench::sample_pdf(3);
+        let second = testkit::sample_pdf(3);
         let file = write(files.path(), "scan-0002.pdf", &second);
         let (code, said) = curl(&[
             "--ftp-create-dirs",
@@ -159,14 +161,12 @@ both_backends!(
 fn a_low_disk_answers_452_and_keeps_nothing() {
     let data = tempfile::tempdir().unwrap();
     let files = tempfile::tempdir().unwrap();
-    let server = plain_ftp_server(
-        Backend::Sqlite,
-        data.path(),
-        &[("FOLIO_SCAN__MIN_FREE_MB", "100000000")],
-    );
+    let server = plain_ftp_server(Backend::Sqlite, data.path(), |s| {
+        s.scan.min_free_mb = 100_000_000
+    });
     let token = add_copier(&server, "records-copier");
     let ftp = printed_address(&server, "listening for FTP scans on ");
-    let file = write(files.path(), "scan.pdf", &folio::bench::sample_pdf(1));
+    let file = write(files.path(), "scan.pdf", &testkit::sample_pdf(1));
     let (code, said) = curl(&["-T", &file, &format!("ftp://records-copier:{token}@{ftp}/")]);
     // 452 is temporary: the copier keeps the scan and sends it again.
     assert_eq!(code, 18, "{said}");
@@ -181,20 +181,18 @@ fn with_a_certificate_scans_travel_over_ftps_only() {
     let certs = tempfile::tempdir().unwrap();
     let (cert, key, ca) = certificate(certs.path(), "folio");
     write_ldif(&data.path().join("directory.ldif"), &users());
-    let server = TestServer::start_with(
-        Backend::Sqlite,
-        data.path(),
-        None,
-        &[
-            ("FOLIO_SCAN__FTP_LISTEN", "127.0.0.1:0"),
-            ("FOLIO_TLS__LISTEN", "127.0.0.1:0"),
-            ("FOLIO_TLS__CERTIFICATE_FILE", &cert),
-            ("FOLIO_TLS__KEY_FILE", &key),
-        ],
-    );
+    let server = TestApp::builder(Backend::Sqlite)
+        .data_dir(data.path())
+        .settings(|s| {
+            s.scan.ftp_listen = "127.0.0.1:0".into();
+            s.tls.listen = "127.0.0.1:0".into();
+            s.tls.certificate_file = cert.clone().into();
+            s.tls.key_file = key.clone().into();
+        })
+        .start();
     let token = add_copier(&server, "records-copier");
     let port = printed_address(&server, "listening for FTP scans on ").port();
-    let file = write(files.path(), "scan.pdf", &folio::bench::sample_pdf(1));
+    let file = write(files.path(), "scan.pdf", &testkit::sample_pdf(1));
     let url = format!("ftp://localhost:{port}/");
     let user = format!("records-copier:{token}");
 
@@ -278,7 +276,7 @@ impl Ftp {
 fn a_data_connection_from_another_host_is_turned_away() {
     use std::io::Write;
     let data = tempfile::tempdir().unwrap();
-    let server = plain_ftp_server(Backend::Sqlite, data.path(), &[]);
+    let server = plain_ftp_server(Backend::Sqlite, data.path(), |_| {});
     let token = add_copier(&server, "records-copier");
     let ftp = printed_address(&server, "listening for FTP scans on ");
     let mut copier = Ftp::connect(ftp);
@@ -315,7 +313,7 @@ fn a_data_connection_from_another_host_is_turned_away() {
     let stor = copier.send("STOR scan-0042.pdf");
     assert!(stor.starts_with("150"), "{stor}");
     let mut data = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let pdf = folio::bench::sample_pdf(2);
+    let pdf = testkit::sample_pdf(2);
     data.write_all(&pdf).unwrap();
     drop(data);
     let done = copier.answer();

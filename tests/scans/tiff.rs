@@ -11,8 +11,8 @@ use std::process::Command;
 
 use crate::common::archive::{add_copier, identity_service, tsa, upload, wait_for};
 use crate::common::directory::{write_ldif, TestUser};
-use crate::common::{both_backends, folio_cli, TestServer, INSTALL_HINT};
-use folio::archive::sheet::{scanned_pdf, ScanPage};
+use crate::common::{both_backends, folio_cli, TestApp, INSTALL_HINT};
+use testkit::scan::{scanned_pdf, ScanPage};
 
 /// Runs a tool to completion; a missing tool fails the test and says how to get it.
 fn run(program: &str, args: &[&str]) {
@@ -149,23 +149,18 @@ both_backends!(
         let deposit = tempfile::tempdir().unwrap();
         let deposit_dir = deposit.path().display().to_string();
         let identity = identity_service(false);
-        let server = TestServer::start_with(
-            backend,
-            data.path(),
-            None,
-            &[
-                ("FOLIO_ARCHIVE__IDENTITY_KIND", "json"),
-                ("FOLIO_ARCHIVE__IDENTITY_URL", &identity),
-                (
-                    "FOLIO_ARCHIVE__IDENTITY_SYSTEM",
-                    "urn:oid:1.2.250.1.999.1.1",
-                ),
-                ("FOLIO_ARCHIVE__QC_RATE", "0"),
-                ("FOLIO_ARCHIVE__TSA_URL", &tsa_url),
-                ("FOLIO_ARCHIVE__TSA_CA_FILE", &ca),
-                ("FOLIO_ARCHIVE__DEPOSIT_DIR", &deposit_dir),
-            ],
-        );
+        let server = TestApp::builder(backend)
+            .data_dir(data.path())
+            .settings(|s| {
+                s.archive.identity_kind = "json".into();
+                s.archive.identity_url = identity.clone();
+                s.archive.identity_system = "urn:oid:1.2.250.1.999.1.1".into();
+                s.archive.qc_rate = 0.0;
+                s.archive.tsa_url = tsa_url.clone();
+                s.archive.tsa_ca_file = ca.clone().into();
+                s.archive.deposit_dir = deposit_dir.clone().into();
+            })
+            .start();
         let token = add_copier(&server, "records-copier");
         for (batch, content_type, format) in [
             (&tif, "image/tiff", "tiff"),

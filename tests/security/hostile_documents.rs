@@ -8,7 +8,9 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use crate::common::archive::{add_copier, upload, wait_for, wait_until};
-use crate::common::{both_backends, op, parse_response, status, tag, Backend, RawIpp, TestServer};
+use crate::common::{
+    both_backends, op, parse_response, status, tag, Backend, RawIpp, TestApp, TestJob,
+};
 
 /// A PDF of `objects` (numbered from 1; the first is the catalog) with a correct xref table.
 fn pdf(objects: &[Vec<u8>]) -> Vec<u8> {
@@ -62,30 +64,23 @@ fn one_page(content: &[u8], resources: &str, extra: Vec<Vec<u8>>) -> Vec<u8> {
     pdf(&objects)
 }
 
-fn print(server: &TestServer, doc: &[u8]) -> (crate::common::IppResponse, Duration) {
-    let req = RawIpp::new(op::PRINT_JOB)
-        .operation_prelude(&server.ipp_uri())
-        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", "alice")
-        .attr_str(tag::MIME_MEDIA_TYPE, "document-format", "application/pdf")
-        .document(doc)
-        .build();
+fn print(server: &TestApp, doc: &[u8]) -> (crate::common::IppResponse, Duration) {
     let started = Instant::now();
-    let (http, bytes) = server.post_ipp(&req);
-    assert_eq!(http, 200, "IPP errors travel in an HTTP 200");
-    (
-        parse_response(&bytes).expect("a well-formed IPP response"),
-        started.elapsed(),
-    )
+    let answer = TestJob::document(doc.to_vec())
+        .format("application/pdf")
+        .owner("alice")
+        .submit(server);
+    (answer, started.elapsed())
 }
 
 /// The server still answers, and a plain job still prints.
-fn still_serving(server: &mut TestServer) {
+fn still_serving(server: &mut TestApp) {
     assert!(
         server.try_exit_status().is_none(),
         "the server died\n{}",
         server.log_excerpt()
     );
-    let (r, _) = print(server, &folio::bench::sample_pdf(1));
+    let (r, _) = print(server, &testkit::sample_pdf(1));
     assert_eq!(
         r.status,
         status::SUCCESSFUL_OK,
@@ -116,7 +111,7 @@ fn a_print_job_whose_palette_names_itself_is_read_without_harm() {
         vec![b"[/Indexed 5 0 R 0 <000000>]".to_vec()],
     );
     assert!(doc.len() < 700);
-    let mut server = TestServer::start(Backend::Sqlite);
+    let mut server = TestApp::start(Backend::Sqlite);
     for _ in 0..3 {
         let (r, _) = print(&server, &doc);
         assert_eq!(
@@ -139,7 +134,7 @@ fn a_print_job_that_inflates_to_gigabytes_costs_the_server_no_memory() {
         "<< /ColorSpace << /CS0 [/Indexed /DeviceRGB 255 5 0 R] >> >>",
         vec![stream("/Filter [/FlateDecode /FlateDecode]", &bomb)],
     );
-    let mut server = TestServer::start(Backend::Sqlite);
+    let mut server = TestApp::start(Backend::Sqlite);
     let (r, elapsed) = print(&server, &doc);
     assert!(
         matches!(
@@ -188,7 +183,7 @@ fn a_print_job_built_to_spin_the_processor_is_answered_within_its_budget() {
     }
     let doc = pdf(&objects);
     assert!(doc.len() < 32 * 1024);
-    let mut server = TestServer::start(Backend::Sqlite);
+    let mut server = TestApp::start(Backend::Sqlite);
     let (r, elapsed) = print(&server, &doc);
     assert_eq!(
         r.status,
@@ -213,8 +208,12 @@ fn a_print_job_that_overruns_its_reader_is_refused_alone() {
         stream("/Filter /FlateDecode", &zlib(content.as_bytes())),
     ]);
     assert!(doc.len() < 100 * 1024);
-    let mut server = TestServer::start_env(Backend::Sqlite, &[("FOLIO_SANDBOX__MEMORY_MB", "32")]);
-    let (held, _) = print(&server, &folio::bench::sample_pdf(1));
+    let mut server = TestApp::builder(Backend::Sqlite)
+        .settings(|s| {
+            s.sandbox.memory_mb = 32;
+        })
+        .start();
+    let (held, _) = print(&server, &testkit::sample_pdf(1));
     assert_eq!(held.status, status::SUCCESSFUL_OK);
     let (r, _) = print(&server, &doc);
     assert_eq!(r.status, status::CLIENT_ERROR_DOCUMENT_FORMAT_ERROR);
@@ -281,8 +280,8 @@ fn a_worker_cannot_reach_the_network_files_or_programs() {
     // The server's own workers hold their three pipes and nothing of the server's (database
     // connections, listening sockets, the key file). What the test harness leaves open to the
     // server is inherited, and of no use: only descriptors 0 to 2 can be read or written.
-    let server = TestServer::start(Backend::Postgres);
-    let (r, _) = print(&server, &folio::bench::sample_pdf(1));
+    let server = TestApp::start(Backend::Postgres);
+    let (r, _) = print(&server, &testkit::sample_pdf(1));
     assert_eq!(r.status, status::SUCCESSFUL_OK);
     let workers: Vec<u32> = std::fs::read_dir("/proc")
         .unwrap()
@@ -315,8 +314,11 @@ fn a_worker_cannot_reach_the_network_files_or_programs() {
 
 #[test]
 fn request_bodies_have_a_deadline_and_a_declared_size_is_checked_first() {
-    let server =
-        TestServer::start_env(Backend::Sqlite, &[("FOLIO_LIMITS__BODY_TIMEOUT_SECS", "3")]);
+    let server = TestApp::builder(Backend::Sqlite)
+        .settings(|s| {
+            s.limits.body_timeout_secs = 3;
+        })
+        .start();
     // A declared gigabyte: refused after its attribute section, in IPP, before a byte of the
     // document is read; a scan upload the same, in HTTP.
     let mut big = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
@@ -408,7 +410,7 @@ fn giant_scan(filter: &str) -> Vec<u8> {
 both_backends!(
     a_scan_declaring_a_giant_image_is_quarantined_and_folio_restarts_cleanly,
     |backend| {
-        let mut server = TestServer::start(backend);
+        let mut server = TestApp::start(backend);
         let token = add_copier(&server, "records-copier");
         let mut ids = Vec::new();
         for filter in [
@@ -448,11 +450,15 @@ both_backends!(
 both_backends!(
     a_stage_that_stops_folio_again_and_again_is_set_aside,
     |backend| {
-        use folio::archive::sheet::{scanned_pdf, ScanPage};
+        use testkit::scan::{scanned_pdf, ScanPage};
         // A batch long enough to stop the server in the middle of its split, as a crash would.
         let pages: Vec<ScanPage> = (0..60).map(ScanPage::Text).collect();
         let batch = scanned_pdf(&pages, 300.0).unwrap();
-        let mut server = TestServer::start_env(backend, &[("FOLIO_SCAN__MAX_ATTEMPTS", "2")]);
+        let mut server = TestApp::builder(backend)
+            .settings(|s| {
+                s.scan.max_attempts = 2;
+            })
+            .start();
         let token = add_copier(&server, "records-copier");
         let answer = upload(
             &server,

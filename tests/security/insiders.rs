@@ -7,10 +7,10 @@
 
 use std::time::Duration;
 
-use crate::common::directory::{basic, http, password_of, write_ldif, TestUser};
+use crate::common::directory::{basic, http, password_of, TestUser};
 use crate::common::release::{add_device, badge_in, print_as, release_one, terminal, wait_state};
 use crate::common::{
-    both_backends, folio_cli, op, parse_response, tag, Backend, RawIpp, TestServer,
+    both_backends, folio_cli, op, parse_response, tag, Backend, RawIpp, Settings, TestApp,
 };
 
 fn users() -> Vec<TestUser> {
@@ -29,15 +29,15 @@ fn users() -> Vec<TestUser> {
     ]
 }
 
-fn start(backend: Backend, env: &[(&str, &str)]) -> (tempfile::TempDir, TestServer) {
-    let data = tempfile::tempdir().unwrap();
-    write_ldif(&data.path().join("directory.ldif"), &users());
-    let server = TestServer::start_with(backend, data.path(), None, env);
-    (data, server)
+fn start(backend: Backend, change: impl FnOnce(&mut Settings)) -> TestApp {
+    TestApp::builder(backend)
+        .directory(&users())
+        .settings(change)
+        .start()
 }
 
 /// The audit trail as JSON lines, through the CLI.
-fn audit(server: &TestServer) -> Vec<serde_json::Value> {
+fn audit(server: &TestApp) -> Vec<serde_json::Value> {
     let out = folio_cli(
         &server.data_dir,
         server.db_url.as_deref(),
@@ -48,7 +48,7 @@ fn audit(server: &TestServer) -> Vec<serde_json::Value> {
     v.as_array().cloned().unwrap_or_default()
 }
 
-fn api(server: &TestServer, user: &str, password: &str) -> u16 {
+fn api(server: &TestApp, user: &str, password: &str) -> u16 {
     http(
         "GET",
         &server.http_url("/api/v1/me"),
@@ -59,11 +59,11 @@ fn api(server: &TestServer, user: &str, password: &str) -> u16 {
     .status
 }
 
-fn ipp_basic(server: &TestServer, user: &str, password: &str) -> (u16, u16) {
+fn ipp_basic(server: &TestApp, user: &str, password: &str) -> (u16, u16) {
     let req = RawIpp::new(op::PRINT_JOB)
         .operation_prelude(&server.ipp_uri())
         .attr_str(tag::MIME_MEDIA_TYPE, "document-format", "application/pdf")
-        .document(&folio::bench::sample_pdf(1))
+        .document(&testkit::sample_pdf(1))
         .build();
     let a = http(
         "POST",
@@ -79,7 +79,7 @@ fn ipp_basic(server: &TestServer, user: &str, password: &str) -> (u16, u16) {
 both_backends!(
     guessing_is_throttled_on_every_channel_before_any_password_is_compared,
     |backend| {
-        let (_data, server) = start(backend, &[]);
+        let server = start(backend, |_| {});
         // Bob signs in once: his password is remembered (the shortcut the throttle once came after).
         assert_eq!(api(&server, "bob", &password_of("bob")), 200);
         // Twenty wrong passwords from this address over three channels: the REST API, IPP Basic and
@@ -160,13 +160,10 @@ fn documents_go_only_to_the_copier_networks_it_allows() {
     let sink = crate::common::copier::SocketSink::start();
     let uri = format!("socket://127.0.0.1:{}", sink.port);
     // IT allows its copier network only: loopback is not a copier.
-    let (data, server) = start(
-        Backend::Sqlite,
-        &[
-            ("FOLIO_DEVICES__ALLOWED_NETWORKS", "10.0.0.0/8"),
-            ("FOLIO_DEVICES__ALLOWED_PORTS", "631,9100"),
-        ],
-    );
+    let server = start(Backend::Sqlite, |s| {
+        s.devices.allowed_networks = vec!["10.0.0.0/8".into()];
+        s.devices.allowed_ports = vec!["631".into(), "9100".into()];
+    });
     let admin = basic("carol", &password_of("carol"));
     let refused = http(
         "POST",
@@ -185,23 +182,24 @@ fn documents_go_only_to_the_copier_networks_it_allows() {
 
     // A device row pointing there anyway (written before the allow-list, by another tool):
     // releasing to it sends nothing, and the job waits for its owner again.
-    let out = folio_cli(
-        data.path(),
-        None,
-        &[
-            "device",
-            "add",
-            "--json",
-            "--name",
-            "listener",
-            "--uri",
-            &uri,
-            "--driver",
-            "generic-pjl-pdf",
-        ],
+    let before = tempfile::tempdir().unwrap();
+    let config = crate::common::write_config(before.path(), &crate::common::test_settings());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_folio"))
+        .arg("--config")
+        .arg(&config)
+        .args([
+            "device", "add", "--json", "--name", "listener", "--uri", &uri,
+        ])
+        .args(["--driver", "generic-pjl-pdf", "--data-dir"])
+        .arg(&server.data_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let token = serde_json::from_str::<serde_json::Value>(&out.stdout).unwrap()["token"]
+    let token = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["token"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -217,12 +215,12 @@ fn documents_go_only_to_the_copier_networks_it_allows() {
 
 #[test]
 fn names_are_believed_only_from_trusted_networks_or_through_a_trusted_proxy() {
-    let print = |server: &TestServer, forwarded: Option<&str>| {
+    let print = |server: &TestApp, forwarded: Option<&str>| {
         let req = RawIpp::new(op::PRINT_JOB)
             .operation_prelude(&server.ipp_uri())
             .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", "alice")
             .attr_str(tag::MIME_MEDIA_TYPE, "document-format", "application/pdf")
-            .document(&folio::bench::sample_pdf(1))
+            .document(&testkit::sample_pdf(1))
             .build();
         let mut r =
             ureq::post(&server.http_url("/ipp/print")).set("Content-Type", "application/ipp");
@@ -236,7 +234,7 @@ fn names_are_believed_only_from_trusted_networks_or_through_a_trusted_proxy() {
         }
     };
     // The default: no network names its users, loopback included.
-    let (_d, server) = start(Backend::Sqlite, &[("FOLIO_IPP__TRUSTED_NETWORKS", "")]);
+    let server = start(Backend::Sqlite, |s| s.ipp.trusted_networks.clear());
     assert_eq!(print(&server, None), 401);
     assert_eq!(
         print(&server, Some("10.20.1.2")),
@@ -245,13 +243,10 @@ fn names_are_believed_only_from_trusted_networks_or_through_a_trusted_proxy() {
     );
     drop(server);
     // Behind a reverse proxy on this host: the address it forwards is what is checked.
-    let (_d, server) = start(
-        Backend::Sqlite,
-        &[
-            ("FOLIO_IPP__TRUSTED_NETWORKS", "10.20.0.0/16"),
-            ("FOLIO_LIMITS__TRUSTED_PROXIES", "127.0.0.1/32"),
-        ],
-    );
+    let server = start(Backend::Sqlite, |s| {
+        s.ipp.trusted_networks = vec!["10.20.0.0/16".into()];
+        s.limits.trusted_proxies = vec!["127.0.0.1/32".into()];
+    });
     assert_eq!(print(&server, Some("10.20.1.2")), 200);
     assert_eq!(print(&server, Some("192.0.2.1")), 401);
     assert_eq!(print(&server, None), 401, "the proxy itself is nobody");
@@ -261,7 +256,7 @@ both_backends!(
     card_numbers_cannot_be_probed_and_a_found_number_needs_its_pin,
     |backend| {
         // The default for hospitals: a PIN after the badge.
-        let (_data, server) = start(backend, &[("FOLIO_DIRECTORY__BADGE_REQUIRES_PIN", "true")]);
+        let server = start(backend, |s| s.directory.badge_requires_pin = true);
         let bob = basic("bob", &password_of("bob"));
         let register = |badge: &str| {
             http(
@@ -319,7 +314,7 @@ both_backends!(
 
 #[test]
 fn a_cross_site_form_cannot_write_and_a_delegate_cannot_discard() {
-    let (_data, server) = start(Backend::Sqlite, &[]);
+    let server = start(Backend::Sqlite, |_| {});
     let admin = basic("carol", &password_of("carol"));
     let token = add_device(
         &server.data_dir,

@@ -1,20 +1,22 @@
-//! `folio bench-directory`: badge → user latency through [`DirectoryService`] (the path a
+//! `folio-bench directory`: badge → user latency through [`DirectoryService`] (the path a
 //! copier's badge tap takes), first uncached (each badge asks the directory), then cached; and
 //! `--write-ldif` to make the synthetic directory the benchmarks use (`user00000`…, the users
-//! `folio bench` prints as).
+//! `folio-bench intake` prints as; `testkit::directory`).
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::bench::percentile;
+use folio::config::Settings;
+use folio::db::Db;
+use folio::directory::{self, DirectoryService};
+use testkit::directory::badge;
 
-use crate::config::Settings;
-use crate::db::Db;
-use crate::directory::{self, DirectoryService};
+use crate::stats::percentile;
 
-/// Options of `folio bench-directory`.
+/// Options of `folio-bench directory`. Folio's settings (directory, database, data directory)
+/// come from `--config` and the `FOLIO_*` environment, as the server reads them.
 #[derive(Debug, Clone, clap::Args)]
-pub struct BenchDirectoryArgs {
+pub struct DirectoryArgs {
     /// Users in the synthetic directory.
     #[arg(long, default_value_t = 10_000)]
     pub users: u32,
@@ -29,51 +31,7 @@ pub struct BenchDirectoryArgs {
     pub write_ldif: Option<std::path::PathBuf>,
 }
 
-/// The user name of synthetic user `i` (what `folio bench` prints as).
-pub fn user_name(i: u32) -> String {
-    format!("user{i:05}")
-}
-
-/// The card number of synthetic user `i`, as stored (hex with a leading zero).
-pub fn badge(i: u32) -> String {
-    format!("04{:06X}", 0xB0_0000 + i)
-}
-
-/// Writes `users` synthetic staff as LDIF (no passwords: badge and IPP-name tests only).
-pub fn write_ldif(path: &std::path::Path, users: u32) -> anyhow::Result<()> {
-    use std::fmt::Write as _;
-    let base = "dc=bench,dc=test";
-    let mut out = format!(
-        "dn: {base}\nobjectClass: dcObject\nobjectClass: organization\no: Bench\ndc: bench\n\n\
-         dn: ou=people,{base}\nobjectClass: organizationalUnit\nou: people\n\n"
-    );
-    let departments = [
-        "Cardiology",
-        "Radiology",
-        "Emergency",
-        "Oncology",
-        "Pharmacy",
-    ];
-    for i in 0..users {
-        let u = user_name(i);
-        let _ = write!(
-            out,
-            "dn: uid={u},ou=people,{base}\nobjectClass: inetOrgPerson\nuid: {u}\ncn: Bench {u}\nsn: {u}\n\
-             departmentNumber: {}\nemployeeNumber: {}\n\n",
-            departments[(i % 5) as usize],
-            badge(i)
-        );
-    }
-    std::fs::write(path, out)?;
-    Ok(())
-}
-
-async fn phase(
-    svc: &DirectoryService,
-    name: &str,
-    args: &BenchDirectoryArgs,
-    badges: Arc<Vec<String>>,
-) {
+async fn phase(svc: &DirectoryService, name: &str, args: &DirectoryArgs, badges: Arc<Vec<String>>) {
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -118,9 +76,10 @@ async fn phase(
 }
 
 /// Runs the benchmark against the configured directory and database.
-pub fn run(settings: &Settings, args: &BenchDirectoryArgs) -> anyhow::Result<()> {
+pub fn run(settings: &Settings, args: &DirectoryArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.write_ldif {
-        return write_ldif(path, args.users);
+        std::fs::write(path, testkit::directory::ldif(args.users))?;
+        return Ok(());
     }
     std::fs::create_dir_all(&settings.data_dir)?;
     let db = Db::connect(&settings.effective_database_url(), 8)?;

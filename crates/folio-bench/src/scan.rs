@@ -1,4 +1,4 @@
-//! `folio bench-scan`: pages per second through validate + split + seal for a scanned batch
+//! `folio-bench scan`: pages per second through validate + split + seal for a scanned batch
 //! made in memory (300-dpi gray pages, a cover sheet before every `--pages-per-document`
 //! pages) or read from `--master` (a site's own scan: PDF, TIFF or JPEG), on `--threads`
 //! threads as the pipeline's workers would. The time stamp is left
@@ -7,15 +7,14 @@
 
 use std::time::Instant;
 
-use crate::archive::cover::CoverSheet;
-use crate::archive::sheet::{scanned_pdf, ScanPage};
-use crate::archive::split;
-use crate::archive::untrusted::{Failure, Readers};
-use crate::archive::{seal, validate};
+use folio::archive::split;
+use folio::archive::untrusted::{Failure, Readers};
+use folio::archive::{seal, validate};
+use testkit::scan::{scanned_pdf, CoverSheet, ScanPage};
 
-/// Options of `folio bench-scan`.
+/// Options of `folio-bench scan`.
 #[derive(Debug, Clone, clap::Args)]
-pub struct BenchScanArgs {
+pub struct ScanArgs {
     /// Batches to run (each one upload).
     #[arg(long, default_value_t = 4)]
     pub batches: usize,
@@ -81,7 +80,7 @@ fn one_batch(master: &[u8], readers: Option<&Readers>) -> Result<usize, String> 
     Ok(m.pages as usize)
 }
 
-pub fn run(args: &BenchScanArgs) -> anyhow::Result<()> {
+pub fn run(args: &ScanArgs) -> anyhow::Result<()> {
     let master = match &args.master {
         Some(path) => {
             let bytes = std::fs::read(path)
@@ -100,12 +99,12 @@ pub fn run(args: &BenchScanArgs) -> anyhow::Result<()> {
         None => made_batch(args)?,
     };
     let readers = args.sandboxed.then(|| {
-        let settings = crate::sandbox::SandboxSettings {
+        let settings = folio::sandbox::SandboxSettings {
             scan_workers: args.threads.max(1),
             ..Default::default()
         };
-        Readers(crate::sandbox::Sandbox::start(
-            crate::sandbox::Lane::Scan,
+        Readers(folio::sandbox::Sandbox::start(
+            folio::sandbox::Lane::Scan,
             &settings,
         ))
     });
@@ -143,7 +142,7 @@ pub fn run(args: &BenchScanArgs) -> anyhow::Result<()> {
 }
 
 /// The batch made in memory: `--documents` cover sheets, each followed by its pages.
-fn made_batch(args: &BenchScanArgs) -> anyhow::Result<Vec<u8>> {
+fn made_batch(args: &ScanArgs) -> anyhow::Result<Vec<u8>> {
     let mut batch = Vec::new();
     for d in 0..args.documents {
         batch.push(ScanPage::Cover(

@@ -1,4 +1,4 @@
-//! `folio bench`: submits held jobs over IPP with concurrent clients and reports throughput
+//! `folio-bench intake`: submits held jobs over IPP with concurrent clients and reports throughput
 //! and latency percentiles. A plain HTTP/1.1 keep-alive client on std sockets, so the numbers
 //! are the server's, not a client library's.
 
@@ -8,9 +8,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Options of `folio bench`.
+use crate::stats::percentile;
+
+/// Options of `folio-bench intake`.
 #[derive(Debug, Clone, clap::Args)]
-pub struct BenchArgs {
+pub struct IntakeArgs {
     /// Server address, host:port.
     #[arg(long, default_value = "127.0.0.1:8631")]
     pub server: String,
@@ -30,63 +32,6 @@ pub struct BenchArgs {
     /// `/printers/NAME` (the same client measures both in `bench/vs-cups.sh`).
     #[arg(long, default_value = "/ipp/print")]
     pub path: String,
-}
-
-/// A minimal valid PDF of `pages` A4 pages with a little black text on each.
-pub fn sample_pdf(pages: usize) -> Vec<u8> {
-    pdf_in_ink(pages, "0 g")
-}
-
-/// The same with red text: a document with colour on every page.
-pub fn sample_colour_pdf(pages: usize) -> Vec<u8> {
-    pdf_in_ink(pages, "0.8 0.1 0.1 rg")
-}
-
-/// Text drawn after the colour operator `ink`.
-fn pdf_in_ink(pages: usize, ink: &str) -> Vec<u8> {
-    let mut out = b"%PDF-1.4\n".to_vec();
-    let mut offsets = Vec::new();
-    let mut objects = vec![
-        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
-        format!(
-            "<< /Type /Pages /Kids [{}] /Count {pages} >>",
-            (0..pages)
-                .map(|i| format!("{} 0 R", 4 + 2 * i))
-                .collect::<Vec<_>>()
-                .join(" ")
-        ),
-        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
-    ];
-    for i in 0..pages {
-        objects.push(format!(
-            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents {} 0 R >>",
-            5 + 2 * i
-        ));
-        let content = format!("{ink} BT /F1 24 Tf 72 760 Td (Folio page {}) Tj ET", i + 1);
-        objects.push(format!(
-            "<< /Length {} >>\nstream\n{content}\nendstream",
-            content.len()
-        ));
-    }
-    for (i, obj) in objects.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n{obj}\nendobj\n", i + 1).as_bytes());
-    }
-    let xref = out.len();
-    out.extend_from_slice(
-        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
-    );
-    for off in offsets {
-        out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
-    }
-    out.extend_from_slice(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            objects.len() + 1
-        )
-        .as_bytes(),
-    );
-    out
 }
 
 fn attr(out: &mut Vec<u8>, tag: u8, name: &str, value: &[u8]) {
@@ -161,18 +106,9 @@ pub fn post(
     Ok(u16::from_be_bytes([resp[2], resp[3]]))
 }
 
-/// The `p` quantile (0..=1) of sorted durations (zero when empty).
-pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx]
-}
-
 /// Runs the benchmark and prints a summary.
-pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
-    let pdf = Arc::new(sample_pdf(args.pages));
+pub fn run(args: &IntakeArgs) -> anyhow::Result<()> {
+    let pdf = Arc::new(testkit::sample_pdf(args.pages));
     let next = Arc::new(AtomicU64::new(0));
     let failures = Arc::new(AtomicU64::new(0));
     let start = Instant::now();

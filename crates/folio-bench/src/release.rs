@@ -1,21 +1,21 @@
-//! `folio bench-release`: the copier side of release, measured against a running server.
+//! `folio-bench release`: the copier side of release, measured against a running server.
 //! The bench listens as a raw 9100 copier (the device the script added points at it), then:
 //! badge session start latency; release request → first document byte at the copier; ten
 //! jobs released at once → all ten at the copier. Users and badges are those of
-//! `folio bench-directory --write-ldif` (`user00000`…, whose jobs `folio bench` submitted).
+//! `folio-bench directory --write-ldif` (`user00000`…, whose jobs `folio-bench intake` submitted).
 
 use std::io::Read;
 use std::net::TcpListener;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::bench::percentile;
+use testkit::directory::badge;
 
-use crate::bench_directory::badge;
+use crate::stats::percentile;
 
-/// Options of `folio bench-release`.
+/// Options of `folio-bench release`.
 #[derive(Debug, Clone, clap::Args)]
-pub struct BenchReleaseArgs {
+pub struct ReleaseArgs {
     /// Folio's address, host:port.
     #[arg(long)]
     pub server: String,
@@ -113,7 +113,7 @@ impl Terminal {
 }
 
 /// Runs the benchmark and prints a summary.
-pub fn run(args: &BenchReleaseArgs) -> anyhow::Result<()> {
+pub fn run(args: &ReleaseArgs) -> anyhow::Result<()> {
     let copier = sink(args.sink_port)?;
     let t = Terminal {
         agent: ureq::AgentBuilder::new()
