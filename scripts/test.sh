@@ -91,7 +91,7 @@ if timeout 20 git ls-remote --exit-code https://github.com/RustSec/advisory-db H
 else
   echo "test.sh: WARNING: security advisories NOT checked: the RustSec advisory database" >&2
   echo "test.sh: WARNING: (github.com/RustSec/advisory-db) cannot be reached from here." >&2
-  echo "test.sh: WARNING: run '$DENY check advisories' where it can." >&2
+  echo "test.sh: WARNING: run '$DENY --workspace check advisories' where it can." >&2
 fi
 took "cargo-deny"
 

@@ -12,8 +12,6 @@ fn pdf_with_image(data: &[u8]) -> Vec<u8> {
     let mut parts = data.splitn(2, |b| *b == 0xFF);
     let dict = parts.next().unwrap_or_default();
     let image = parts.next().unwrap_or_default();
-    let mut out = b"%PDF-1.7\n".to_vec();
-    let mut offsets = Vec::new();
     let content = b"q 595 0 0 842 0 0 cm /Im Do Q";
     let mut objects: Vec<Vec<u8>> = vec![
         b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
@@ -30,19 +28,7 @@ fn pdf_with_image(data: &[u8]) -> Vec<u8> {
     i.extend_from_slice(image);
     i.extend_from_slice(b"\nendstream");
     objects.push(i);
-    for (n, o) in objects.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n", n + 1).as_bytes());
-        out.extend_from_slice(o);
-        out.extend_from_slice(b"\nendobj\n");
-    }
-    let xref = out.len();
-    out.extend_from_slice(b"xref\n0 6\n0000000000 65535 f \n");
-    for off in offsets {
-        out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
-    }
-    out.extend_from_slice(format!("trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes());
-    out
+    testkit::pdf::from_objects(&objects)
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -1,5 +1,5 @@
 //! PDFs whose every page shows one scanned image over the whole page: the renditions of JPEG
-//! and TIFF masters, and the batches made in memory for tests and benchmarks.
+//! and TIFF masters (the test kit makes its scanned batches with it too).
 
 use std::io::Write;
 

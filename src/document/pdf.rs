@@ -144,40 +144,19 @@ pub(crate) mod tests {
 
     /// A minimal valid PDF with `pages` pages (used by other tests too).
     pub fn make_pdf(pages: usize) -> Vec<u8> {
-        let mut out = b"%PDF-1.4\n".to_vec();
-        let mut offsets = Vec::new();
         let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", i + 3)).collect();
         let mut objects = vec![
-            "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+            b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
             format!(
-                "<< /Type /Pages /Kids [{}] /Count {} >>",
-                kids.join(" "),
-                pages
-            ),
+                "<< /Type /Pages /Kids [{}] /Count {pages} >>",
+                kids.join(" ")
+            )
+            .into_bytes(),
         ];
         for _ in 0..pages {
-            objects.push("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>".into());
+            objects.push(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>".to_vec());
         }
-        for (i, obj) in objects.iter().enumerate() {
-            offsets.push(out.len());
-            out.extend_from_slice(format!("{} 0 obj\n{}\nendobj\n", i + 1, obj).as_bytes());
-        }
-        let xref = out.len();
-        out.extend_from_slice(
-            format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
-        );
-        for off in offsets {
-            out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
-        }
-        out.extend_from_slice(
-            format!(
-                "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{}\n%%EOF\n",
-                objects.len() + 1,
-                xref
-            )
-            .as_bytes(),
-        );
-        out
+        testkit::pdf::from_objects(&objects)
     }
 
     fn scan(data: &[u8], chunk: usize) -> Result<(Option<u32>, Option<bool>), DocumentError> {

@@ -88,8 +88,9 @@ impl MasterKey {
         }
     }
 
-    /// A key for tests and benchmarks.
-    pub fn from_bytes(key: [u8; 32]) -> MasterKey {
+    /// A fixed key for unit tests (a running Folio only loads or creates its key file).
+    #[cfg(test)]
+    pub(crate) fn from_bytes(key: [u8; 32]) -> MasterKey {
         MasterKey {
             key: Zeroizing::new(key),
         }

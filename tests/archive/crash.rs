@@ -6,7 +6,9 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use crate::common::archive::{add_copier, fhir_server, identity_service, scan, tsa, upload};
+use crate::common::archive::{
+    add_copier, archive_services, fhir_server, identity_service, scan, tsa, upload,
+};
 use crate::common::directory::{write_ldif, TestUser};
 use crate::common::{folio_cli, Backend, TestApp};
 use folio::archive::cover::CoverSheet;
@@ -32,10 +34,7 @@ fn every_document_is_archived_exactly_once_across_kill_9() {
     let mut server = TestApp::builder(Backend::Sqlite)
         .data_dir(data.path())
         .settings(|s| {
-            s.archive.identity_kind = "json".into();
-            s.archive.identity_url = identity.clone();
-            s.archive.qc_rate = 0.0;
-            s.archive.tsa_url = tsa_url.clone();
+            archive_services(s, &identity, &tsa_url);
             s.archive.deposit_dir = deposit_dir.clone().into();
             s.archive.fhir_url = fhir_url.clone();
             s.scan.min_dpi = 72;

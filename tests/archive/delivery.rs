@@ -4,8 +4,8 @@
 //! checks each transaction strictly; a rejected sample sends its lot to quarantine.
 
 use crate::common::archive::{
-    add_copier, fhir_server, identity_service, openssl, refusing_fhir_server, scan, tsa, upload,
-    wait_for,
+    add_copier, archive_services, fhir_server, identity_service, openssl, refusing_fhir_server,
+    scan, tsa, upload, wait_for,
 };
 use crate::common::directory::{basic, http, password_of, write_ldif, TestUser};
 use crate::common::{both_backends, folio_cli, Backend, TestApp};
@@ -152,12 +152,10 @@ both_backends!(
         let server = TestApp::builder(backend)
             .data_dir(data.path())
             .settings(|s| {
-                s.archive.identity_kind = "json".into();
-                s.archive.identity_url = identity.clone();
+                archive_services(s, &identity, &tsa_url);
                 s.archive.identity_system = "urn:oid:1.2.250.1.999.1.1".into();
                 s.archive.qc_rate = 1.0;
                 s.archive.qc_close_secs = 1;
-                s.archive.tsa_url = tsa_url.clone();
                 s.archive.tsa_ca_file = ca.clone().into();
                 s.archive.deposit_dir = deposit_dir.clone().into();
                 s.archive.fhir_url = fhir_url.clone();
@@ -360,10 +358,7 @@ fn a_bundle_the_fhir_server_refuses_goes_to_quarantine_at_once() {
     let server = TestApp::builder(Backend::Sqlite)
         .data_dir(data.path())
         .settings(|s| {
-            s.archive.identity_kind = "json".into();
-            s.archive.identity_url = identity.clone();
-            s.archive.qc_rate = 0.0;
-            s.archive.tsa_url = tsa_url.clone();
+            archive_services(s, &identity, &tsa_url);
             s.archive.fhir_url = fhir_url.clone();
         })
         .start();

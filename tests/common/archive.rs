@@ -382,6 +382,16 @@ pub fn refusing_fhir_server(status: u16) -> (String, Arc<std::sync::atomic::Atom
 }
 
 /// A copier registered with the CLI (its scans need no print connection): its token.
+/// The archive's outside services as the tests set them: the JSON identity service at
+/// `identity`, the time-stamp authority at `tsa_url`, no quality-control sampling (a test that
+/// wants it sets `qc_rate` afterwards).
+pub fn archive_services(s: &mut super::Settings, identity: &str, tsa_url: &str) {
+    s.archive.identity_kind = "json".into();
+    s.archive.identity_url = identity.to_owned();
+    s.archive.qc_rate = 0.0;
+    s.archive.tsa_url = tsa_url.to_owned();
+}
+
 pub fn add_copier(server: &TestApp, name: &str) -> String {
     super::TestDevice::new(name, "socket://127.0.0.1:9")
         .driver("generic-pjl-pdf")

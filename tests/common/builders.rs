@@ -14,6 +14,7 @@ pub struct TestJob {
     colour: bool,
     sides: Option<String>,
     copies: Option<i32>,
+    keywords: Vec<(String, String)>,
 }
 
 impl TestJob {
@@ -32,6 +33,7 @@ impl TestJob {
             colour: false,
             sides: None,
             copies: None,
+            keywords: Vec::new(),
         }
     }
 
@@ -71,6 +73,12 @@ impl TestJob {
         self
     }
 
+    /// Any other job-template keyword (`media-col` excepted): `print-quality`, `finishings`…
+    pub fn keyword(mut self, name: &str, value: &str) -> TestJob {
+        self.keywords.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
     /// The encoded Print-Job request for `server`'s queue.
     pub fn request(&self, server: &TestApp) -> Vec<u8> {
         let mut req = RawIpp::new(op::PRINT_JOB).operation_prelude(&server.ipp_uri());
@@ -83,7 +91,8 @@ impl TestJob {
         if let Some(format) = &self.format {
             req = req.attr_str(tag::MIME_MEDIA_TYPE, "document-format", format);
         }
-        if self.colour || self.sides.is_some() || self.copies.is_some() {
+        if self.colour || self.sides.is_some() || self.copies.is_some() || !self.keywords.is_empty()
+        {
             req = req.group(tag::JOB_ATTRIBUTES);
             if self.colour {
                 req = req.attr_str(tag::KEYWORD, "print-color-mode", "color");
@@ -93,6 +102,9 @@ impl TestJob {
             }
             if let Some(n) = self.copies {
                 req = req.attr_i32(tag::INTEGER, "copies", n);
+            }
+            for (name, value) in &self.keywords {
+                req = req.attr_str(tag::KEYWORD, name, value);
             }
         }
         req.document(&self.document).build()

@@ -4,17 +4,15 @@
 use std::path::Path;
 
 use crate::common::directory::{basic, http, password_of, write_ldif, TestUser};
-use crate::common::{both_backends, op, parse_response, status, tag, RawIpp, TestApp};
+use crate::common::{both_backends, op, parse_response, status, tag, RawIpp, TestApp, TestJob};
 
 fn print_request(server: &TestApp, user: Option<&str>) -> Vec<u8> {
-    let mut req = RawIpp::new(op::PRINT_JOB).operation_prelude(&server.ipp_uri());
-    if let Some(u) = user {
-        req = req.attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", u);
+    let job = TestJob::pdf(1).name("ward round");
+    match user {
+        Some(u) => job.owner(u),
+        None => job,
     }
-    req.attr_str(tag::NAME_WITHOUT_LANGUAGE, "job-name", "ward round")
-        .attr_str(tag::MIME_MEDIA_TYPE, "document-format", "application/pdf")
-        .document(&testkit::sample_pdf(1))
-        .build()
+    .request(server)
 }
 
 fn get_printer_attributes(server: &TestApp) -> Vec<u8> {

@@ -1,7 +1,9 @@
 //! Jobs through the real binary: submission with ipptool as the client, the held state and the
 //! enforced ticket, privacy between users, hold/release/cancel rules, expiry, restart.
 
-use crate::common::{both_backends, op, parse_response, status, tag, IppResponse, RawIpp, TestApp};
+use crate::common::{
+    both_backends, op, parse_response, status, tag, IppResponse, RawIpp, TestApp, TestJob,
+};
 use sha2::{Digest, Sha256};
 
 fn print_job(
@@ -11,20 +13,14 @@ fn print_job(
     doc: &[u8],
     job_attrs: &[(&str, &str)],
 ) -> IppResponse {
-    let mut req = RawIpp::new(op::PRINT_JOB)
-        .operation_prelude(&server.ipp_uri())
-        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", user)
-        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "job-name", job_name)
-        .attr_str(tag::MIME_MEDIA_TYPE, "document-format", "application/pdf");
-    if !job_attrs.is_empty() {
-        req = req.group(tag::JOB_ATTRIBUTES);
-        for (name, value) in job_attrs {
-            req = req.attr_str(tag::KEYWORD, name, value);
-        }
-    }
-    let (http, body) = server.post_ipp(&req.document(doc).build());
-    assert_eq!(http, 200);
-    parse_response(&body).expect("a valid IPP response")
+    let job = TestJob::document(doc.to_vec())
+        .format("application/pdf")
+        .owner(user)
+        .name(job_name);
+    job_attrs
+        .iter()
+        .fold(job, |job, (name, value)| job.keyword(name, value))
+        .submit(server)
 }
 
 fn job_request(server: &TestApp, operation: u16, user: &str, job_id: i32) -> IppResponse {

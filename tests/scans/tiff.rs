@@ -9,7 +9,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::common::archive::{add_copier, identity_service, tsa, upload, wait_for};
+use crate::common::archive::{
+    add_copier, archive_services, identity_service, tsa, upload, wait_for,
+};
 use crate::common::directory::{write_ldif, TestUser};
 use crate::common::{both_backends, folio_cli, TestApp, INSTALL_HINT};
 use testkit::scan::{scanned_pdf, ScanPage};
@@ -152,11 +154,8 @@ both_backends!(
         let server = TestApp::builder(backend)
             .data_dir(data.path())
             .settings(|s| {
-                s.archive.identity_kind = "json".into();
-                s.archive.identity_url = identity.clone();
+                archive_services(s, &identity, &tsa_url);
                 s.archive.identity_system = "urn:oid:1.2.250.1.999.1.1".into();
-                s.archive.qc_rate = 0.0;
-                s.archive.tsa_url = tsa_url.clone();
                 s.archive.tsa_ca_file = ca.clone().into();
                 s.archive.deposit_dir = deposit_dir.clone().into();
             })

@@ -1,7 +1,7 @@
 //! Fixtures for Folio's tests and benchmarks, kept out of the server binary: what the tests
 //! and `folio-bench` make again and again.
 //!
-//! - [`pdf`]: small valid PDFs (black text, colour text).
+//! - [`pdf`]: small valid PDFs (black text, colour text), and PDFs of any given objects.
 //! - [`scan`]: scanned batches as a 300-dpi copier sends them, with Folio cover sheets drawn
 //!   in the printed sheet's layout.
 //! - [`directory`]: a synthetic staff directory (LDIF) with badge numbers.
