@@ -41,7 +41,7 @@ export LC_ALL=C  # $EPOCHREALTIME and awk with a '.' decimal point
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
 FOLIO=${FOLIO:-$ROOT/target/release/folio}
-FOLIO_BENCH=${FOLIO_BENCH:-$ROOT/target/release/folio-bench}
+BENCH_CLIENT=${BENCH_CLIENT:-$ROOT/target/release/folio-bench}
 PY=${PYTHON:-python3}
 HELPER=$HERE/vs_cups_release.py
 RUNS=${RUNS:-3}
@@ -57,7 +57,7 @@ die() { log "error: $*"; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "run as root (apt-get, and cupsd runs its filters as lp)"
 [ -x "$FOLIO" ] || die "no Folio binary at $FOLIO (build it first, or set FOLIO)"
-[ -x "$FOLIO_BENCH" ] || die "no folio-bench at $FOLIO_BENCH (cargo build --release -p folio-bench, or set FOLIO_BENCH)"
+[ -x "$BENCH_CLIENT" ] || die "no folio-bench at $BENCH_CLIENT (cargo build --release -p folio-bench, or set BENCH_CLIENT)"
 HELD_USERS=$(( HELD / 10 > 1000 ? 1000 : HELD / 10 ))
 (( HELD_USERS >= 2 * RUNS )) || die "HELD=$HELD gives $HELD_USERS users of 10 jobs; need ≥ $((2 * RUNS)) (HELD ≥ $((20 * RUNS)))"
 
@@ -250,7 +250,7 @@ cups_fresh
 
 # --- Folio ------------------------------------------------------------------------------------
 # The directory: user00000… with badges 04B00000…, read from DATA_DIR/directory.ldif.
-"$FOLIO_BENCH" directory --users "$INTAKE_USERS" --write-ldif "$T/directory.ldif" >&2
+"$BENCH_CLIENT" directory --users "$INTAKE_USERS" --write-ldif "$T/directory.ldif" >&2
 # Start Folio on a port of its choosing (first start of a data directory) -> FOLIO_PID, FOLIO_ADDR.
 folio_start_new() {
   local data=$1 i
@@ -278,7 +278,7 @@ folio_stop() { timed_stop "$FOLIO_PID"; FOLIO_PID=; }
 # Runs `folio-bench intake` and records rate, p99 and failures under the given label.
 bench_one() {  # system label server path clients pages
   local system=$1 label=$2 server=$3 path=$4 clients=$5 pages=$6 out rate p99 failed
-  out=$("$FOLIO_BENCH" intake --server "$server" --path "$path" --jobs "$JOBS" --clients "$clients" \
+  out=$("$BENCH_CLIENT" intake --server "$server" --path "$path" --jobs "$JOBS" --clients "$clients" \
     --pages "$pages" --users "$INTAKE_USERS" 2>&1) || true
   log "  $system: $out"
   rate=$(sed -n 's/.* rate=\([0-9.]*\) jobs\/s.*/\1/p' <<< "$out")
@@ -324,7 +324,7 @@ cups_fresh
 RSS0_F=$(rss_kb "$FOLIO_PID"); RSS0_C=$(rss_kb "$CUPSD_PID")
 for system in folio cups; do
   if [ $system = folio ]; then server=$FOLIO_ADDR path=/ipp/print; else server=127.0.0.1:$CUPS_PORT path=/printers/held; fi
-  out=$("$FOLIO_BENCH" intake --server "$server" --path "$path" --jobs "$HELD" --clients 8 --pages 1 \
+  out=$("$BENCH_CLIENT" intake --server "$server" --path "$path" --jobs "$HELD" --clients 8 --pages 1 \
     --users "$HELD_USERS" 2>&1) || true
   log "  $system: $out"
   record "fill to $HELD held, 8 clients, 1 page (jobs/s)" $system \

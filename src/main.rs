@@ -98,8 +98,7 @@ enum SpoolCommand {
 }
 
 fn settings(cli: &Cli) -> anyhow::Result<Settings> {
-    let (mut settings, warnings) =
-        Settings::load(cli.config.as_deref(), |k| std::env::var(k).ok())?;
+    let mut settings = Settings::load_from_process(cli.config.as_deref())?;
     if let Some(d) = &cli.data_dir {
         settings.data_dir = d.clone();
     }
@@ -113,9 +112,6 @@ fn settings(cli: &Cli) -> anyhow::Result<Settings> {
         settings.listen = l.clone();
     }
     init_logging(&settings.log_format);
-    for w in warnings {
-        tracing::warn!("{w}");
-    }
     Ok(settings)
 }
 

@@ -21,6 +21,7 @@ pub use operations::{
 };
 
 mod operations;
+pub mod unknown;
 pub use crate::reports::ReportsSettings;
 
 /// Errors while loading the configuration.
@@ -38,6 +39,8 @@ pub enum ConfigError {
     },
     #[error("invalid value for {key}: {message}")]
     Invalid { key: String, message: String },
+    #[error("{what} is not a Folio setting{hint}")]
+    Unknown { what: String, hint: String },
 }
 
 /// Every bootstrap setting of Folio.
@@ -141,46 +144,23 @@ impl Default for Settings {
     }
 }
 
-/// Keys Folio knows, used to warn about typos in the config file.
-const KNOWN_KEYS: &[&str] = &[
-    "listen",
-    "data_dir",
-    "database_url",
-    "database_pool_size",
-    "master_key_file",
-    "hold_hours",
-    "max_job_mb",
-    "spool_reserve_mb",
-    "expiry_interval_secs",
-    "incoming_timeout_secs",
-    "printer_name",
-    "printer_location",
-    "log_format",
-    "drivers_dir",
-    "ipp",
-    "directory",
-    "roles",
-    "node_name",
-    "release",
-    "reports",
-    "tls",
-    "limits",
-    "audit",
-    "monitoring",
-    "scan",
-    "archive",
-    "sandbox",
-    "devices",
-];
-
 impl Settings {
-    /// Loads defaults, then the TOML file if given, then `FOLIO_*` variables from `env`.
-    /// Returns the settings and warnings (unknown keys) to log once logging is up.
+    /// Loads defaults, then the TOML file if given, then the process's `FOLIO_*` variables,
+    /// refusing a variable that names no setting (see [`unknown`]).
+    pub fn load_from_process(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        let names: Vec<String> = std::env::vars_os()
+            .filter_map(|(name, _)| name.into_string().ok())
+            .collect();
+        unknown::check_variables(names.iter().map(String::as_str))?;
+        Settings::load(file, |k| std::env::var(k).ok())
+    }
+
+    /// Loads defaults, then the TOML file if given, then `FOLIO_*` variables from `env`;
+    /// a top-level key of the file that is no setting is refused.
     pub fn load(
         file: Option<&Path>,
         env: impl Fn(&str) -> Option<String>,
-    ) -> Result<(Settings, Vec<String>), ConfigError> {
-        let mut warnings = Vec::new();
+    ) -> Result<Settings, ConfigError> {
         let mut settings = match file {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -192,14 +172,7 @@ impl Settings {
                         path: path.to_owned(),
                         source,
                     })?;
-                for key in table.keys() {
-                    if !KNOWN_KEYS.contains(&key.as_str()) {
-                        warnings.push(format!(
-                            "unknown key `{key}` in {} is ignored",
-                            path.display()
-                        ));
-                    }
-                }
+                unknown::check_file_keys(&table, path)?;
                 toml::from_str(&text).map_err(|source| ConfigError::Parse {
                     path: path.to_owned(),
                     source,
@@ -208,7 +181,7 @@ impl Settings {
             None => Settings::default(),
         };
         settings.apply_env(env)?;
-        Ok((settings, warnings))
+        Ok(settings)
     }
 
     fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
@@ -833,7 +806,7 @@ mod tests {
 
     #[test]
     fn the_example_config_documents_every_known_key() {
-        for key in KNOWN_KEYS {
+        for key in unknown::known_keys() {
             assert!(
                 EXAMPLE.contains(&format!("\n{key} = ")) || EXAMPLE.contains(&format!("\n[{key}]")),
                 "{key} is not in the example"
@@ -866,16 +839,18 @@ mod tests {
     }
 
     #[test]
-    fn environment_overrides_the_file_and_unknown_keys_warn() {
+    fn environment_overrides_the_file_and_unknown_keys_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("folio.toml");
-        std::fs::write(&path, "hold_hours = 5\nmax_job_mb = 9\nholdhours = 3\n").unwrap();
+        std::fs::write(&path, "hold_hours = 5\nmax_job_mb = 9\n").unwrap();
         let env = |k: &str| (k == "FOLIO_MAX_JOB_MB").then(|| "42".to_string());
-        let (s, warnings) = Settings::load(Some(&path), env).unwrap();
+        let s = Settings::load(Some(&path), env).unwrap();
         assert_eq!(s.hold_hours, 5);
         assert_eq!(s.max_job_mb, 42);
-        assert_eq!(warnings.len(), 1);
-        assert!(warnings[0].contains("holdhours"));
+        std::fs::write(&path, "hold_hours = 5\nholdhours = 3\n").unwrap();
+        let err = Settings::load(Some(&path), env).unwrap_err().to_string();
+        assert!(err.contains("`holdhours`"), "{err}");
+        assert!(err.contains("did you mean `hold_hours`"), "{err}");
     }
 
     #[test]
@@ -889,7 +864,7 @@ mod tests {
             "FOLIO_IPP__AUTH" => Some("basic".to_string()),
             _ => None,
         };
-        let (s, _) = Settings::load(None, env).unwrap();
+        let s = Settings::load(None, env).unwrap();
         s.validate().unwrap();
         assert_eq!(s.directory.kind, DirectoryKind::Ldap);
         assert_eq!(s.directory.cache_ttl, 60);
@@ -911,7 +886,7 @@ mod tests {
             .to_string();
         assert!(err.contains("badge_atribute"), "{err}");
         std::fs::write(&path, "[ipp]\ntrusted_networks = [\"10.0.0.0/33\"]\n").unwrap();
-        let (s, _) = Settings::load(Some(&path), |_| None).unwrap();
+        let s = Settings::load(Some(&path), |_| None).unwrap();
         let err = s.validate().unwrap_err().to_string();
         assert!(err.contains("10.0.0.0/33"), "{err}");
     }

@@ -363,7 +363,7 @@ fn launch(
     }
     let config = write_config(data_dir, settings);
 
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_folio"));
+    let mut cmd = folio_command();
     cmd.arg("serve")
         .arg("--config")
         .arg(&config)
@@ -373,11 +373,6 @@ fn launch(
         .arg(data_dir);
     if let Some(url) = db_url {
         cmd.arg("--database-url").arg(url);
-    }
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("FOLIO_") {
-            cmd.env_remove(key);
-        }
     }
     cmd.env("RUST_BACKTRACE", "1");
     for (key, value) in env {
@@ -629,10 +624,23 @@ fn run_checked(cmd: &mut Command, what: &str) -> Output {
 // Spool verification
 // ---------------------------------------------------------------------------------------------
 
+/// The `folio` binary as a command, without the test's own `FOLIO_*` variables
+/// (`FOLIO_FAULTS_SEED`, `FOLIO_TEST_*`…): they are not settings, and Folio refuses a `FOLIO_*`
+/// variable that names none. Settings reach it through its `--config` file.
+pub fn folio_command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_folio"));
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("FOLIO_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
 /// Runs `folio spool verify --json` on a server's data directory and database: one
 /// `(job id, sha256 of the decrypted document, ok)` per held document.
 pub fn verify_spool(server: &TestApp) -> Vec<(i64, String, bool)> {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_folio"));
+    let mut cmd = folio_command();
     cmd.arg("--data-dir").arg(&server.data_dir);
     if let Some(url) = &server.db_url {
         cmd.arg("--database-url").arg(url);
@@ -675,15 +683,10 @@ pub struct CliOutput {
 /// Runs `folio ARGS --data-dir DATA_DIR [--database-url URL]` without the test's `FOLIO_*`
 /// environment.
 pub fn folio_cli(data_dir: &Path, db_url: Option<&str>, args: &[&str]) -> CliOutput {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_folio"));
+    let mut cmd = folio_command();
     cmd.args(args).arg("--data-dir").arg(data_dir);
     if let Some(url) = db_url {
         cmd.arg("--database-url").arg(url);
-    }
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("FOLIO_") {
-            cmd.env_remove(key);
-        }
     }
     // The server's settings when one runs on this directory, else the tests' defaults.
     let config = data_dir.join(CONFIG_FILE);

@@ -135,9 +135,8 @@ impl PgCluster {
     fn template(&self) {
         self.psql(&format!("CREATE DATABASE {TEMPLATE}"));
         let url = format!("postgres://postgres@127.0.0.1:{}/{TEMPLATE}", self.port);
-        let out = Command::new(env!("CARGO_BIN_EXE_folio"))
+        let out = folio_command()
             .args(["migrate", "--database-url", &url])
-            .env_remove("FOLIO_DATABASE_URL")
             .output()
             .unwrap_or_else(|e| panic!("running folio migrate: {e}"));
         assert!(

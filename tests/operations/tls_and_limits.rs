@@ -5,7 +5,6 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -130,7 +129,7 @@ fn a_key_that_does_not_match_the_certificate_stops_the_start() {
     settings.tls.certificate_file = cert.clone().into();
     settings.tls.key_file = other_key.clone().into();
     let config = crate::common::write_config(data.path(), &settings);
-    let out = Command::new(env!("CARGO_BIN_EXE_folio"))
+    let out = crate::common::folio_command()
         .arg("--config")
         .arg(&config)
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])

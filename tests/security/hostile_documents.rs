@@ -214,7 +214,7 @@ fn a_print_job_that_overruns_its_reader_is_refused_alone() {
 
 #[test]
 fn a_worker_cannot_reach_the_network_files_or_programs() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_folio"))
+    let out = crate::common::folio_command()
         .args(["sandbox-worker", "--memory-mb", "256"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())

@@ -184,7 +184,7 @@ fn documents_go_only_to_the_copier_networks_it_allows() {
     // releasing to it sends nothing, and the job waits for its owner again.
     let before = tempfile::tempdir().unwrap();
     let config = crate::common::write_config(before.path(), &crate::common::test_settings());
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_folio"))
+    let out = crate::common::folio_command()
         .arg("--config")
         .arg(&config)
         .args([

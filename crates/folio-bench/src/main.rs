@@ -48,11 +48,7 @@ fn main() -> anyhow::Result<()> {
         Command::Release(args) => release::run(args),
         Command::Scan(args) => scan::run(args),
         Command::Directory(args) => {
-            let (settings, warnings) =
-                folio::config::Settings::load(cli.config.as_deref(), |k| std::env::var(k).ok())?;
-            for w in warnings {
-                eprintln!("folio-bench: {w}");
-            }
+            let settings = folio::config::Settings::load_from_process(cli.config.as_deref())?;
             directory::run(&settings, args)
         }
     }
