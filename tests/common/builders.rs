@@ -135,6 +135,7 @@ pub struct TestDevice {
     name: String,
     uri: String,
     driver: String,
+    site: Option<String>,
 }
 
 impl TestDevice {
@@ -144,12 +145,19 @@ impl TestDevice {
             name: name.to_owned(),
             uri: uri.to_owned(),
             driver: "ipp-everywhere".into(),
+            site: None,
         }
     }
 
     /// Its driver profile.
     pub fn driver(mut self, driver: &str) -> TestDevice {
         self.driver = driver.to_owned();
+        self
+    }
+
+    /// The site it stands at (rules may keep documents to a site).
+    pub fn site(mut self, site: &str) -> TestDevice {
+        self.site = Some(site.to_owned());
         self
     }
 
@@ -160,21 +168,21 @@ impl TestDevice {
 
     /// Adds it on a data directory and database (before or between servers); its token.
     pub fn add_to(&self, data: &std::path::Path, db_url: Option<&str>) -> String {
-        let out = super::folio_cli(
-            data,
-            db_url,
-            &[
-                "device",
-                "add",
-                "--json",
-                "--name",
-                &self.name,
-                "--uri",
-                &self.uri,
-                "--driver",
-                &self.driver,
-            ],
-        );
+        let mut args = vec![
+            "device",
+            "add",
+            "--json",
+            "--name",
+            &self.name,
+            "--uri",
+            &self.uri,
+            "--driver",
+            &self.driver,
+        ];
+        if let Some(site) = &self.site {
+            args.extend(["--site", site]);
+        }
+        let out = super::folio_cli(data, db_url, &args);
         assert_eq!(out.code, 0, "{}", out.stderr);
         let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
         v["token"].as_str().unwrap().to_owned()

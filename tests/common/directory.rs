@@ -412,13 +412,7 @@ fn bulk_ldif() -> String {
          dn: ou=services,{SUFFIX}\nobjectClass: organizationalUnit\nou: services\n\n\
          dn: {SERVICE_DN}\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\ncn: svc-print\nuserPassword: {SERVICE_PASSWORD}\n\n"
     );
-    let departments = [
-        "Cardiology",
-        "Radiology",
-        "Emergency",
-        "Oncology",
-        "Pharmacy",
-    ];
+    let departments = testkit::directory::DEPARTMENTS;
     let person = |out: &mut String, uid: &str, extra: &str| {
         let _ = write!(
             out,

@@ -265,28 +265,10 @@ fn a_rule_keeps_a_document_to_its_site_at_release() {
     let server = TestApp::builder(crate::common::Backend::Sqlite)
         .data_dir(data.path())
         .start();
-    let out = crate::common::folio_cli(
-        data.path(),
-        None,
-        &[
-            "device",
-            "add",
-            "--json",
-            "--name",
-            "sud-1",
-            "--uri",
-            "socket://127.0.0.1:9",
-            "--driver",
-            "generic-pjl-pdf",
-            "--site",
-            "Sud",
-        ],
-    );
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let token = serde_json::from_str::<serde_json::Value>(&out.stdout).unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = crate::common::TestDevice::new("sud-1", "socket://127.0.0.1:9")
+        .driver("generic-pjl-pdf")
+        .site("Sud")
+        .add_to(data.path(), None);
     let created = api(
         &server,
         Some("carol"),

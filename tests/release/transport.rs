@@ -191,26 +191,12 @@ fn an_lpd_printer_gets_the_control_file_and_the_pjl_wrapped_document_once() {
         .data_dir(data.path())
         .start();
     let sink = LpdSink::start();
-    let out = folio_cli(
-        data.path(),
-        None,
-        &[
-            "device",
-            "add",
-            "--json",
-            "--name",
-            "old-laser",
-            "--uri",
-            &format!("lpd://127.0.0.1:{}/BINARY_P1", sink.port),
-            "--driver",
-            "generic-pjl-pdf",
-        ],
-    );
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let token = serde_json::from_str::<serde_json::Value>(&out.stdout).unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = crate::common::TestDevice::new(
+        "old-laser",
+        &format!("lpd://127.0.0.1:{}/BINARY_P1", sink.port),
+    )
+    .driver("generic-pjl-pdf")
+    .add_to(data.path(), None);
     let job = print_as(&server, "alice", "Compte rendu");
     let session = badge_and_release(&server, &token, "04A1B2C3", job);
     assert_eq!(session["device_status"]["ready"], true, "{session}");
@@ -303,26 +289,9 @@ fn a_job_larger_than_the_copier_takes_is_kept_for_another_copier() {
     let sink = crate::common::copier::SocketSink::start();
     // The command line reads the server's settings (its drivers directory).
     let uri = format!("socket://127.0.0.1:{}", sink.port);
-    let out = crate::common::folio_cli(
-        data.path(),
-        None,
-        &[
-            "device",
-            "add",
-            "--json",
-            "--name",
-            "small",
-            "--uri",
-            &uri,
-            "--driver",
-            "small-pjl",
-        ],
-    );
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let token = serde_json::from_str::<serde_json::Value>(&out.stdout).unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = crate::common::TestDevice::new("small", &uri)
+        .driver("small-pjl")
+        .add_to(data.path(), None);
     // A 2 MB document (400 pages) and a small one.
     let big = testkit::sample_pdf(400);
     let big = if big.len() > 1024 * 1024 {

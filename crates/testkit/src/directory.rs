@@ -74,6 +74,15 @@ pub fn users_ldif(users: &[TestUser]) -> String {
     out
 }
 
+/// The departments synthetic staff belong to, in turn.
+pub const DEPARTMENTS: [&str; 5] = [
+    "Cardiology",
+    "Radiology",
+    "Emergency",
+    "Oncology",
+    "Pharmacy",
+];
+
 /// The user name of synthetic user `i` (what `folio-bench intake` prints as).
 pub fn user_name(i: u32) -> String {
     format!("user{i:05}")
@@ -92,20 +101,13 @@ pub fn ldif(users: u32) -> String {
         "dn: {base}\nobjectClass: dcObject\nobjectClass: organization\no: Bench\ndc: bench\n\n\
          dn: ou=people,{base}\nobjectClass: organizationalUnit\nou: people\n\n"
     );
-    let departments = [
-        "Cardiology",
-        "Radiology",
-        "Emergency",
-        "Oncology",
-        "Pharmacy",
-    ];
     for i in 0..users {
         let u = user_name(i);
         let _ = write!(
             out,
             "dn: uid={u},ou=people,{base}\nobjectClass: inetOrgPerson\nuid: {u}\ncn: Bench {u}\nsn: {u}\n\
              departmentNumber: {}\nemployeeNumber: {}\n\n",
-            departments[(i % 5) as usize],
+            DEPARTMENTS[i as usize % DEPARTMENTS.len()],
             badge(i)
         );
     }
