@@ -5,7 +5,7 @@
 
 use crate::common::archive::{
     add_copier, archive_services, fhir_server, identity_service, openssl, refusing_fhir_server,
-    scan, tsa, upload, wait_for,
+    scan, tsa, upload, upload_accepted, wait_for,
 };
 use crate::common::directory::{basic, http, password_of, write_ldif, TestUser};
 use crate::common::{both_backends, folio_cli, Backend, TestApp};
@@ -171,19 +171,12 @@ both_backends!(
             ScanPage::Text(3),
         ];
         let pdf = scanned_pdf(&batch, 300.0).unwrap();
-        let receipt = upload(
+        let id = upload_accepted(
             &server,
             &token,
             &pdf,
             &[("X-Folio-Metadata", r#"{"user":"nina"}"#)],
         );
-        assert_eq!(
-            receipt.status,
-            201,
-            "{}",
-            String::from_utf8_lossy(&receipt.body)
-        );
-        let id = receipt.json()["id"].as_i64().unwrap();
 
         // The lot closes and every document is sampled (rate 1): they wait for the reviewer.
         let docs = wait_for(&server, &token, id, |v| {
@@ -368,14 +361,12 @@ fn a_bundle_the_fhir_server_refuses_goes_to_quarantine_at_once() {
         ScanPage::Text(1),
     ];
     let pdf = scanned_pdf(&batch, 300.0).unwrap();
-    let receipt = upload(
+    let id = upload_accepted(
         &server,
         &token,
         &pdf,
         &[("X-Folio-Metadata", r#"{"user":"nina"}"#)],
     );
-    assert_eq!(receipt.status, 201);
-    let id = receipt.json()["id"].as_i64().unwrap();
     let docs = documents_at(&server, &token, id, 1, &["quarantined", "done"]);
     assert_eq!(docs[0]["stage"], "quarantined", "{docs:?}");
     assert_eq!(docs[0]["quarantine"]["stage"], "deliver");

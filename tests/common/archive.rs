@@ -422,6 +422,23 @@ pub fn upload(server: &TestApp, token: &str, body: &[u8], headers: &[(&str, &str
     }
 }
 
+/// Uploads a scan that must be accepted (201); its id.
+pub fn upload_accepted(
+    server: &TestApp,
+    token: &str,
+    body: &[u8],
+    headers: &[(&str, &str)],
+) -> i64 {
+    let answer = upload(server, token, body, headers);
+    assert_eq!(
+        answer.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    answer.json()["id"].as_i64().unwrap()
+}
+
 /// A multipart form with `file` and `metadata` parts.
 pub fn form(file: &[u8], metadata: &str) -> (String, Vec<u8>) {
     let boundary = "folio-test-boundary-7d1";

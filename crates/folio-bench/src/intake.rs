@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use testkit::ipp::{op, tag, RawIpp};
+
 use crate::stats::percentile;
 
 /// Options of `folio-bench intake`.
@@ -34,14 +36,6 @@ pub struct IntakeArgs {
     pub path: String,
 }
 
-fn attr(out: &mut Vec<u8>, tag: u8, name: &str, value: &[u8]) {
-    out.push(tag);
-    out.extend_from_slice(&(name.len() as u16).to_be_bytes());
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(&(value.len() as u16).to_be_bytes());
-    out.extend_from_slice(value);
-}
-
 /// A Print-Job request for `user` carrying `document`.
 pub fn print_job_request(
     server: &str,
@@ -50,23 +44,14 @@ pub fn print_job_request(
     request_id: i32,
     document: &[u8],
 ) -> Vec<u8> {
-    let mut out = vec![2, 0, 0, 2];
-    out.extend_from_slice(&request_id.to_be_bytes());
-    out.push(1);
-    attr(&mut out, 0x47, "attributes-charset", b"utf-8");
-    attr(&mut out, 0x48, "attributes-natural-language", b"en");
-    attr(
-        &mut out,
-        0x45,
-        "printer-uri",
-        format!("ipp://{server}{path}").as_bytes(),
-    );
-    attr(&mut out, 0x42, "requesting-user-name", user.as_bytes());
-    attr(&mut out, 0x42, "job-name", b"bench");
-    attr(&mut out, 0x49, "document-format", b"application/pdf");
-    out.push(3);
-    out.extend_from_slice(document);
-    out
+    RawIpp::new(op::PRINT_JOB)
+        .request_id(request_id as u32)
+        .operation_prelude(&format!("ipp://{server}{path}"))
+        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "requesting-user-name", user)
+        .attr_str(tag::NAME_WITHOUT_LANGUAGE, "job-name", "bench")
+        .attr_str(tag::MIME_MEDIA_TYPE, "document-format", "application/pdf")
+        .document(document)
+        .build()
 }
 
 /// Sends one IPP request on a keep-alive connection; returns the IPP status code.
